@@ -1,0 +1,151 @@
+// Package raftpb holds the values Raft exchanges with the world: log
+// entries, the hard state a node must persist, snapshots, and messages, plus
+// their byte encoding. Everything that crosses the network or reaches a disk
+// is encoded here first, so no node ever shares memory with another.
+package raftpb
+
+import (
+	"fmt"
+	"strconv"
+)
+
+// EntryType says how an entry's Data is to be read.
+type EntryType uint8
+
+const (
+	EntryNormal     EntryType = iota // application command (may be empty: a leader's no-op)
+	EntryConfChange                  // a ConfChange, encoded
+)
+
+// Entry is one slot of the replicated log.
+type Entry struct {
+	Term  uint64
+	Index uint64
+	Type  EntryType
+	Data  []byte
+}
+
+// HardState is what a node must have durably recorded before it sends any
+// message that depends on it: its term, whom it voted for in that term, and
+// (as a hint for restart) how far it knows the log to be committed.
+type HardState struct {
+	Term   uint64
+	Vote   uint64
+	Commit uint64
+}
+
+// IsEmpty reports whether hs is the zero HardState.
+func (hs HardState) IsEmpty() bool { return hs == HardState{} }
+
+// ConfState is the membership a snapshot (or the log up to some index) implies.
+type ConfState struct {
+	Voters   []uint64
+	Learners []uint64
+}
+
+// SnapshotMetadata says which prefix of the log a snapshot replaces.
+type SnapshotMetadata struct {
+	Index     uint64
+	Term      uint64
+	ConfState ConfState
+}
+
+// Snapshot is a state-machine image standing in for the log up to Metadata.Index.
+type Snapshot struct {
+	Metadata SnapshotMetadata
+	Data     []byte
+}
+
+// IsEmpty reports whether s stands for no log prefix at all.
+func (s Snapshot) IsEmpty() bool { return s.Metadata.Index == 0 }
+
+// ConfChangeType is the kind of single-server membership change.
+type ConfChangeType uint8
+
+const (
+	ConfChangeAddNode ConfChangeType = iota
+	ConfChangeRemoveNode
+	ConfChangeAddLearner
+)
+
+// ConfChange is the payload of an EntryConfChange entry.
+type ConfChange struct {
+	Type   ConfChangeType
+	NodeID uint64
+}
+
+// MessageType names the Raft messages. Local messages (Hup, Beat, Prop) are
+// inputs a host may also step; the rest cross the network.
+type MessageType uint8
+
+const (
+	MsgHup            MessageType = iota // local: start an election
+	MsgBeat                              // local: leader, send heartbeats
+	MsgProp                              // propose entries (local, or forwarded to the leader)
+	MsgApp                               // append entries
+	MsgAppResp                           // append entries response
+	MsgVote                              // request vote
+	MsgVoteResp                          // vote response
+	MsgPreVote                           // pre-vote request (does not bump terms)
+	MsgPreVoteResp                       // pre-vote response
+	MsgHeartbeat                         // leader liveness + commit, no entries
+	MsgHeartbeatResp                     // heartbeat ack (also confirms read-index rounds)
+	MsgSnap                              // install snapshot
+	MsgReadIndex                         // ask the leader for a read index
+	MsgReadIndexResp                     // the leader's answer
+	MsgTimeoutNow                        // leadership transfer: campaign now
+	msgTypeCount
+)
+
+var msgTypeNames = [...]string{
+	MsgHup: "MsgHup", MsgBeat: "MsgBeat", MsgProp: "MsgProp",
+	MsgApp: "MsgApp", MsgAppResp: "MsgAppResp",
+	MsgVote: "MsgVote", MsgVoteResp: "MsgVoteResp",
+	MsgPreVote: "MsgPreVote", MsgPreVoteResp: "MsgPreVoteResp",
+	MsgHeartbeat: "MsgHeartbeat", MsgHeartbeatResp: "MsgHeartbeatResp",
+	MsgSnap: "MsgSnap", MsgReadIndex: "MsgReadIndex", MsgReadIndexResp: "MsgReadIndexResp",
+	MsgTimeoutNow: "MsgTimeoutNow",
+}
+
+func (t MessageType) String() string {
+	if int(t) < len(msgTypeNames) {
+		return msgTypeNames[t]
+	}
+	return "MsgType(" + strconv.Itoa(int(t)) + ")"
+}
+
+// IsResponse reports whether t answers a request (responses never start elections
+// and may be dropped freely).
+func (t MessageType) IsResponse() bool {
+	switch t {
+	case MsgAppResp, MsgVoteResp, MsgPreVoteResp, MsgHeartbeatResp, MsgReadIndexResp:
+		return true
+	}
+	return false
+}
+
+// Message is one Raft RPC. Field meanings follow etcd-io/raft:
+//   - MsgApp: Index/LogTerm identify the entry preceding Entries; Commit is the leader's commit.
+//   - MsgAppResp: Index is the follower's last matching index (accept) or the
+//     rejected probe index (reject, with RejectHint/LogTerm as a backtracking hint).
+//   - MsgVote/MsgPreVote: Index/LogTerm are the candidate's last entry.
+//   - MsgReadIndex/MsgHeartbeat(Resp)/MsgReadIndexResp: Context identifies a read request.
+type Message struct {
+	Type       MessageType
+	From       uint64
+	To         uint64
+	Term       uint64
+	LogTerm    uint64
+	Index      uint64
+	Commit     uint64
+	Entries    []Entry
+	Reject     bool
+	RejectHint uint64
+	Context    []byte
+	Snapshot   *Snapshot
+}
+
+func (m Message) String() string {
+	return fmt.Sprintf("%d->%d %s term=%d logterm=%d index=%d commit=%d entries=%d reject=%t",
+		m.From, m.To, m.Type, m.Term, m.LogTerm, m.Index, m.Commit, len(m.Entries), m.Reject)
+}

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func simrun(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// field returns the value of key in key: value output.
+func field(t *testing.T, out, key string) string {
+	t.Helper()
+	for _, line := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(line, key+": "); ok {
+			return v
+		}
+	}
+	t.Fatalf("no %q in output:\n%s", key, out)
+	return ""
+}
+
+func TestSeedReproducesTraceHash(t *testing.T) {
+	code, a, _ := simrun(t, "--seed", "7", "--duration", "3s")
+	require.Equal(t, 0, code)
+	_, b, _ := simrun(t, "--seed", "7", "--duration", "3s")
+	_, c, _ := simrun(t, "--seed", "8", "--duration", "3s")
+	assert.Equal(t, a, b)
+	assert.Equal(t, "7", field(t, a, "seed"))
+	assert.NotEqual(t, field(t, a, "trace-hash"), field(t, c, "trace-hash"))
+	assert.Equal(t, "PASS", field(t, a, "result"))
+	for _, k := range []string{"events", "virtual-time", "trace-hash"} {
+		assert.NotEmpty(t, field(t, a, k))
+	}
+}
+
+func TestJSONOutputCarriesTheSameFacts(t *testing.T) {
+	code, text, _ := simrun(t, "--seed", "3", "--duration", "1s")
+	require.Equal(t, 0, code)
+	code, js, _ := simrun(t, "--seed", "3", "--duration", "1s", "--json")
+	require.Equal(t, 0, code)
+	var obj map[string]any
+	require.NoError(t, json.Unmarshal([]byte(js), &obj))
+	assert.Equal(t, field(t, text, "trace-hash"), obj["trace-hash"])
+	assert.Equal(t, "PASS", obj["result"])
+}
+
+func TestBadInputExitsTwo(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--seed", "abc"}, `invalid argument "abc" for "--seed"`},
+		{[]string{"--seed", "-1"}, `invalid argument "-1" for "--seed"`},
+		{[]string{"--nodes", "0"}, "--nodes 0: want at least 1"},
+		{[]string{"--duration", "-5s"}, "--duration -5s"},
+		{[]string{"--bogus"}, "unknown flag: --bogus"},
+		{[]string{"stray-argument"}, "stray-argument"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			code, out, errOut := simrun(t, tt.args...)
+			assert.Equal(t, 2, code)
+			assert.Empty(t, out)
+			assert.Contains(t, errOut, tt.want)
+		})
+	}
+}

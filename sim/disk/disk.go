@@ -1,0 +1,217 @@
+package disk
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/seed4fee1fef/raftsim/raft/vfs"
+)
+
+// Disk is one node's disk. It implements vfs.FS. The zero value is not
+// usable; call New.
+type Disk struct {
+	// dir is the visible directory, durableDir what a crash keeps. There are
+	// no hard links: a name op always moves an inode's only name.
+	dir        map[string]*inode
+	durableDir map[string]*inode
+
+	// pending is every mutation not yet durable, in the order it happened;
+	// a crash may keep a prefix of it. pendingNames counts its name ops.
+	pending      []pendingOp
+	pendingNames int
+
+	// gen is bumped by Crash; a handle opened in an older generation is
+	// closed, because the process that held it is gone.
+	gen uint64
+
+	capacity    int64
+	failSync    bool
+	syncLatency func() time.Duration
+	syncDelay   time.Duration
+
+	observer func(Op)
+	stats    Stats
+}
+
+var _ vfs.FS = (*Disk)(nil)
+
+// New returns an empty disk with no faults armed.
+func New() *Disk {
+	return &Disk{
+		dir:        make(map[string]*inode),
+		durableDir: make(map[string]*inode),
+	}
+}
+
+// push records a mutation that is already visible but not yet durable.
+func (d *Disk) push(op pendingOp) {
+	d.pending = append(d.pending, op)
+	if op.kind.isData() {
+		op.ino.pending++
+	} else {
+		d.pendingNames++
+	}
+}
+
+// done reports op to the observer and returns err, so every exit path of a
+// traced operation is one line.
+func (d *Disk) done(op Op, err error) error {
+	op.Err = err
+	d.observe(op)
+	return err
+}
+
+// Create makes name an empty file, truncating it if it exists (the inode,
+// and so any open handle, is kept, as with O_TRUNC).
+func (d *Disk) Create(name string) (vfs.File, error) {
+	op := Op{Kind: OpCreate, Name: name}
+	if err := checkName("create", name); err != nil {
+		return nil, d.done(op, err)
+	}
+	d.stats.Creates++
+	ino, ok := d.dir[name]
+	if ok {
+		if len(ino.visible) > 0 {
+			ino.visible = ino.visible[:0]
+			d.push(pendingOp{kind: opTruncate, ino: ino, size: 0})
+		}
+	} else {
+		ino = &inode{}
+		d.dir[name] = ino
+		d.push(pendingOp{kind: opLink, ino: ino, name: name})
+	}
+	d.done(op, nil)
+	return d.handle(name, ino), nil
+}
+
+// Open opens an existing file for reading and appending.
+func (d *Disk) Open(name string) (vfs.File, error) {
+	op := Op{Kind: OpOpen, Name: name}
+	ino, err := d.lookup("open", name)
+	if err != nil {
+		return nil, d.done(op, err)
+	}
+	d.stats.Opens++
+	op.Size = int64(len(ino.visible))
+	d.done(op, nil)
+	return d.handle(name, ino), nil
+}
+
+func (d *Disk) handle(name string, ino *inode) *file {
+	return &file{disk: d, ino: ino, name: name, gen: d.gen}
+}
+
+func (d *Disk) lookup(what, name string) (*inode, error) {
+	if err := checkName(what, name); err != nil {
+		return nil, err
+	}
+	ino, ok := d.dir[name]
+	if !ok {
+		return nil, fmt.Errorf("disk: %s %q: %w", what, name, vfs.ErrNotExist)
+	}
+	return ino, nil
+}
+
+// ReadFile returns a copy of the file's visible contents.
+func (d *Disk) ReadFile(name string) ([]byte, error) {
+	ino, err := d.lookup("read", name)
+	if err != nil {
+		return nil, err
+	}
+	return slices.Clone(ino.visible), nil
+}
+
+// Remove unlinks name. Open handles keep working on the unlinked inode.
+func (d *Disk) Remove(name string) error {
+	op := Op{Kind: OpRemove, Name: name}
+	ino, err := d.lookup("remove", name)
+	if err != nil {
+		return d.done(op, err)
+	}
+	d.stats.Removes++
+	delete(d.dir, name)
+	d.push(pendingOp{kind: opUnlink, ino: ino, name: name})
+	return d.done(op, nil)
+}
+
+// Rename moves oldname's inode to newname, replacing whatever newname held.
+func (d *Disk) Rename(oldname, newname string) error {
+	op := Op{Kind: OpRename, Name: oldname, To: newname}
+	ino, err := d.lookup("rename", oldname)
+	if err == nil {
+		err = checkName("rename", newname)
+	}
+	if err != nil {
+		return d.done(op, err)
+	}
+	d.stats.Renames++
+	if oldname == newname {
+		return d.done(op, nil) // POSIX: renaming a file onto itself does nothing
+	}
+	delete(d.dir, oldname)
+	d.dir[newname] = ino
+	d.push(pendingOp{kind: opRename, ino: ino, name: oldname, to: newname})
+	return d.done(op, nil)
+}
+
+// List returns the visible names, sorted.
+func (d *Disk) List() ([]string, error) {
+	return slices.Sorted(maps.Keys(d.dir)), nil
+}
+
+// SyncDir makes every pending creation, rename and removal durable.
+func (d *Disk) SyncDir() error {
+	op := Op{Kind: OpSyncDir}
+	d.stats.SyncDirs++
+	if err := d.chargeSync("syncdir"); err != nil {
+		return d.done(op, err)
+	}
+	if d.pendingNames > 0 {
+		op.Size = int64(d.pendingNames)
+		d.flush(func(p pendingOp) bool { return !p.kind.isData() })
+	}
+	return d.done(op, nil)
+}
+
+// flush makes durable, in order, every pending op selected by sel and
+// removes it from the pending list.
+func (d *Disk) flush(sel func(pendingOp) bool) {
+	kept := d.pending[:0]
+	for _, op := range d.pending {
+		if !sel(op) {
+			kept = append(kept, op)
+			continue
+		}
+		d.makeDurable(op)
+	}
+	clear(d.pending[len(kept):]) // drop references to flushed data
+	d.pending = kept
+}
+
+// makeDurable applies one pending op to durable state and uncounts it.
+func (d *Disk) makeDurable(op pendingOp) {
+	if op.kind.isData() {
+		op.ino.durable = applyData(op.ino.durable, op)
+		op.ino.pending--
+		return
+	}
+	applyName(d.durableDir, op)
+	d.pendingNames--
+}
+
+// DurableBytes is the total size of the files a crash would keep now.
+func (d *Disk) DurableBytes() int64 { return total(d.durableDir, func(ino *inode) []byte { return ino.durable }) }
+
+// VisibleBytes is the total size of the files in the visible directory; it
+// is what SetCapacity limits. An unlinked file still open is not counted.
+func (d *Disk) VisibleBytes() int64 { return total(d.dir, func(ino *inode) []byte { return ino.visible }) }
+
+func total(dir map[string]*inode, contents func(*inode) []byte) int64 {
+	var n int64
+	for _, name := range slices.Sorted(maps.Keys(dir)) {
+		n += int64(len(contents(dir[name])))
+	}
+	return n
+}

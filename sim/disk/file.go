@@ -1,0 +1,133 @@
+package disk
+
+import (
+	"fmt"
+	"io"
+	"io/fs"
+	"slices"
+
+	"github.com/seed4fee1fef/raftsim/raft/vfs"
+)
+
+// file is an open handle on an inode. It stays bound to the inode across
+// renames and removals, like a POSIX file descriptor.
+type file struct {
+	disk *Disk
+	ino  *inode
+	// name is the name the file was opened under, for errors and traces.
+	name   string
+	gen    uint64
+	closed bool
+}
+
+var _ vfs.File = (*file)(nil)
+
+// check fails once the handle was closed or its process crashed.
+func (f *file) check(what string) error {
+	if f.closed || f.gen != f.disk.gen {
+		return fmt.Errorf("disk: %s %q: %w", what, f.name, vfs.ErrClosed)
+	}
+	return nil
+}
+
+// ReadAt copies visible contents from off into p, with io.ReaderAt's
+// contract: n < len(p) comes with io.EOF.
+func (f *file) ReadAt(p []byte, off int64) (int, error) {
+	if err := f.check("read"); err != nil {
+		return 0, err
+	}
+	if off < 0 {
+		return 0, fmt.Errorf("disk: read %q at %d: negative offset: %w", f.name, off, fs.ErrInvalid)
+	}
+	v := f.ino.visible
+	if off >= int64(len(v)) {
+		if len(p) == 0 {
+			return 0, nil
+		}
+		return 0, io.EOF
+	}
+	n := copy(p, v[off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// Write appends a copy of p. It is all or nothing: a full disk refuses the
+// whole write rather than keeping part of it.
+func (f *file) Write(p []byte) (int, error) {
+	d := f.disk
+	op := Op{Kind: OpWrite, Name: f.name}
+	if err := f.check("write"); err != nil {
+		return 0, d.done(op, err)
+	}
+	if d.capacity > 0 && d.VisibleBytes()+int64(len(p)) > d.capacity {
+		d.stats.NoSpace++
+		return 0, d.done(op, fmt.Errorf("disk: write %d bytes to %q: %w", len(p), f.name, vfs.ErrNoSpace))
+	}
+	d.stats.Writes++
+	if len(p) > 0 {
+		d.stats.BytesWritten += int64(len(p))
+		f.ino.visible = append(f.ino.visible, p...)
+		d.push(pendingOp{kind: opWrite, ino: f.ino, data: slices.Clone(p)})
+	}
+	op.Size = int64(len(p))
+	return len(p), d.done(op, nil)
+}
+
+// Truncate cuts the file to size bytes; growing it is refused, since vfs
+// files only grow by appending.
+func (f *file) Truncate(size int64) error {
+	d := f.disk
+	op := Op{Kind: OpTruncate, Name: f.name, Size: size}
+	if err := f.check("truncate"); err != nil {
+		return d.done(op, err)
+	}
+	if size < 0 || size > int64(len(f.ino.visible)) {
+		return d.done(op, fmt.Errorf("disk: truncate %q to %d: size must be in [0, %d]: %w",
+			f.name, size, len(f.ino.visible), fs.ErrInvalid))
+	}
+	d.stats.Truncates++
+	if size < int64(len(f.ino.visible)) {
+		f.ino.visible = f.ino.visible[:size]
+		d.push(pendingOp{kind: opTruncate, ino: f.ino, size: size})
+	}
+	return d.done(op, nil)
+}
+
+// Sync makes this file's pending writes and truncations durable. It does not
+// make the file's name durable; that takes SyncDir.
+func (f *file) Sync() error {
+	d := f.disk
+	op := Op{Kind: OpSync, Name: f.name}
+	if err := f.check("sync"); err != nil {
+		return d.done(op, err)
+	}
+	d.stats.Syncs++
+	if err := d.chargeSync("sync " + f.name); err != nil {
+		return d.done(op, err)
+	}
+	if f.ino.pending > 0 {
+		ino := f.ino
+		d.flush(func(p pendingOp) bool { return p.ino == ino && p.kind.isData() })
+	}
+	op.Size = int64(len(f.ino.durable))
+	return d.done(op, nil)
+}
+
+func (f *file) Size() (int64, error) {
+	if err := f.check("size"); err != nil {
+		return 0, err
+	}
+	return int64(len(f.ino.visible)), nil
+}
+
+// Close releases the handle; unsynced data stays in the page cache, as on a
+// real disk.
+func (f *file) Close() error {
+	if err := f.check("close"); err != nil {
+		return err
+	}
+	f.closed = true
+	return nil
+}

@@ -47,7 +47,7 @@ type World struct {
 	q       queue
 	events  []event  // arena; queue slots index into it
 	free    []uint32 // recycled arena indexes
-	procs   []*proc // index 0 unused
+	procs   []*proc  // index 0 unused
 	net     *Network
 	trace   *Trace
 	streams map[string]*Rand

@@ -79,21 +79,21 @@ type ConfChange struct {
 type MessageType uint8
 
 const (
-	MsgHup            MessageType = iota // local: start an election
-	MsgBeat                              // local: leader, send heartbeats
-	MsgProp                              // propose entries (local, or forwarded to the leader)
-	MsgApp                               // append entries
-	MsgAppResp                           // append entries response
-	MsgVote                              // request vote
-	MsgVoteResp                          // vote response
-	MsgPreVote                           // pre-vote request (does not bump terms)
-	MsgPreVoteResp                       // pre-vote response
-	MsgHeartbeat                         // leader liveness + commit, no entries
-	MsgHeartbeatResp                     // heartbeat ack (also confirms read-index rounds)
-	MsgSnap                              // install snapshot
-	MsgReadIndex                         // ask the leader for a read index
-	MsgReadIndexResp                     // the leader's answer
-	MsgTimeoutNow                        // leadership transfer: campaign now
+	MsgHup           MessageType = iota // local: start an election
+	MsgBeat                             // local: leader, send heartbeats
+	MsgProp                             // propose entries (local, or forwarded to the leader)
+	MsgApp                              // append entries
+	MsgAppResp                          // append entries response
+	MsgVote                             // request vote
+	MsgVoteResp                         // vote response
+	MsgPreVote                          // pre-vote request (does not bump terms)
+	MsgPreVoteResp                      // pre-vote response
+	MsgHeartbeat                        // leader liveness + commit, no entries
+	MsgHeartbeatResp                    // heartbeat ack (also confirms read-index rounds)
+	MsgSnap                             // install snapshot
+	MsgReadIndex                        // ask the leader for a read index
+	MsgReadIndexResp                    // the leader's answer
+	MsgTimeoutNow                       // leadership transfer: campaign now
 	msgTypeCount
 )
 

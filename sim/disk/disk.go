@@ -202,11 +202,15 @@ func (d *Disk) makeDurable(op pendingOp) {
 }
 
 // DurableBytes is the total size of the files a crash would keep now.
-func (d *Disk) DurableBytes() int64 { return total(d.durableDir, func(ino *inode) []byte { return ino.durable }) }
+func (d *Disk) DurableBytes() int64 {
+	return total(d.durableDir, func(ino *inode) []byte { return ino.durable })
+}
 
 // VisibleBytes is the total size of the files in the visible directory; it
 // is what SetCapacity limits. An unlinked file still open is not counted.
-func (d *Disk) VisibleBytes() int64 { return total(d.dir, func(ino *inode) []byte { return ino.visible }) }
+func (d *Disk) VisibleBytes() int64 {
+	return total(d.dir, func(ino *inode) []byte { return ino.visible })
+}
 
 func total(dir map[string]*inode, contents func(*inode) []byte) int64 {
 	var n int64

@@ -95,6 +95,20 @@ func (e *Env) Send(to NodeID, msg []byte) {
 	ev.owner, ev.inc, ev.msg = e.p, e.inc, m
 }
 
+// Exit stops the process of its own accord (fail-stop), as a server does
+// when its disk refuses a write: nothing it scheduled runs, nothing more is
+// sent. Unlike Kill, the page cache survives (the OS still holds it). The
+// error is kept as the node's StartError, and Restart may start it again.
+func (e *Env) Exit(err error) {
+	if !e.alive() {
+		return
+	}
+	p := e.p
+	e.w.trace.add(Event{At: e.w.now, Kind: KindNote, Node: p.id, Note: "exit: " + err.Error()}, nil)
+	e.w.stopProc(p)
+	p.startErr = err
+}
+
 // Timer is a cancellable process timer. The zero Timer is valid and
 // already stopped.
 type Timer struct {
@@ -165,15 +179,7 @@ func (w *World) Kill(id NodeID, keepPrefix bool) error {
 	if !p.up {
 		return fmt.Errorf("sim: kill %s: not running", id)
 	}
-	p.inc++
-	p.up, p.paused, p.handler, p.env = false, false, nil, nil
-	for _, idx := range p.deferred {
-		if ev := w.events[idx]; ev.kind == evDeliver {
-			w.net.drop(w.net.link(ev.msg.from, ev.msg.to), ev.msg, "down")
-		}
-		w.recycle(idx)
-	}
-	p.deferred, p.busyUntil, p.elapsed = nil, 0, 0
+	w.stopProc(p)
 	note := "kill -9"
 	if keepPrefix {
 		note = "kill -9 keep-prefix"
@@ -194,6 +200,20 @@ func (w *World) Restart(id NodeID) error {
 	}
 	w.boot(p, KindRestart)
 	return nil
+}
+
+// stopProc ends p's current incarnation: its events die, what it held is
+// dropped.
+func (w *World) stopProc(p *proc) {
+	p.inc++
+	p.up, p.paused, p.handler, p.env = false, false, nil, nil
+	for _, idx := range p.deferred {
+		if ev := w.events[idx]; ev.kind == evDeliver {
+			w.net.drop(w.net.link(ev.msg.from, ev.msg.to), ev.msg, "down")
+		}
+		w.recycle(idx)
+	}
+	p.deferred, p.busyUntil, p.elapsed = nil, 0, 0
 }
 
 func (w *World) boot(p *proc, kind Kind) {

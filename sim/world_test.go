@@ -295,3 +295,25 @@ func TestTraceExportsEveryEvent(t *testing.T) {
 	}
 	assert.Equal(t, int(w.Trace().Len()), bytes.Count(buf.Bytes(), []byte("\n")))
 }
+
+func TestExitIsFailStop(t *testing.T) {
+	w := newWorld(t, 2, sim.LinkConfig{})
+	envs, recs := startAll(t, w)
+	f, err := envs[1].Disk().Create("f")
+	require.NoError(t, err)
+	_, err = f.Write([]byte("unsynced"))
+	require.NoError(t, err)
+	fired := false
+	envs[1].After(time.Millisecond, func() { fired = true })
+	envs[1].Exit(assert.AnError)
+	envs[1].Send(2, []byte("after exit"))
+	w.RunFor(time.Second)
+	assert.False(t, fired)
+	assert.Empty(t, recs[2].got)
+	assert.False(t, w.Up(1))
+	assert.ErrorIs(t, w.StartError(1), assert.AnError)
+	require.NoError(t, w.Restart(1))
+	data, err := envs[1].Disk().ReadFile("f")
+	require.NoError(t, err)
+	assert.Equal(t, "unsynced", string(data), "an exit is not a power loss: the page cache survives")
+}

@@ -1,0 +1,275 @@
+// Package client is the simulated KV client: it draws operations from a
+// workload, finds the leader by following redirects, retries on timeouts
+// with the same sequence number (so a retried write applies once), gives
+// up after a deadline, and records every call and return in a History.
+//
+// It runs under the simulator: no clock but the one it is handed, no
+// goroutines, no global rand.
+package client
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/seed4fee1fef/raftsim/linearizability/history"
+	"github.com/seed4fee1fef/raftsim/raft/kv"
+)
+
+// Env is what a client needs from the world.
+type Env interface {
+	Send(to uint64, msg []byte)
+	After(d time.Duration, fn func())
+	Rand() Rand
+	Note(s string)
+	// Now is the world's time, used to stamp the history (the checker's
+	// omniscient clock, not the client's local one).
+	Now() int64
+}
+
+// Rand is the client's random stream.
+type Rand interface {
+	IntN(n int) int
+}
+
+// Workload says what operations a client issues and how often.
+type Workload struct {
+	Keys int // keys are k0..k(Keys-1)
+	// Mix weights of each operation kind.
+	Put, Get, Append, CAS int
+	// Think is the mean pause between operations (drawn uniform in [0, 2*Think]).
+	Think time.Duration
+
+	_ struct{}
+}
+
+// DefaultWorkload is a balanced mix over a few keys.
+func DefaultWorkload() Workload {
+	return Workload{Keys: 4, Put: 3, Get: 4, Append: 2, CAS: 1, Think: 20 * time.Millisecond}
+}
+
+// Validate names the first nonsensical field.
+func (w Workload) Validate() error {
+	switch {
+	case w.Keys < 1:
+		return fmt.Errorf("workload: keys = %d, want at least 1", w.Keys)
+	case w.Put < 0 || w.Get < 0 || w.Append < 0 || w.CAS < 0:
+		return fmt.Errorf("workload: negative mix weight (put %d, get %d, append %d, cas %d)", w.Put, w.Get, w.Append, w.CAS)
+	case w.Put+w.Get+w.Append+w.CAS == 0:
+		return fmt.Errorf("workload: mix weights are all zero")
+	case w.Think < 0:
+		return fmt.Errorf("workload: think time %v is negative", w.Think)
+	}
+	return nil
+}
+
+// Config is one client's setup.
+type Config struct {
+	ID       uint64
+	Servers  []uint64
+	Workload Workload
+	// AttemptTimeout is how long to wait for one server's answer before
+	// trying another (default 100ms).
+	AttemptTimeout time.Duration
+	// GiveUpAfter is how long an operation may stay unanswered before the
+	// client abandons it as unknown (default 2s).
+	GiveUpAfter time.Duration
+
+	_ struct{}
+}
+
+// Client is one running client.
+type Client struct {
+	cfg     Config
+	env     Env
+	hist    *history.History
+	active  bool
+	seq     uint64
+	busy    bool   // an operation is open
+	target  uint64 // server we believe leads
+	attempt uint64 // bumped per request sent; stale timeouts compare it
+	called  int64
+	cmd     kv.Command
+	stats   Stats
+}
+
+// Stats counts a client's work.
+type Stats struct {
+	Issued, Completed, GaveUp, Retries, Redirects uint64
+}
+
+// New builds a client that records into hist. It issues nothing until Start.
+func New(env Env, cfg Config, hist *history.History) (*Client, error) {
+	if cfg.AttemptTimeout == 0 {
+		cfg.AttemptTimeout = 100 * time.Millisecond
+	}
+	if cfg.GiveUpAfter == 0 {
+		cfg.GiveUpAfter = 2 * time.Second
+	}
+	if len(cfg.Servers) == 0 {
+		return nil, fmt.Errorf("client %d: no servers", cfg.ID)
+	}
+	if err := cfg.Workload.Validate(); err != nil {
+		return nil, fmt.Errorf("client %d: %w", cfg.ID, err)
+	}
+	c := &Client{cfg: cfg, env: env, hist: hist}
+	c.target = cfg.Servers[env.Rand().IntN(len(cfg.Servers))]
+	return c, nil
+}
+
+// SetActive starts or stops issuing new operations (a quiet period stops
+// the load; an open operation still finishes).
+func (c *Client) SetActive(on bool) {
+	if on == c.active {
+		return
+	}
+	c.active = on
+	if on && !c.busy {
+		c.scheduleNext()
+	}
+}
+
+// Stats returns the client's counters.
+func (c *Client) Stats() Stats { return c.stats }
+
+func (c *Client) scheduleNext() {
+	think := time.Duration(0)
+	if c.cfg.Workload.Think > 0 {
+		think = time.Duration(c.env.Rand().IntN(int(2*c.cfg.Workload.Think) + 1))
+	}
+	c.env.After(think, c.issue)
+}
+
+func (c *Client) issue() {
+	if !c.active || c.busy {
+		return
+	}
+	c.seq++
+	c.cmd = c.draw()
+	c.busy = true
+	c.called = c.env.Now()
+	c.stats.Issued++
+	c.hist.Call(c.cfg.ID, c.seq, c.cmd, c.called)
+	seq := c.seq
+	c.env.After(c.cfg.GiveUpAfter, func() { c.giveUp(seq) })
+	c.send()
+}
+
+// draw picks the next operation. Written values are unique per client and
+// sequence number, so the checker can tell every write apart.
+func (c *Client) draw() kv.Command {
+	w, r := c.cfg.Workload, c.env.Rand()
+	cmd := kv.Command{ClientID: c.cfg.ID, Seq: c.seq, Key: fmt.Sprintf("k%d", r.IntN(w.Keys))}
+	val := fmt.Sprintf("c%d.%d", c.cfg.ID, c.seq)
+	switch n := r.IntN(w.Put + w.Get + w.Append + w.CAS); {
+	case n < w.Put:
+		cmd.Op, cmd.Value = kv.OpPut, val
+	case n < w.Put+w.Get:
+		cmd.Op = kv.OpGet
+	case n < w.Put+w.Get+w.Append:
+		cmd.Op, cmd.Value = kv.OpAppend, val+";"
+	default:
+		// Expect one of this client's recent writes, so a CAS sometimes succeeds.
+		cmd.Op, cmd.Value = kv.OpCAS, val
+		if c.seq > 1 {
+			cmd.Expected = fmt.Sprintf("c%d.%d", c.cfg.ID, c.seq-1-uint64(r.IntN(int(min(c.seq-1, 3)))))
+		}
+	}
+	return cmd
+}
+
+func (c *Client) send() {
+	c.attempt++
+	c.hist.Attempt(c.cfg.ID)
+	req := kv.Request{ClientID: c.cfg.ID, Seq: c.seq, Cmd: c.cmd}
+	c.env.Send(c.target, kv.WithTag(kv.TagRequest, req.Encode()))
+	attempt, seq := c.attempt, c.seq
+	c.env.After(c.cfg.AttemptTimeout, func() {
+		if c.busy && c.seq == seq && c.attempt == attempt {
+			c.stats.Retries++
+			c.target = c.next(c.target)
+			c.send()
+		}
+	})
+}
+
+// next is the server after id in the list, so retries walk the cluster.
+func (c *Client) next(id uint64) uint64 {
+	for i, s := range c.cfg.Servers {
+		if s == id {
+			return c.cfg.Servers[(i+1)%len(c.cfg.Servers)]
+		}
+	}
+	return c.cfg.Servers[0]
+}
+
+func (c *Client) giveUp(seq uint64) {
+	if !c.busy || c.seq != seq {
+		return
+	}
+	c.busy = false
+	c.stats.GaveUp++
+	c.hist.GiveUp(c.cfg.ID)
+	c.env.Note(fmt.Sprintf("gave up on #%d after %v", seq, c.cfg.GiveUpAfter))
+	if c.active {
+		c.scheduleNext()
+	}
+}
+
+// Receive handles a server's response.
+func (c *Client) Receive(from uint64, msg []byte) {
+	tag, body, err := kv.SplitTag(msg)
+	if err != nil || tag != kv.TagResponse {
+		c.env.Note(fmt.Sprintf("unexpected message from %d", from))
+		return
+	}
+	resp, err := kv.DecodeResponse(body)
+	if err != nil {
+		c.env.Note(fmt.Sprintf("bad response from %d: %v", from, err))
+		return
+	}
+	if !c.busy || resp.Seq != c.seq || resp.ClientID != c.cfg.ID {
+		return // an answer to an attempt we already gave up on or finished
+	}
+	switch {
+	case resp.Status == kv.StatusOK && resp.Result.Stale:
+		// The store saw a later request of ours first: this answer says
+		// nothing about whether the operation took effect.
+		c.busy = false
+		c.stats.GaveUp++
+		c.hist.GiveUp(c.cfg.ID)
+		if c.active {
+			c.scheduleNext()
+		}
+	case resp.Status == kv.StatusOK:
+		c.busy = false
+		c.target = from
+		c.stats.Completed++
+		c.hist.Return(c.cfg.ID, resp.Result, c.env.Now())
+		if c.active {
+			c.scheduleNext()
+		}
+	case resp.Status == kv.StatusNotLeader:
+		c.stats.Redirects++
+		if resp.LeaderHint != 0 && resp.LeaderHint != from {
+			c.target = resp.LeaderHint
+			c.send()
+			return
+		}
+		// No leader known: try the next server after a short pause, so a
+		// leaderless cluster is not flooded.
+		attempt := c.attempt
+		c.env.After(c.cfg.AttemptTimeout/4, func() {
+			if c.busy && c.attempt == attempt {
+				c.target = c.next(from)
+				c.send()
+			}
+		})
+	default: // proposed but unanswered: retry the same seq where the leader is
+		c.stats.Retries++
+		c.target = c.next(from)
+		if resp.LeaderHint != 0 && resp.LeaderHint != from {
+			c.target = resp.LeaderHint
+		}
+		c.send()
+	}
+}

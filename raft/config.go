@@ -1,0 +1,118 @@
+package raft
+
+import (
+	"errors"
+	"fmt"
+)
+
+// None is the zero node ID: "no leader", "voted for nobody".
+const None uint64 = 0
+
+// Rand is the only source of randomness a Node uses (to draw election
+// timeouts). *math/rand/v2.Rand satisfies it; the host seeds it, so a run
+// is reproducible.
+type Rand interface {
+	// IntN returns a number in [0, n); n > 0.
+	IntN(n int) int
+}
+
+// Config is how a Node is set up. It is read once, by NewNode.
+type Config struct {
+	// ID identifies this node; never None (0).
+	ID uint64
+	// Peers are the initial voters, this node included, for a node that
+	// starts with no persisted state. A node restarted from persisted
+	// state ignores Peers: its membership comes from its own log.
+	Peers []uint64
+
+	// ElectionTick is the number of Ticks a follower waits without hearing
+	// from a leader before campaigning; the actual timeout is drawn from
+	// [ElectionTick, 2*ElectionTick) on every reset, so candidates rarely
+	// collide. It is also the period of the leader's CheckQuorum and the
+	// length of a follower's leader lease. Must exceed HeartbeatTick.
+	ElectionTick int
+	// HeartbeatTick is the number of Ticks between a leader's heartbeats.
+	HeartbeatTick int
+
+	// PreVote makes a node that times out first ask whether it could win
+	// (at term+1, without changing its own term) and only then start a
+	// real election, so a node that was cut off cannot bump the term of
+	// the cluster when it returns (Raft thesis §9.6).
+	PreVote bool
+	// CheckQuorum makes a leader step down when it has not heard from a
+	// quorum within an election timeout, and makes followers that heard
+	// from a live leader within an election timeout ignore vote requests
+	// (the leader lease), so a returning node cannot depose a healthy
+	// leader.
+	CheckQuorum bool
+
+	// MaxSizePerMsg bounds the encoded size (as raftpb encodes entries) of
+	// the entries in one append message. An entry larger than the limit
+	// is still sent, alone. 0 means one entry per message.
+	MaxSizePerMsg uint64
+	// MaxInflightMsgs bounds the append messages in flight (sent and not
+	// acknowledged) to one follower while streaming. Must be > 0.
+	MaxInflightMsgs int
+
+	// Rand draws randomized election timeouts. Required.
+	Rand Rand
+
+	_ struct{} // name the fields
+}
+
+// ErrInvalidConfig is wrapped by every Config.Validate error.
+var ErrInvalidConfig = errors.New("raft: invalid config")
+
+// Validate reports the first field that is not usable, by name.
+func (c *Config) Validate() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrInvalidConfig, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case c.ID == None:
+		return bad("ID must not be 0 (None)")
+	case c.HeartbeatTick <= 0:
+		return bad("HeartbeatTick must be > 0, got %d", c.HeartbeatTick)
+	case c.ElectionTick <= c.HeartbeatTick:
+		return bad("ElectionTick (%d) must be greater than HeartbeatTick (%d)", c.ElectionTick, c.HeartbeatTick)
+	case c.MaxInflightMsgs <= 0:
+		return bad("MaxInflightMsgs must be > 0, got %d", c.MaxInflightMsgs)
+	case c.Rand == nil:
+		return bad("Rand must not be nil: election timeouts are drawn from it")
+	}
+	seen := make(map[uint64]bool, len(c.Peers))
+	for i, p := range c.Peers {
+		if p == None {
+			return bad("Peers[%d] is 0 (None)", i)
+		}
+		if seen[p] {
+			return bad("Peers[%d] = %d appears twice", i, p)
+		}
+		seen[p] = true
+	}
+	return nil
+}
+
+// Sentinel errors. Match them with errors.Is: most are wrapped with detail.
+var (
+	// ErrNotLeader: a proposal reached a node that is not the leader.
+	// Status().Lead names the leader this node knows of (None if none).
+	ErrNotLeader = errors.New("raft: not the leader")
+	// ErrProposalDropped: the leader cannot take a proposal right now
+	// (for example it is not a voter of its own configuration). Retry
+	// later, possibly elsewhere.
+	ErrProposalDropped = errors.New("raft: proposal dropped")
+	// ErrStepIgnored: Step dropped the message, as Raft prescribes: it is
+	// from an earlier term, from a peer outside the configuration, a vote
+	// request inside the leader lease, or of a kind this node does not
+	// handle yet (whose term it still honours). Normal under message delay
+	// and loss; returned unwrapped, so hosts can filter it cheaply.
+	ErrStepIgnored = errors.New("raft: message ignored")
+	// ErrInvalidMessage: Step was given a message no correct peer sends
+	// (wrong recipient, unknown type, malformed entries). The node's state
+	// is unchanged; hosts should log and drop it.
+	ErrInvalidMessage = errors.New("raft: invalid message")
+	// ErrInvalidRestore: the persisted state given to NewNode is not one
+	// this package could have produced.
+	ErrInvalidRestore = errors.New("raft: invalid restored state")
+)

@@ -1,0 +1,388 @@
+package raft
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+
+	"github.com/seed4fee1fef/raftsim/raft/quorum"
+	"github.com/seed4fee1fef/raftsim/raft/raftpb"
+	"github.com/seed4fee1fef/raftsim/raft/tracker"
+)
+
+// Role is what a node currently is in the protocol.
+type Role uint8
+
+const (
+	Follower     Role = iota // follows Lead (or waits for one)
+	PreCandidate             // polling peers before starting an election (PreVote)
+	Candidate                // campaigning in its current term
+	Leader                   // replicating its log to the others
+)
+
+func (r Role) String() string {
+	switch r {
+	case Follower:
+		return "Follower"
+	case PreCandidate:
+		return "PreCandidate"
+	case Candidate:
+		return "Candidate"
+	case Leader:
+		return "Leader"
+	}
+	return "Role(" + strconv.Itoa(int(r)) + ")"
+}
+
+// SoftState is volatile state worth reporting but never persisted.
+type SoftState struct {
+	Lead uint64
+	Role Role
+}
+
+// Restored is what the host replayed from its durable storage: the last
+// HardState, the log entries after the snapshot, and the snapshot (empty
+// until snapshots exist). It must be the state as of the end of some Ready
+// the host processed: each Ready's HardState and Entries become durable
+// together, or (torn by a crash) not at all.
+type Restored struct {
+	HardState raftpb.HardState
+	Entries   []raftpb.Entry
+	Snapshot  raftpb.Snapshot
+}
+
+func (st *Restored) isEmpty() bool {
+	return st.HardState.IsEmpty() && len(st.Entries) == 0 && st.Snapshot.IsEmpty()
+}
+
+// Ready is a batch of work for the host. See the package documentation for
+// the order in which it must be done.
+type Ready struct {
+	// SoftState is the new leader/role, or nil if unchanged since the
+	// previous Ready.
+	SoftState *SoftState
+	// HardState must be persisted (before sending Messages); it is the
+	// zero value if unchanged.
+	HardState raftpb.HardState
+	// Entries must be appended to durable storage before sending
+	// Messages. If Entries[0].Index is at or below the last index the
+	// host has stored, the host must first drop its stored entries from
+	// that index on (a new leader overwrote an uncommitted suffix).
+	Entries []raftpb.Entry
+	// Messages are to be sent after HardState and Entries are durable.
+	// Each has To set; order among them does not matter.
+	Messages []raftpb.Message
+	// CommittedEntries are to be applied to the state machine, in order,
+	// after persisting. They include entries the host must skip: empty
+	// EntryNormal entries (each new leader's no-op) and EntryConfChange
+	// entries (membership; today only the initial voters).
+	CommittedEntries []raftpb.Entry
+	// MustSync says HardState.Term/Vote or Entries changed, so the writes
+	// must be fsynced before Messages go out. (A change of commit alone
+	// need not be synced: commit is re-learned after a restart.)
+	MustSync bool
+}
+
+// Status is a copy of a node's state for invariant checkers, metrics and
+// debugging; holding it does not keep the node from changing.
+type Status struct {
+	ID        uint64
+	Term      uint64
+	Vote      uint64
+	Commit    uint64
+	Applied   uint64
+	Lead      uint64
+	Role      Role
+	LastIndex uint64
+	LastTerm  uint64
+	// Voters is the membership the node currently counts quorums over.
+	Voters []uint64
+	// Progress is the leader's view of every peer (itself included), in ID
+	// order; empty unless Role is Leader.
+	Progress []PeerProgress
+}
+
+// PeerProgress is a copy of the leader's tracker.Progress for one peer.
+type PeerProgress struct {
+	ID           uint64
+	Match        uint64
+	Next         uint64
+	State        tracker.StateType
+	RecentActive bool
+	Paused       bool
+	Inflight     int // append messages in flight
+}
+
+// Node is one Raft peer as a deterministic state machine: inputs are Tick,
+// Step, Propose and Campaign; outputs are collected in Ready. A Node is not
+// safe for concurrent use; a host drives it from one loop.
+type Node struct {
+	id uint64
+
+	// term, vote: the persistent state (with the log). Invariant: term
+	// never decreases; vote changes only from None within one term.
+	term uint64
+	vote uint64
+	// lead is the leader of term as far as this node knows, or None.
+	lead uint64
+	role Role
+
+	log raftLog
+	trk *tracker.ProgressTracker
+	// msgs are outputs waiting for the next Ready.
+	msgs []raftpb.Message
+
+	// electionElapsed counts ticks since the last reset: on followers and
+	// candidates since they last heard from a leader or granted a vote; on
+	// the leader since its last quorum check. heartbeatElapsed counts
+	// ticks since the leader's last heartbeat.
+	electionElapsed  int
+	heartbeatElapsed int
+	// randomizedElectionTimeout is in [electionTick, 2*electionTick),
+	// redrawn on each reset.
+	randomizedElectionTimeout int
+
+	electionTick  int
+	heartbeatTick int
+	preVote       bool
+	checkQuorum   bool
+	maxMsgSize    uint64
+	maxInflight   int
+	rand          Rand
+
+	// prevSoft and prevHard are what the last Ready reported, so the next
+	// one carries only changes.
+	prevSoft SoftState
+	prevHard raftpb.HardState
+}
+
+// NewNode creates a node. With an empty Restored it bootstraps a new
+// cluster member from cfg.Peers: it writes one EntryConfChange per peer at
+// term 1 (identical on every member, so their logs agree) and treats them
+// as committed. Otherwise it resumes from st: its term, vote and log come
+// back, commit starts at st.HardState.Commit, and everything after the
+// snapshot up to commit is handed out again in CommittedEntries for the
+// host to rebuild its state machine.
+func NewNode(cfg Config, st Restored) (*Node, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	n := &Node{
+		id:            cfg.ID,
+		electionTick:  cfg.ElectionTick,
+		heartbeatTick: cfg.HeartbeatTick,
+		preVote:       cfg.PreVote,
+		checkQuorum:   cfg.CheckQuorum,
+		maxMsgSize:    cfg.MaxSizePerMsg,
+		maxInflight:   cfg.MaxInflightMsgs,
+		rand:          cfg.Rand,
+	}
+	var voters quorum.MajorityConfig
+	if st.isEmpty() {
+		if len(cfg.Peers) == 0 {
+			return nil, fmt.Errorf("%w: Peers is empty and there is no persisted state to learn the members from", ErrInvalidConfig)
+		}
+		voters = quorum.NewMajorityConfig(cfg.Peers...)
+		ents := make([]raftpb.Entry, len(voters))
+		for i, id := range voters {
+			ents[i] = raftpb.Entry{Term: 1, Index: uint64(i + 1), Type: raftpb.EntryConfChange,
+				Data: raftpb.EncodeConfChange(raftpb.ConfChange{Type: raftpb.ConfChangeAddNode, NodeID: id})}
+		}
+		n.log.entries = ents
+		n.log.committed = uint64(len(ents))
+		n.term = 1
+	} else {
+		var err error
+		if voters, err = validateRestored(&st); err != nil {
+			return nil, err
+		}
+		snap := st.Snapshot.Metadata
+		n.log = raftLog{offset: snap.Index, offsetTerm: snap.Term, entries: slices.Clip(slices.Clone(st.Entries))}
+		n.log.committed = max(st.HardState.Commit, snap.Index)
+		n.log.applied, n.log.applying = snap.Index, snap.Index
+		n.log.stabled = n.log.lastIndex()
+		n.term, n.vote = st.HardState.Term, st.HardState.Vote
+		n.prevHard = st.HardState
+	}
+	n.trk = tracker.New(n.maxInflight, voters, n.log.lastIndex()+1)
+	n.becomeFollower(n.term, None)
+	n.prevSoft = n.softState()
+	return n, nil
+}
+
+// validateRestored checks st for anything this package could not have
+// produced and returns the voters it implies: the snapshot's, changed by
+// the ConfChange entries of the log in order.
+func validateRestored(st *Restored) (quorum.MajorityConfig, error) {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrInvalidRestore, fmt.Sprintf(format, args...))
+	}
+	hs, snap := st.HardState, st.Snapshot.Metadata
+	if (snap.Index == 0) != (snap.Term == 0) {
+		return nil, bad("snapshot index %d with term %d (both or neither must be 0)", snap.Index, snap.Term)
+	}
+	if hs.Vote != None && hs.Term == 0 {
+		return nil, bad("vote for %d in term 0", hs.Vote)
+	}
+	prevIndex, prevTerm := snap.Index, snap.Term
+	for i := range st.Entries {
+		e := &st.Entries[i]
+		if e.Index != prevIndex+1 {
+			return nil, bad("entry %d has index %d, want %d (entries must be contiguous after snapshot index %d)", i, e.Index, prevIndex+1, snap.Index)
+		}
+		if e.Term == 0 || e.Term < prevTerm {
+			return nil, bad("entry %d has term %d after term %d (terms must be positive and non-decreasing)", e.Index, e.Term, prevTerm)
+		}
+		if e.Type > raftpb.EntryConfChange {
+			return nil, bad("entry %d has unknown type %d", e.Index, e.Type)
+		}
+		prevIndex, prevTerm = e.Index, e.Term
+	}
+	if prevTerm > hs.Term {
+		return nil, bad("last entry %d has term %d above HardState term %d (HardState and entries must be persisted together)", prevIndex, prevTerm, hs.Term)
+	}
+	if hs.Term == 0 {
+		return nil, bad("HardState term is 0 although there is persisted state")
+	}
+	if hs.Commit > prevIndex {
+		return nil, bad("HardState commit %d beyond last index %d (committed entries are missing from the log)", hs.Commit, prevIndex)
+	}
+
+	voters := quorum.NewMajorityConfig(st.Snapshot.Metadata.ConfState.Voters...)
+	for i := range st.Entries {
+		e := &st.Entries[i]
+		if e.Type != raftpb.EntryConfChange {
+			continue
+		}
+		cc, err := raftpb.DecodeConfChange(e.Data)
+		if err != nil {
+			return nil, bad("entry %d: %v", e.Index, err)
+		}
+		switch cc.Type {
+		case raftpb.ConfChangeAddNode:
+			voters = quorum.NewMajorityConfig(append(slices.Clone(voters), cc.NodeID)...)
+		case raftpb.ConfChangeRemoveNode:
+			voters = slices.DeleteFunc(slices.Clone(voters), func(id uint64) bool { return id == cc.NodeID })
+		}
+	}
+	if len(voters) == 0 {
+		return nil, bad("no voters: neither the snapshot nor the log names any member")
+	}
+	return voters, nil
+}
+
+// Tick advances the node's logical clock by one unit. Elections and
+// heartbeats are measured in ticks.
+func (n *Node) Tick() {
+	if n.role == Leader {
+		n.tickHeartbeat()
+	} else {
+		n.tickElection()
+	}
+}
+
+// Campaign starts an election now (a pre-vote first if PreVote is on), as
+// if the election timeout had elapsed. It does nothing on a leader or on a
+// node that is not a voter.
+func (n *Node) Campaign() { n.hup() }
+
+// Propose appends data to the log if this node is the leader. It returns
+// ErrNotLeader otherwise (Status().Lead is the leader to retry at, if
+// known). The node keeps data: do not modify it afterwards. Success means
+// the entry was appended, not that it will commit: the host learns that
+// from CommittedEntries.
+func (n *Node) Propose(data []byte) error {
+	if n.role != Leader {
+		return ErrNotLeader
+	}
+	if !n.trk.IsVoter(n.id) {
+		return ErrProposalDropped
+	}
+	n.appendEntries(raftpb.Entry{Type: raftpb.EntryNormal, Data: data})
+	n.bcastAppend()
+	return nil
+}
+
+// HasReady reports whether Ready would return any work.
+func (n *Node) HasReady() bool {
+	if n.softState() != n.prevSoft {
+		return true
+	}
+	if hs := n.hardState(); !hs.IsEmpty() && hs != n.prevHard {
+		return true
+	}
+	return len(n.msgs) > 0 || n.log.stabled < n.log.lastIndex() || n.log.applying < n.log.committed
+}
+
+// Ready returns the work accumulated since the previous Ready and takes
+// ownership of it: call it once, do the work, then call Advance with it
+// before the next Ready.
+func (n *Node) Ready() Ready {
+	rd := Ready{
+		Entries:          n.log.unstable(),
+		Messages:         n.msgs,
+		CommittedEntries: n.log.toApply(),
+	}
+	n.msgs = nil
+	if ss := n.softState(); ss != n.prevSoft {
+		rd.SoftState = &ss
+		n.prevSoft = ss
+	}
+	if hs := n.hardState(); hs != n.prevHard {
+		rd.HardState = hs
+		rd.MustSync = hs.Term != n.prevHard.Term || hs.Vote != n.prevHard.Vote
+		n.prevHard = hs
+	}
+	if len(rd.Entries) > 0 {
+		rd.MustSync = true
+	}
+	if len(rd.CommittedEntries) > 0 {
+		n.log.applying = rd.CommittedEntries[len(rd.CommittedEntries)-1].Index
+	}
+	return rd
+}
+
+// Advance tells the node the host has done rd: persisted its HardState and
+// Entries, sent its Messages and applied its CommittedEntries.
+func (n *Node) Advance(rd Ready) {
+	if k := len(rd.Entries); k > 0 {
+		last := rd.Entries[k-1]
+		n.log.stableTo(last.Index, last.Term)
+	}
+	if k := len(rd.CommittedEntries); k > 0 {
+		if idx := rd.CommittedEntries[k-1].Index; idx > n.log.applied && idx <= n.log.applying {
+			n.log.applied = idx
+		}
+	}
+}
+
+// Status returns a copy of the node's state.
+func (n *Node) Status() Status {
+	s := Status{
+		ID:        n.id,
+		Term:      n.term,
+		Vote:      n.vote,
+		Commit:    n.log.committed,
+		Applied:   n.log.applied,
+		Lead:      n.lead,
+		Role:      n.role,
+		LastIndex: n.log.lastIndex(),
+		LastTerm:  n.log.lastTerm(),
+		Voters:    slices.Clone(n.trk.Voters),
+	}
+	if n.role == Leader {
+		n.trk.Visit(func(id uint64, pr *tracker.Progress) {
+			s.Progress = append(s.Progress, PeerProgress{
+				ID: id, Match: pr.Match, Next: pr.Next, State: pr.State,
+				RecentActive: pr.RecentActive, Paused: pr.IsPaused(), Inflight: pr.Inflights.Count(),
+			})
+		})
+	}
+	return s
+}
+
+func (n *Node) softState() SoftState { return SoftState{Lead: n.lead, Role: n.role} }
+
+func (n *Node) hardState() raftpb.HardState {
+	return raftpb.HardState{Term: n.term, Vote: n.vote, Commit: n.log.committed}
+}

@@ -1,0 +1,600 @@
+package raft
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/seed4fee1fef/raftsim/raft/quorum"
+	"github.com/seed4fee1fef/raftsim/raft/raftpb"
+	"github.com/seed4fee1fef/raftsim/raft/tracker"
+)
+
+// This file is the protocol: role transitions, message handling and
+// replication. Everything here runs inside Tick, Step, Propose or Campaign
+// and only changes the Node and appends to n.msgs.
+
+// --- role transitions ---
+
+// reset enters term (forgetting the vote if the term changes) and clears
+// everything that belongs to one role in one term.
+func (n *Node) reset(term uint64) {
+	if term != n.term {
+		n.term = term
+		n.vote = None
+	}
+	n.lead = None
+	n.electionElapsed = 0
+	n.heartbeatElapsed = 0
+	n.resetRandomizedElectionTimeout()
+	n.trk.ResetVotes()
+	last := n.log.lastIndex()
+	n.trk.Visit(func(id uint64, pr *tracker.Progress) {
+		// A new term knows nothing of the followers' logs: probe each
+		// from the end of ours.
+		pr.BecomeProbe()
+		pr.Match, pr.Next = 0, last+1
+		pr.RecentActive = false
+		if id == n.id {
+			pr.Match = last
+			pr.RecentActive = true
+		}
+	})
+}
+
+func (n *Node) resetRandomizedElectionTimeout() {
+	n.randomizedElectionTimeout = n.electionTick + n.rand.IntN(n.electionTick)
+}
+
+func (n *Node) becomeFollower(term, lead uint64) {
+	n.reset(term)
+	n.lead = lead
+	n.role = Follower
+}
+
+// becomePreCandidate polls for a future election without changing term or
+// vote: a node that cannot win leaves no trace on the others.
+func (n *Node) becomePreCandidate() {
+	n.trk.ResetVotes()
+	n.lead = None
+	n.role = PreCandidate
+}
+
+func (n *Node) becomeCandidate() {
+	n.reset(n.term + 1)
+	n.vote = n.id
+	n.role = Candidate
+}
+
+func (n *Node) becomeLeader() {
+	n.reset(n.term)
+	n.lead = n.id
+	n.role = Leader
+	// The leader's own progress streams: it always holds its own log.
+	if pr := n.trk.Progress(n.id); pr != nil {
+		pr.BecomeReplicate()
+	}
+	// An entry of the new term lets earlier-term entries commit (§5.4.2:
+	// only current-term entries commit by counting replicas) without
+	// waiting for a client write.
+	n.appendEntries(raftpb.Entry{Type: raftpb.EntryNormal})
+}
+
+// promotable reports whether this node may campaign: it must be a voter.
+func (n *Node) promotable() bool { return n.trk.IsVoter(n.id) }
+
+// --- elections ---
+
+func (n *Node) tickElection() {
+	n.electionElapsed++
+	if n.promotable() && n.electionElapsed >= n.randomizedElectionTimeout {
+		n.electionElapsed = 0
+		n.hup()
+	}
+}
+
+func (n *Node) hup() {
+	// A term this close to overflow only comes from a corrupt or forged
+	// message; campaigning would wrap the term to 0.
+	if n.role == Leader || !n.promotable() || n.term >= math.MaxUint64-1 {
+		return
+	}
+	if n.preVote {
+		n.campaign(true)
+	} else {
+		n.campaign(false)
+	}
+}
+
+// campaign starts a pre-vote (pre) or a real election.
+func (n *Node) campaign(pre bool) {
+	var term uint64
+	var typ raftpb.MessageType
+	if pre {
+		n.becomePreCandidate()
+		term, typ = n.term+1, raftpb.MsgPreVote // the term it would campaign at
+	} else {
+		n.becomeCandidate()
+		term, typ = n.term, raftpb.MsgVote
+	}
+	if n.poll(n.id, true) == quorum.VoteWon {
+		// A single-voter cluster needs nobody else.
+		n.electionWon(pre)
+		return
+	}
+	lastIndex, lastTerm := n.log.lastIndex(), n.log.lastTerm()
+	for _, id := range n.trk.Voters {
+		if id == n.id {
+			continue
+		}
+		n.send(raftpb.Message{Type: typ, To: id, Term: term, Index: lastIndex, LogTerm: lastTerm})
+	}
+}
+
+func (n *Node) electionWon(pre bool) {
+	if pre {
+		n.campaign(false)
+	} else {
+		n.becomeLeader()
+		n.bcastAppend()
+	}
+}
+
+func (n *Node) poll(id uint64, granted bool) quorum.VoteResult {
+	n.trk.RecordVote(id, granted)
+	_, _, res := n.trk.TallyVotes()
+	return res
+}
+
+// handleVote answers a (pre-)vote request whose term is >= n.term.
+func (n *Node) handleVote(m *raftpb.Message) {
+	respType := raftpb.MsgVoteResp
+	if m.Type == raftpb.MsgPreVote {
+		respType = raftpb.MsgPreVoteResp
+	}
+	// A vote may go to whom we already voted for (a retransmission), or
+	// to anyone if we have neither voted nor follow a leader this term. A
+	// pre-vote for a later term may be granted even then: it changes
+	// nothing here.
+	canVote := n.vote == m.From ||
+		(n.vote == None && n.lead == None) ||
+		(m.Type == raftpb.MsgPreVote && m.Term > n.term)
+	if canVote && n.log.isUpToDate(m.Index, m.LogTerm) {
+		// Granted responses carry the request's term (for a pre-vote, the
+		// future term), so the candidate counts them.
+		n.send(raftpb.Message{Type: respType, To: m.From, Term: m.Term})
+		if m.Type == raftpb.MsgVote {
+			// The vote reaches the HardState of the same Ready that sends
+			// this response, so it is durable before anyone sees it.
+			n.electionElapsed = 0
+			n.vote = m.From
+		}
+		return
+	}
+	n.send(raftpb.Message{Type: respType, To: m.From, Term: n.term, Reject: true})
+}
+
+// --- ticks on the leader ---
+
+func (n *Node) tickHeartbeat() {
+	n.heartbeatElapsed++
+	n.electionElapsed++
+	if n.electionElapsed >= n.electionTick {
+		n.electionElapsed = 0
+		if n.checkQuorum {
+			if !n.trk.QuorumActive() {
+				// Cut off from a majority: a new leader may already exist.
+				// Stepping down stops serving clients a stale view and
+				// lets this node vote again.
+				n.becomeFollower(n.term, None)
+				return
+			}
+			n.trk.Visit(func(id uint64, pr *tracker.Progress) {
+				if id != n.id {
+					pr.RecentActive = false
+				}
+			})
+		}
+	}
+	if n.heartbeatElapsed >= n.heartbeatTick {
+		n.heartbeatElapsed = 0
+		n.bcastHeartbeat()
+	}
+}
+
+// bcastHeartbeat tells every follower the leader is alive, so quiet
+// periods do not look like a dead leader. The commit index is capped at
+// what the follower is known to hold, so a heartbeat never commits an
+// entry the follower has not matched.
+func (n *Node) bcastHeartbeat() {
+	n.trk.Visit(func(id uint64, pr *tracker.Progress) {
+		if id == n.id {
+			return
+		}
+		n.send(raftpb.Message{Type: raftpb.MsgHeartbeat, To: id, Commit: min(pr.Match, n.log.committed)})
+	})
+}
+
+// --- Step ---
+
+// Step feeds a message from a peer (or a MsgProp) into the node. Messages
+// from stale terms, duplicates and reordered messages are harmless: they
+// are answered or dropped (ErrStepIgnored). Other errors mean the message
+// was malformed and dropped (ErrInvalidMessage) or a proposal was refused
+// (ErrNotLeader, ErrProposalDropped). Either way the node stays
+// consistent; no message makes it panic.
+func (n *Node) Step(m raftpb.Message) error {
+	if err := n.checkMessage(&m); err != nil {
+		return err
+	}
+	if m.Type == raftpb.MsgProp {
+		return n.stepProp(&m)
+	}
+
+	switch {
+	case m.Term > n.term:
+		if m.Type == raftpb.MsgVote || m.Type == raftpb.MsgPreVote {
+			// The leader lease: with CheckQuorum, a node that heard from
+			// a live leader less than an election timeout ago knows a
+			// quorum does too, so a candidate (typically one returning
+			// from a partition) cannot win; ignoring it keeps it from
+			// bumping everyone's term and deposing the leader.
+			if n.checkQuorum && n.lead != None && n.electionElapsed < n.electionTick {
+				return ErrStepIgnored
+			}
+		}
+		switch {
+		case m.Type == raftpb.MsgPreVote:
+			// Pre-votes never change the receiver's term.
+		case m.Type == raftpb.MsgPreVoteResp && !m.Reject:
+			// A granted pre-vote carries the term we would campaign at;
+			// the term moves only if the pre-vote wins.
+		case m.Type == raftpb.MsgApp || m.Type == raftpb.MsgHeartbeat || m.Type == raftpb.MsgSnap:
+			n.becomeFollower(m.Term, m.From)
+		default:
+			n.becomeFollower(m.Term, None)
+		}
+	case m.Term < n.term:
+		switch {
+		case (n.checkQuorum || n.preVote) && (m.Type == raftpb.MsgHeartbeat || m.Type == raftpb.MsgApp):
+			// A leader of an old term is still talking (it may have been
+			// cut off while we moved on). Without CheckQuorum or PreVote
+			// its term would be bumped by the next vote request; with
+			// them that request may never come, so tell it our term and
+			// let it step down.
+			n.send(raftpb.Message{Type: raftpb.MsgAppResp, To: m.From})
+		case m.Type == raftpb.MsgPreVote:
+			// Answer so the pre-candidate learns the current term; a
+			// silent drop could leave it polling forever.
+			n.send(raftpb.Message{Type: raftpb.MsgPreVoteResp, To: m.From, Term: n.term, Reject: true})
+		default:
+			return ErrStepIgnored
+		}
+		return nil
+	}
+
+	switch m.Type {
+	case raftpb.MsgVote, raftpb.MsgPreVote:
+		n.handleVote(&m)
+		return nil
+	case raftpb.MsgSnap, raftpb.MsgReadIndex, raftpb.MsgReadIndexResp, raftpb.MsgTimeoutNow:
+		// Snapshots, read-index and leadership transfer come later; the
+		// term has been dealt with above, which is all Raft requires.
+		return ErrStepIgnored
+	}
+	switch n.role {
+	case Leader:
+		return n.stepLeader(&m)
+	case PreCandidate, Candidate:
+		return n.stepCandidate(&m)
+	default:
+		return n.stepFollower(&m)
+	}
+}
+
+// checkMessage rejects what no correct peer sends, before any state
+// changes, so the rest of Step may trust the shape of m.
+func (n *Node) checkMessage(m *raftpb.Message) error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s: %s", ErrInvalidMessage, m.Type, fmt.Sprintf(format, args...))
+	}
+	switch m.Type {
+	case raftpb.MsgHup, raftpb.MsgBeat:
+		return bad("local message; use Campaign or Tick")
+	case raftpb.MsgProp:
+		if m.To != None && m.To != n.id {
+			return bad("addressed to %d, this is %d", m.To, n.id)
+		}
+		return nil
+	case raftpb.MsgApp, raftpb.MsgAppResp, raftpb.MsgVote, raftpb.MsgVoteResp,
+		raftpb.MsgPreVote, raftpb.MsgPreVoteResp, raftpb.MsgHeartbeat, raftpb.MsgHeartbeatResp,
+		raftpb.MsgSnap, raftpb.MsgReadIndex, raftpb.MsgReadIndexResp, raftpb.MsgTimeoutNow:
+	default:
+		return bad("unknown message type")
+	}
+	switch {
+	case m.To != n.id:
+		return bad("addressed to %d, this is %d", m.To, n.id)
+	case m.From == None || m.From == n.id:
+		return bad("from %d", m.From)
+	case m.Term == 0:
+		return bad("term 0 from a peer")
+	}
+	if m.Type == raftpb.MsgApp && len(m.Entries) > 0 {
+		// The entries must continue the log after (Index, LogTerm), in
+		// order, within the leader's term; anything else would corrupt
+		// the log's invariants.
+		if m.Index > math.MaxUint64-uint64(len(m.Entries)) {
+			return bad("index %d overflows", m.Index)
+		}
+		prevTerm := m.LogTerm
+		for i := range m.Entries {
+			e := &m.Entries[i]
+			if e.Index != m.Index+1+uint64(i) {
+				return bad("entry %d has index %d, want %d", i, e.Index, m.Index+1+uint64(i))
+			}
+			if e.Term < prevTerm || e.Term > m.Term || e.Term == 0 {
+				return bad("entry %d has term %d (previous %d, message term %d)", e.Index, e.Term, prevTerm, m.Term)
+			}
+			if e.Type > raftpb.EntryConfChange {
+				return bad("entry %d has unknown type %d", e.Index, e.Type)
+			}
+			prevTerm = e.Term
+		}
+	}
+	return nil
+}
+
+// stepProp handles MsgProp stepped by the host (or sent by a peer): on the
+// leader its entries are appended as ordinary commands.
+func (n *Node) stepProp(m *raftpb.Message) error {
+	if n.role != Leader {
+		return ErrNotLeader
+	}
+	if !n.trk.IsVoter(n.id) {
+		return ErrProposalDropped
+	}
+	if len(m.Entries) == 0 {
+		return nil
+	}
+	ents := make([]raftpb.Entry, len(m.Entries))
+	for i := range m.Entries {
+		if m.Entries[i].Type != raftpb.EntryNormal {
+			return fmt.Errorf("%w: MsgProp: entry %d is %d; only EntryNormal may be proposed", ErrInvalidMessage, i, m.Entries[i].Type)
+		}
+		ents[i] = raftpb.Entry{Type: raftpb.EntryNormal, Data: m.Entries[i].Data}
+	}
+	n.appendEntries(ents...)
+	n.bcastAppend()
+	return nil
+}
+
+func (n *Node) stepLeader(m *raftpb.Message) error {
+	pr := n.trk.Progress(m.From)
+	if pr == nil {
+		return ErrStepIgnored // not a member: nothing to track
+	}
+	switch m.Type {
+	case raftpb.MsgAppResp:
+		pr.RecentActive = true
+		if m.Reject {
+			n.handleAppReject(m, pr)
+			return nil
+		}
+		return n.handleAppAck(m, pr)
+	case raftpb.MsgHeartbeatResp:
+		pr.RecentActive = true
+		pr.MsgAppFlowPaused = false
+		if pr.State == tracker.StateReplicate && pr.Inflights.Full() {
+			// A whole window went unacknowledged for a heartbeat round
+			// trip: the appends were most likely lost (the follower was
+			// down or cut off). Resume from the last known match instead
+			// of sending more after a gap the follower would reject.
+			pr.BecomeProbe()
+		}
+		if pr.Match < n.log.lastIndex() {
+			// The follower lags: heartbeats are what drive catch-up when
+			// there are no new writes to carry it.
+			n.sendAppend(m.From, pr, true)
+		}
+	}
+	return nil
+}
+
+// handleAppReject moves the follower's Next back using its hint: it
+// returned (RejectHint, LogTerm), the last entry of its log at or below the
+// probe whose term is <= the probe's term. Every leader entry above the
+// largest index with term <= LogTerm is certain not to match, so one round
+// trip skips a whole term of mismatched entries on each side.
+func (n *Node) handleAppReject(m *raftpb.Message, pr *tracker.Progress) {
+	hint := m.RejectHint
+	if m.LogTerm > 0 {
+		hint, _ = n.log.findConflictByTerm(m.RejectHint, m.LogTerm)
+	}
+	if pr.MaybeDecrTo(m.Index, hint) {
+		n.sendAppend(m.From, pr, true)
+	}
+}
+
+func (n *Node) handleAppAck(m *raftpb.Message, pr *tracker.Progress) error {
+	if m.Index > n.log.lastIndex() {
+		return fmt.Errorf("%w: %s acknowledges index %d beyond last index %d", ErrInvalidMessage, m.Type, m.Index, n.log.lastIndex())
+	}
+	wasPaused := pr.IsPaused()
+	if !pr.MaybeUpdate(m.Index) {
+		return nil // stale or duplicate
+	}
+	switch pr.State {
+	case tracker.StateProbe:
+		pr.BecomeReplicate()
+	case tracker.StateReplicate:
+		pr.Inflights.FreeLE(m.Index)
+	}
+	if n.maybeCommit() {
+		n.bcastAppend()
+	} else if wasPaused {
+		n.sendAppend(m.From, pr, true)
+	}
+	// The ack may have opened the window by several slots (or switched
+	// to streaming): fill it, batch by batch.
+	for n.sendAppend(m.From, pr, false) {
+	}
+	return nil
+}
+
+// maybeCommit advances the commit index to what a quorum holds, if that
+// entry is of the current term (Raft §5.4.2, Figure 8: an entry of an
+// earlier term may be on a majority and still be overwritten, so counting
+// replicas only ever commits current-term entries; earlier ones commit with
+// them).
+func (n *Node) maybeCommit() bool {
+	mci := n.trk.Committed()
+	if mci <= n.log.committed {
+		return false
+	}
+	if t, ok := n.log.term(mci); !ok || t != n.term {
+		return false
+	}
+	n.log.commitTo(mci)
+	return true
+}
+
+func (n *Node) stepCandidate(m *raftpb.Message) error {
+	respType := raftpb.MsgVoteResp
+	if n.role == PreCandidate {
+		respType = raftpb.MsgPreVoteResp
+	}
+	switch m.Type {
+	case raftpb.MsgApp:
+		// A leader exists for this term (m.Term >= n.term here).
+		n.becomeFollower(m.Term, m.From)
+		return n.handleAppend(m)
+	case raftpb.MsgHeartbeat:
+		n.becomeFollower(m.Term, m.From)
+		n.handleHeartbeat(m)
+	case respType:
+		switch n.poll(m.From, !m.Reject) {
+		case quorum.VoteWon:
+			n.electionWon(n.role == PreCandidate)
+		case quorum.VoteLost:
+			// Lost: wait for a leader (or the next timeout) as a follower.
+			n.becomeFollower(n.term, None)
+		}
+	}
+	return nil
+}
+
+func (n *Node) stepFollower(m *raftpb.Message) error {
+	switch m.Type {
+	case raftpb.MsgApp:
+		n.electionElapsed = 0
+		n.lead = m.From
+		return n.handleAppend(m)
+	case raftpb.MsgHeartbeat:
+		n.electionElapsed = 0
+		n.lead = m.From
+		n.handleHeartbeat(m)
+	}
+	return nil
+}
+
+// handleAppend answers a MsgApp of the current term.
+func (n *Node) handleAppend(m *raftpb.Message) error {
+	if m.Index < n.log.committed {
+		// Everything up to committed is settled; acknowledging it lets
+		// the leader move on without resending.
+		n.send(raftpb.Message{Type: raftpb.MsgAppResp, To: m.From, Index: n.log.committed})
+		return nil
+	}
+	lastNew, ok, err := n.log.maybeAppend(m.Index, m.LogTerm, m.Commit, m.Entries)
+	if err != nil {
+		return err // contradicts a committed entry: no correct leader sends this
+	}
+	if ok {
+		n.send(raftpb.Message{Type: raftpb.MsgAppResp, To: m.From, Index: lastNew})
+		return nil
+	}
+	// The log lacks (Index, LogTerm). Hint where it could match: the last
+	// entry at or below the probe whose term is <= LogTerm. Entries above
+	// it are of terms the leader did not have at those positions.
+	hintIndex, hintTerm := n.log.findConflictByTerm(min(m.Index, n.log.lastIndex()), m.LogTerm)
+	n.send(raftpb.Message{Type: raftpb.MsgAppResp, To: m.From, Index: m.Index, Reject: true,
+		RejectHint: hintIndex, LogTerm: hintTerm})
+	return nil
+}
+
+func (n *Node) handleHeartbeat(m *raftpb.Message) {
+	// The leader caps Commit at our Match, so it is within the log unless
+	// the log lost acknowledged entries; never commit past the log.
+	n.log.commitTo(min(m.Commit, n.log.lastIndex()))
+	n.send(raftpb.Message{Type: raftpb.MsgHeartbeatResp, To: m.From})
+}
+
+// --- replication ---
+
+// appendEntries assigns the leader's term and the next indexes to es and
+// appends them, counting the leader's own copy toward commit.
+func (n *Node) appendEntries(es ...raftpb.Entry) {
+	li := n.log.lastIndex()
+	for i := range es {
+		es[i].Term = n.term
+		es[i].Index = li + 1 + uint64(i)
+	}
+	n.log.truncateAndAppend(es)
+	if pr := n.trk.Progress(n.id); pr != nil {
+		pr.MaybeUpdate(n.log.lastIndex())
+	}
+	// A single-voter cluster commits on its own.
+	n.maybeCommit()
+}
+
+// bcastAppend sends every follower what it is missing (or, if nothing, an
+// empty append carrying the new commit index).
+func (n *Node) bcastAppend() {
+	n.trk.Visit(func(id uint64, pr *tracker.Progress) {
+		if id != n.id {
+			n.sendAppend(id, pr, true)
+		}
+	})
+}
+
+// sendAppend sends to one follower the entries from pr.Next on, at most
+// maxMsgSize of them, unless its flow is paused. With sendIfEmpty it sends
+// an entry-less append too (to carry the commit index or probe). It
+// reports whether a message was sent. In StateReplicate only entries never
+// sent before go out, so the cost of a write does not depend on the length
+// of the log.
+func (n *Node) sendAppend(to uint64, pr *tracker.Progress, sendIfEmpty bool) bool {
+	if pr.IsPaused() {
+		return false
+	}
+	prevIndex := pr.Next - 1
+	prevTerm, okTerm := n.log.term(prevIndex)
+	ents, size, okEnts := n.log.entriesFrom(pr.Next, n.maxMsgSize)
+	if !okTerm || !okEnts {
+		// The follower needs entries before the log's first index: that
+		// takes a snapshot, which arrives in a later change.
+		return false
+	}
+	if len(ents) == 0 && !sendIfEmpty {
+		return false
+	}
+	pr.SentEntries(prevIndex+uint64(len(ents)), size, len(ents) > 0)
+	n.send(raftpb.Message{Type: raftpb.MsgApp, To: to, Index: prevIndex, LogTerm: prevTerm,
+		Entries: ents, Commit: n.log.committed})
+	return true
+}
+
+// send queues m for the next Ready, stamping From and (except on vote
+// traffic, whose term is chosen by the caller) the current term.
+func (n *Node) send(m raftpb.Message) {
+	m.From = n.id
+	switch m.Type {
+	case raftpb.MsgVote, raftpb.MsgVoteResp, raftpb.MsgPreVote, raftpb.MsgPreVoteResp:
+		if m.Term == 0 {
+			panic(fmt.Sprintf("raft: %s sent without a term", m.Type))
+		}
+	default:
+		m.Term = n.term
+	}
+	n.msgs = append(n.msgs, m)
+}

@@ -1,0 +1,450 @@
+package rafttest
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+
+	"github.com/seed4fee1fef/raftsim/raft"
+	"github.com/seed4fee1fef/raftsim/raft/raftpb"
+)
+
+// Disk is what one node has durably persisted.
+type Disk struct {
+	HardState raftpb.HardState
+	// Entries start at index 1 (there are no snapshots yet) and are
+	// contiguous.
+	Entries []raftpb.Entry
+}
+
+// Restored is the disk's contents as NewNode wants them.
+func (d *Disk) Restored() raft.Restored {
+	return raft.Restored{HardState: d.HardState, Entries: slices.Clone(d.Entries)}
+}
+
+// LastIndex is the index of the last persisted entry (0 if none).
+func (d *Disk) LastIndex() uint64 {
+	if len(d.Entries) == 0 {
+		return 0
+	}
+	return d.Entries[len(d.Entries)-1].Index
+}
+
+// persist does what the Ready contract asks: drop the stored suffix the new
+// entries replace, append them, record the HardState.
+func (d *Disk) persist(rd *raft.Ready) error {
+	if len(rd.Entries) > 0 {
+		first := rd.Entries[0].Index
+		if first == 0 || first > d.LastIndex()+1 {
+			return fmt.Errorf("rafttest: Ready entries start at %d, disk ends at %d", first, d.LastIndex())
+		}
+		d.Entries = append(d.Entries[:first-1:first-1], rd.Entries...)
+	}
+	if !rd.HardState.IsEmpty() {
+		d.HardState = rd.HardState
+	}
+	return nil
+}
+
+// Packet is a message in flight: its wire bytes plus the decoded header
+// fields tests filter on.
+type Packet struct {
+	From, To uint64
+	Type     raftpb.MessageType
+	Bytes    []byte
+}
+
+// Msg decodes the packet.
+func (p Packet) Msg() raftpb.Message {
+	m, err := raftpb.Unmarshal(p.Bytes)
+	if err != nil {
+		panic(fmt.Sprintf("rafttest: packet does not decode: %v", err))
+	}
+	return m
+}
+
+// Config configures every node of a Cluster.
+type Config struct {
+	// N nodes with IDs 1..N.
+	N             int
+	ElectionTick  int // default 10
+	HeartbeatTick int // default 1
+	PreVote       bool
+	CheckQuorum   bool
+	// MaxSizePerMsg defaults to 1 MiB; MaxInflightMsgs to 256.
+	MaxSizePerMsg   uint64
+	MaxInflightMsgs int
+	// Seed seeds every node's election-timeout randomness.
+	Seed uint64
+	// Restored, if set for an ID, is that node's initial disk contents
+	// instead of an empty disk (it then starts as if restarted).
+	Restored map[uint64]raft.Restored
+}
+
+// Cluster is N nodes and the network between them.
+type Cluster struct {
+	cfg   Config
+	ids   []uint64
+	nodes map[uint64]*raft.Node // nil while crashed
+	disks map[uint64]*Disk
+	// applied is each node's state machine: every committed entry it
+	// applied since it last (re)started, in order.
+	applied  map[uint64][]raftpb.Entry
+	restarts map[uint64]uint64
+
+	// Queue is the network: packets sent and not yet delivered or
+	// dropped, in send order. Tests may inspect and reorder it.
+	Queue []Packet
+	// cut[from][to] drops packets on that link at delivery.
+	cut map[[2]uint64]bool
+
+	// OnSend, if set, sees every message a node sends, with its wire size.
+	OnSend func(m raftpb.Message, size int)
+	// OnDeliver, if set, sees every message just before it is stepped.
+	OnDeliver func(m raftpb.Message)
+	// OnReady, if set, sees every Ready after it is persisted and before
+	// its messages are queued.
+	OnReady func(id uint64, rd raft.Ready)
+
+	// StepErrors collects errors other than raft.ErrStepIgnored that Step
+	// returned for delivered messages.
+	StepErrors []error
+}
+
+// New builds a cluster and starts every node.
+func New(cfg Config) (*Cluster, error) {
+	if cfg.N <= 0 {
+		return nil, errors.New("rafttest: Config.N must be > 0")
+	}
+	if cfg.ElectionTick == 0 {
+		cfg.ElectionTick = 10
+	}
+	if cfg.HeartbeatTick == 0 {
+		cfg.HeartbeatTick = 1
+	}
+	if cfg.MaxSizePerMsg == 0 {
+		cfg.MaxSizePerMsg = 1 << 20
+	}
+	if cfg.MaxInflightMsgs == 0 {
+		cfg.MaxInflightMsgs = 256
+	}
+	c := &Cluster{
+		cfg:      cfg,
+		nodes:    map[uint64]*raft.Node{},
+		disks:    map[uint64]*Disk{},
+		applied:  map[uint64][]raftpb.Entry{},
+		restarts: map[uint64]uint64{},
+		cut:      map[[2]uint64]bool{},
+	}
+	for i := 1; i <= cfg.N; i++ {
+		c.ids = append(c.ids, uint64(i))
+	}
+	for _, id := range c.ids {
+		d := &Disk{}
+		if st, ok := cfg.Restored[id]; ok {
+			if !st.Snapshot.IsEmpty() {
+				return nil, errors.New("rafttest: snapshots are not supported yet")
+			}
+			d.HardState, d.Entries = st.HardState, slices.Clone(st.Entries)
+		}
+		c.disks[id] = d
+		if err := c.start(id); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// NodeConfig is the raft.Config node id runs with (a fresh Rand each
+// start, seeded from the cluster seed, the ID and the restart count).
+func (c *Cluster) NodeConfig(id uint64) raft.Config {
+	return raft.Config{
+		ID:              id,
+		Peers:           slices.Clone(c.ids),
+		ElectionTick:    c.cfg.ElectionTick,
+		HeartbeatTick:   c.cfg.HeartbeatTick,
+		PreVote:         c.cfg.PreVote,
+		CheckQuorum:     c.cfg.CheckQuorum,
+		MaxSizePerMsg:   c.cfg.MaxSizePerMsg,
+		MaxInflightMsgs: c.cfg.MaxInflightMsgs,
+		Rand:            rand.New(rand.NewPCG(c.cfg.Seed, id<<32|c.restarts[id])),
+	}
+}
+
+func (c *Cluster) start(id uint64) error {
+	n, err := raft.NewNode(c.NodeConfig(id), c.disks[id].Restored())
+	if err != nil {
+		return fmt.Errorf("rafttest: starting node %d: %w", id, err)
+	}
+	c.nodes[id] = n
+	c.applied[id] = nil
+	return nil
+}
+
+// IDs returns the node IDs in order.
+func (c *Cluster) IDs() []uint64 { return slices.Clone(c.ids) }
+
+// Node returns the running node, or nil if it is crashed.
+func (c *Cluster) Node(id uint64) *raft.Node { return c.nodes[id] }
+
+// Disk returns the node's durable state (survives crashes).
+func (c *Cluster) Disk(id uint64) *Disk { return c.disks[id] }
+
+// Applied returns the entries the node's state machine applied since it
+// last started, in order.
+func (c *Cluster) Applied(id uint64) []raftpb.Entry { return c.applied[id] }
+
+// Process handles every Ready the node has: persist, queue messages,
+// apply, Advance. A crashed node has nothing to process.
+func (c *Cluster) Process(id uint64) error {
+	n := c.nodes[id]
+	if n == nil {
+		return nil
+	}
+	for n.HasReady() {
+		rd := n.Ready()
+		if err := c.disks[id].persist(&rd); err != nil {
+			return err
+		}
+		if c.OnReady != nil {
+			c.OnReady(id, rd)
+		}
+		for i := range rd.Messages {
+			m := &rd.Messages[i]
+			b := m.Marshal()
+			if c.OnSend != nil {
+				c.OnSend(*m, len(b))
+			}
+			c.Queue = append(c.Queue, Packet{From: m.From, To: m.To, Type: m.Type, Bytes: b})
+		}
+		for _, e := range rd.CommittedEntries {
+			if want := uint64(len(c.applied[id])) + 1; e.Index != want {
+				return fmt.Errorf("rafttest: node %d applies index %d, expected %d", id, e.Index, want)
+			}
+			c.applied[id] = append(c.applied[id], e)
+		}
+		n.Advance(rd)
+	}
+	return nil
+}
+
+// ProcessAll processes every running node, in ID order.
+func (c *Cluster) ProcessAll() error {
+	for _, id := range c.ids {
+		if err := c.Process(id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Deliver removes the i-th queued packet and steps it into its recipient,
+// unless the recipient is down or the link is cut (then it is lost). It
+// reports whether the message was stepped.
+func (c *Cluster) Deliver(i int) bool {
+	p := c.Queue[i]
+	c.Queue = slices.Delete(c.Queue, i, i+1)
+	return c.deliver(p)
+}
+
+func (c *Cluster) deliver(p Packet) bool {
+	n := c.nodes[p.To]
+	if n == nil || c.cut[[2]uint64{p.From, p.To}] {
+		return false
+	}
+	m := p.Msg()
+	if c.OnDeliver != nil {
+		c.OnDeliver(m)
+	}
+	if err := n.Step(m); err != nil && !errors.Is(err, raft.ErrStepIgnored) {
+		c.StepErrors = append(c.StepErrors, fmt.Errorf("step %s: %w", m, err))
+	}
+	return true
+}
+
+// DeliverAll delivers the packets queued now, in order (packets they cause
+// stay queued). It returns how many were stepped.
+func (c *Cluster) DeliverAll() int {
+	return c.DeliverWhere(func(Packet) bool { return true })
+}
+
+// DeliverWhere delivers, in order, the queued packets matching keep;
+// others stay queued. It returns how many were stepped.
+func (c *Cluster) DeliverWhere(keep func(Packet) bool) int {
+	var todo, rest []Packet
+	for _, p := range c.Queue {
+		if keep(p) {
+			todo = append(todo, p)
+		} else {
+			rest = append(rest, p)
+		}
+	}
+	c.Queue = rest
+	stepped := 0
+	for _, p := range todo {
+		if c.deliver(p) {
+			stepped++
+		}
+	}
+	return stepped
+}
+
+// DropWhere removes the queued packets matching drop, returning how many.
+func (c *Cluster) DropWhere(drop func(Packet) bool) int {
+	before := len(c.Queue)
+	c.Queue = slices.DeleteFunc(c.Queue, drop)
+	return before - len(c.Queue)
+}
+
+// Stabilize processes and delivers until no node has a Ready and the
+// queue is empty (messages on cut links are dropped). It fails if that
+// takes more than 10,000 rounds.
+func (c *Cluster) Stabilize() error {
+	for range 10_000 {
+		if err := c.ProcessAll(); err != nil {
+			return err
+		}
+		if len(c.Queue) == 0 {
+			return nil
+		}
+		c.DeliverAll()
+	}
+	return errors.New("rafttest: cluster did not stabilize in 10000 rounds")
+}
+
+// StabilizeDropping is Stabilize, except that packets for which drop
+// returns true are lost instead of delivered: a scripted fault.
+func (c *Cluster) StabilizeDropping(drop func(m raftpb.Message) bool) error {
+	for range 10_000 {
+		if err := c.ProcessAll(); err != nil {
+			return err
+		}
+		if len(c.Queue) == 0 {
+			return nil
+		}
+		c.DropWhere(func(p Packet) bool { return drop(p.Msg()) })
+		c.DeliverAll()
+	}
+	return errors.New("rafttest: cluster did not stabilize in 10000 rounds")
+}
+
+// Tick ticks one node (if running).
+func (c *Cluster) Tick(id uint64) {
+	if n := c.nodes[id]; n != nil {
+		n.Tick()
+	}
+}
+
+// TickAll ticks every running node once.
+func (c *Cluster) TickAll() {
+	for _, id := range c.ids {
+		c.Tick(id)
+	}
+}
+
+// Cut drops packets from -> to until Heal.
+func (c *Cluster) Cut(from, to uint64) { c.cut[[2]uint64{from, to}] = true }
+
+// Isolate cuts every link to and from id.
+func (c *Cluster) Isolate(id uint64) {
+	for _, o := range c.ids {
+		if o != id {
+			c.Cut(id, o)
+			c.Cut(o, id)
+		}
+	}
+}
+
+// Partition cuts every link between different groups. Nodes in no group
+// are isolated.
+func (c *Cluster) Partition(groups ...[]uint64) {
+	group := map[uint64]int{}
+	for gi, g := range groups {
+		for _, id := range g {
+			group[id] = gi + 1
+		}
+	}
+	for _, a := range c.ids {
+		for _, b := range c.ids {
+			if a != b && (group[a] == 0 || group[a] != group[b]) {
+				c.Cut(a, b)
+			}
+		}
+	}
+}
+
+// Heal restores every link.
+func (c *Cluster) Heal() { clear(c.cut) }
+
+// Crash kills the node: everything not on its Disk is lost, including its
+// state machine. Packets to it are lost until it restarts.
+func (c *Cluster) Crash(id uint64) {
+	c.nodes[id] = nil
+	c.applied[id] = nil
+}
+
+// Restart starts a crashed (or running: crash first) node from its Disk.
+func (c *Cluster) Restart(id uint64) error {
+	c.Crash(id)
+	c.restarts[id]++
+	return c.start(id)
+}
+
+// Campaign makes the node start an election.
+func (c *Cluster) Campaign(id uint64) {
+	if n := c.nodes[id]; n != nil {
+		n.Campaign()
+	}
+}
+
+// Propose proposes data at node id.
+func (c *Cluster) Propose(id uint64, data []byte) error {
+	n := c.nodes[id]
+	if n == nil {
+		return fmt.Errorf("rafttest: node %d is down", id)
+	}
+	return n.Propose(data)
+}
+
+// Leader returns the running leader of the highest term, or None.
+func (c *Cluster) Leader() uint64 {
+	var lead, term uint64
+	for _, id := range c.ids {
+		if n := c.nodes[id]; n != nil {
+			if st := n.Status(); st.Role == raft.Leader && st.Term > term {
+				lead, term = id, st.Term
+			}
+		}
+	}
+	return lead
+}
+
+// ElectLeader campaigns at id and stabilizes, and checks id won.
+func (c *Cluster) ElectLeader(id uint64) error {
+	c.Campaign(id)
+	if err := c.Stabilize(); err != nil {
+		return err
+	}
+	if st := c.nodes[id].Status(); st.Role != raft.Leader {
+		return fmt.Errorf("rafttest: node %d campaigned but is %s in term %d", id, st.Role, st.Term)
+	}
+	return nil
+}
+
+// String summarizes every node, one line each.
+func (c *Cluster) String() string {
+	var b strings.Builder
+	for _, id := range c.ids {
+		n := c.nodes[id]
+		if n == nil {
+			fmt.Fprintf(&b, "%d: down disk=%+v last=%d\n", id, c.disks[id].HardState, c.disks[id].LastIndex())
+			continue
+		}
+		st := n.Status()
+		fmt.Fprintf(&b, "%d: %s term=%d vote=%d lead=%d commit=%d applied=%d last=%d/%d\n",
+			id, st.Role, st.Term, st.Vote, st.Lead, st.Commit, st.Applied, st.LastIndex, st.LastTerm)
+	}
+	return b.String()
+}

@@ -1,0 +1,288 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/seed4fee1fef/raftsim/raft"
+	"github.com/seed4fee1fef/raftsim/raft/kv"
+	"github.com/seed4fee1fef/raftsim/raft/raftpb"
+	"github.com/seed4fee1fef/raftsim/raft/vfs"
+	"github.com/seed4fee1fef/raftsim/raft/wal"
+)
+
+// Env is what a server needs from the world it runs in.
+type Env interface {
+	// Send delivers msg to node to; the env copies it.
+	Send(to uint64, msg []byte)
+	// After calls fn after d of local time, unless the process dies first.
+	After(d time.Duration, fn func())
+	// Disk is the node's durable storage.
+	Disk() vfs.FS
+	// Rand is the node's own random stream (election timeouts).
+	Rand() raft.Rand
+	// Note records an annotation in the run's trace.
+	Note(s string)
+	// Exit stops the process (fail-stop) with err.
+	Exit(err error)
+}
+
+// Config is a server's tuning. Zero fields take defaults.
+type Config struct {
+	ID    uint64
+	Peers []uint64 // the initial voters, for a node with an empty disk
+
+	TickInterval    time.Duration // local time per raft tick (default 10ms)
+	ElectionTicks   int           // default 10
+	HeartbeatTicks  int           // default 2
+	MaxSizePerMsg   uint64        // default 64 KiB
+	MaxInflightMsgs int           // default 64
+	WAL             wal.Options
+
+	_ struct{}
+}
+
+func (c *Config) setDefaults() {
+	if c.TickInterval == 0 {
+		c.TickInterval = 10 * time.Millisecond
+	}
+	if c.ElectionTicks == 0 {
+		c.ElectionTicks = 10
+	}
+	if c.HeartbeatTicks == 0 {
+		c.HeartbeatTicks = 2
+	}
+	if c.MaxSizePerMsg == 0 {
+		c.MaxSizePerMsg = 64 << 10
+	}
+	if c.MaxInflightMsgs == 0 {
+		c.MaxInflightMsgs = 64
+	}
+}
+
+// Server is one running incarnation of a node.
+type Server struct {
+	cfg   Config
+	env   Env
+	node  *raft.Node
+	log   *wal.WAL
+	store *kv.Store
+	// pending maps a client to the request it is waiting on at this
+	// server (clients issue one request at a time).
+	pending map[uint64]pendingRequest
+	// Replayed is what the WAL gave back at start, for tests and reports.
+	Replayed wal.State
+	stats    Stats
+	halted   bool
+}
+
+// Stats counts a server's work since it started.
+type Stats struct {
+	Ticks, Readies, Saves   uint64
+	MessagesSent, BytesSent uint64
+	EntriesApplied          uint64
+	ClientRequests          uint64
+	Redirects               uint64
+}
+
+// Start replays the node's WAL, rebuilds its store, and starts ticking.
+func Start(env Env, cfg Config) (*Server, error) {
+	cfg.setDefaults()
+	w, st, err := wal.Open(env.Disk(), cfg.WAL)
+	if err != nil {
+		return nil, fmt.Errorf("server %d: replay WAL: %w", cfg.ID, err)
+	}
+	node, err := raft.NewNode(raft.Config{
+		ID:              cfg.ID,
+		Peers:           cfg.Peers,
+		ElectionTick:    cfg.ElectionTicks,
+		HeartbeatTick:   cfg.HeartbeatTicks,
+		PreVote:         true,
+		CheckQuorum:     true,
+		MaxSizePerMsg:   cfg.MaxSizePerMsg,
+		MaxInflightMsgs: cfg.MaxInflightMsgs,
+		Rand:            env.Rand(),
+	}, raft.Restored{HardState: st.HardState, Entries: st.Entries})
+	if err != nil {
+		_ = w.Close()
+		return nil, fmt.Errorf("server %d: restore raft state: %w", cfg.ID, err)
+	}
+	s := &Server{cfg: cfg, env: env, node: node, log: w, store: kv.New(),
+		pending: map[uint64]pendingRequest{}, Replayed: st}
+	hs := st.HardState
+	env.Note(fmt.Sprintf("replayed term=%d vote=%d commit=%d entries=%d", hs.Term, hs.Vote, hs.Commit, len(st.Entries)))
+	env.After(cfg.TickInterval, s.tick)
+	s.ready()
+	return s, nil
+}
+
+func (s *Server) tick() {
+	if s.halted {
+		return
+	}
+	s.stats.Ticks++
+	s.node.Tick()
+	s.ready()
+	s.env.After(s.cfg.TickInterval, s.tick)
+}
+
+// Receive handles a message from the network: Raft traffic or a client request.
+func (s *Server) Receive(from uint64, msg []byte) {
+	if s.halted {
+		return
+	}
+	tag, body, err := kv.SplitTag(msg)
+	if err != nil {
+		s.env.Note(fmt.Sprintf("bad message from %d: %v", from, err))
+		return
+	}
+	switch tag {
+	case kv.TagRaft:
+		m, err := raftpb.Unmarshal(body)
+		if err != nil {
+			s.env.Note(fmt.Sprintf("bad raft message from %d: %v", from, err))
+			return
+		}
+		if err := s.node.Step(m); err != nil && !errors.Is(err, raft.ErrStepIgnored) {
+			s.env.Note(fmt.Sprintf("step %s from %d: %v", m.Type, from, err))
+		}
+	case kv.TagRequest:
+		req, err := kv.DecodeRequest(body)
+		if err != nil {
+			s.env.Note(fmt.Sprintf("bad request from %d: %v", from, err))
+			return
+		}
+		s.handleRequest(from, req)
+	default:
+		s.env.Note(fmt.Sprintf("unexpected tag %q from %d", tag, from))
+		return
+	}
+	s.ready()
+}
+
+func (s *Server) handleRequest(from uint64, req kv.Request) {
+	s.stats.ClientRequests++
+	st := s.node.Status()
+	if st.Role != raft.Leader {
+		s.stats.Redirects++
+		s.respond(from, kv.Response{ClientID: req.ClientID, Seq: req.Seq, Status: kv.StatusNotLeader, LeaderHint: st.Lead})
+		return
+	}
+	if err := s.node.Propose(req.Cmd.Encode()); err != nil {
+		s.respond(from, kv.Response{ClientID: req.ClientID, Seq: req.Seq, Status: kv.StatusNotLeader, LeaderHint: st.Lead})
+		return
+	}
+	s.pending[req.ClientID] = pendingRequest{from: from, seq: req.Seq}
+}
+
+// pendingRequest is a client request this leader proposed and will answer
+// when its entry applies.
+type pendingRequest struct {
+	from uint64
+	seq  uint64
+}
+
+func (s *Server) respond(to uint64, resp kv.Response) {
+	s.send(to, kv.WithTag(kv.TagResponse, resp.Encode()))
+}
+
+func (s *Server) send(to uint64, b []byte) {
+	s.stats.MessagesSent++
+	s.stats.BytesSent += uint64(len(b))
+	s.env.Send(to, b)
+}
+
+// ready drains the node's Ready in the one safe order: persist and fsync,
+// then send, then apply.
+func (s *Server) ready() {
+	for !s.halted && s.node.HasReady() {
+		rd := s.node.Ready()
+		s.stats.Readies++
+		if !rd.HardState.IsEmpty() || len(rd.Entries) > 0 {
+			s.stats.Saves++
+			if err := s.log.Save(rd.HardState, rd.Entries); err != nil {
+				// Fail-stop: a node that cannot persist must not speak.
+				s.halt(fmt.Errorf("server %d: persist: %w", s.cfg.ID, err))
+				return
+			}
+		}
+		if rd.SoftState != nil {
+			s.env.Note(fmt.Sprintf("role=%s lead=%d", rd.SoftState.Role, rd.SoftState.Lead))
+			if rd.SoftState.Role != raft.Leader {
+				s.failPending()
+			}
+		}
+		for _, m := range rd.Messages {
+			s.send(m.To, kv.WithTag(kv.TagRaft, m.Marshal()))
+		}
+		for i := range rd.CommittedEntries {
+			if err := s.apply(&rd.CommittedEntries[i]); err != nil {
+				s.halt(err)
+				return
+			}
+		}
+		s.node.Advance(rd)
+	}
+}
+
+func (s *Server) apply(e *raftpb.Entry) error {
+	s.stats.EntriesApplied++
+	if e.Type != raftpb.EntryNormal {
+		// Membership is fixed in this issue; the store only counts the index.
+		_, err := s.store.Apply(e.Index, nil)
+		return err
+	}
+	res, err := s.store.Apply(e.Index, e.Data)
+	if err != nil {
+		return fmt.Errorf("server %d: apply entry %d: %w", s.cfg.ID, e.Index, err)
+	}
+	if len(e.Data) == 0 {
+		return nil
+	}
+	cmd, err := kv.DecodeCommand(e.Data)
+	if err != nil {
+		return fmt.Errorf("server %d: entry %d: %w", s.cfg.ID, e.Index, err)
+	}
+	if req, ok := s.pending[cmd.ClientID]; ok && req.seq == cmd.Seq {
+		delete(s.pending, cmd.ClientID)
+		s.respond(req.from, kv.Response{ClientID: cmd.ClientID, Seq: cmd.Seq, Status: kv.StatusOK, Result: res})
+	}
+	return nil
+}
+
+// failPending tells waiting clients that this server is no longer leader
+// (StatusUnavailable: proposed, outcome unknown).
+// Their commands may still commit; the client retries with the same
+// sequence number, and the store's sessions apply it once.
+func (s *Server) failPending() {
+	ids := make([]uint64, 0, len(s.pending))
+	for id := range s.pending {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	lead := s.node.Status().Lead
+	for _, id := range ids {
+		req := s.pending[id]
+		delete(s.pending, id)
+		s.respond(req.from, kv.Response{ClientID: id, Seq: req.seq, Status: kv.StatusUnavailable, LeaderHint: lead})
+	}
+}
+
+func (s *Server) halt(err error) {
+	s.halted = true
+	s.env.Exit(err)
+}
+
+// Status is the Raft node's state, for checkers and metrics.
+func (s *Server) Status() raft.Status { return s.node.Status() }
+
+// Store is the server's state machine, for checkers (read only).
+func (s *Server) Store() *kv.Store { return s.store }
+
+// Stats returns the server's counters.
+func (s *Server) Stats() Stats { return s.stats }
+
+// WALStats returns the WAL's counters.
+func (s *Server) WALStats() wal.Stats { return s.log.Stats() }

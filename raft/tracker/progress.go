@@ -1,0 +1,195 @@
+package tracker
+
+import (
+	"fmt"
+	"strconv"
+)
+
+// StateType is how the leader is currently replicating to a follower.
+type StateType uint8
+
+const (
+	// StateProbe: the leader does not know where the follower's log ends.
+	// It sends at most one append at a time (a probe) and waits for the
+	// answer, moving Next back on rejection, until an append is accepted.
+	StateProbe StateType = iota
+	// StateReplicate: the follower is known to match the leader up to
+	// Match; the leader streams appends optimistically, advancing Next as
+	// it sends, limited by the Inflights window.
+	StateReplicate
+	// StateSnapshot: the follower needs a snapshot because the entries it
+	// lacks are gone from the leader's log. Nothing is appended until the
+	// snapshot is reported. (Snapshots arrive in a later change; the state
+	// is declared so the state machine has its final shape.)
+	StateSnapshot
+)
+
+func (s StateType) String() string {
+	switch s {
+	case StateProbe:
+		return "StateProbe"
+	case StateReplicate:
+		return "StateReplicate"
+	case StateSnapshot:
+		return "StateSnapshot"
+	}
+	return "StateType(" + strconv.Itoa(int(s)) + ")"
+}
+
+// Progress is the leader's view of one follower.
+type Progress struct {
+	// Match is the highest log index the follower has acknowledged holding
+	// (durably, and matching the leader's log up to it).
+	// Invariant: Match < Next; Match never decreases while one leader
+	// term lasts.
+	Match uint64
+	// Next is the index of the first entry the leader will send next.
+	// Invariant: Match < Next. In StateReplicate, entries in (Match, Next)
+	// have been sent and are either in flight or lost.
+	Next uint64
+
+	// State selects how appends are sent; see StateType.
+	State StateType
+
+	// PendingSnapshot is the index of the snapshot being sent in
+	// StateSnapshot (unused until snapshots exist).
+	PendingSnapshot uint64
+
+	// MsgAppFlowPaused is set in StateProbe once a probe has been sent and
+	// cleared when it is answered (or a heartbeat response arrives, so a
+	// lost probe is retried once per heartbeat), which limits probing to
+	// one append in flight. In StateReplicate the Inflights window paces
+	// sending instead.
+	MsgAppFlowPaused bool
+
+	// RecentActive is true if the follower has been heard from since the
+	// leader last checked quorum (CheckQuorum resets it every election
+	// timeout). The leader's own Progress is always active.
+	RecentActive bool
+
+	// Inflights bounds the appends sent in StateReplicate and not yet
+	// acknowledged. Never nil.
+	Inflights *Inflights
+}
+
+// NewProgress returns a follower in StateProbe expected to need next.
+// Invariant established: Match (0) < Next (next >= 1).
+func NewProgress(next uint64, maxInflight int) *Progress {
+	return &Progress{Next: max(next, 1), Inflights: NewInflights(maxInflight)}
+}
+
+// resetState switches to state, clearing per-state flow control.
+func (pr *Progress) resetState(state StateType) {
+	pr.MsgAppFlowPaused = false
+	pr.PendingSnapshot = 0
+	pr.State = state
+	pr.Inflights.Reset()
+}
+
+// BecomeProbe starts probing from just after the last known match.
+func (pr *Progress) BecomeProbe() {
+	pr.resetState(StateProbe)
+	pr.Next = pr.Match + 1
+}
+
+// BecomeReplicate starts streaming from just after the last known match.
+func (pr *Progress) BecomeReplicate() {
+	pr.resetState(StateReplicate)
+	pr.Next = pr.Match + 1
+}
+
+// SentEntries records that an append carrying entries up to lastIndex
+// (lastIndex = Next-1 when the message was empty) of bytes payload was
+// sent. In StateReplicate Next moves past the entries and a non-empty
+// message takes an Inflights slot; in StateProbe any append is a probe, and
+// flow pauses until it is answered.
+func (pr *Progress) SentEntries(lastIndex, bytes uint64, nonEmpty bool) {
+	switch pr.State {
+	case StateReplicate:
+		if nonEmpty {
+			pr.Next = lastIndex + 1
+			pr.Inflights.Add(lastIndex, bytes)
+		}
+	case StateProbe:
+		pr.MsgAppFlowPaused = true
+	}
+}
+
+// MaybeUpdate records that the follower acknowledged the log up to n. It
+// reports whether Match advanced; stale and duplicated acknowledgements
+// (n <= Match) change nothing but may still move Next forward.
+func (pr *Progress) MaybeUpdate(n uint64) bool {
+	updated := false
+	if pr.Match < n {
+		pr.Match = n
+		updated = true
+		pr.MsgAppFlowPaused = false
+	}
+	pr.Next = max(pr.Next, n+1)
+	return updated
+}
+
+// MaybeDecrTo handles a rejection of the append whose preceding index was
+// rejected. matchHint is the leader's estimate, from the follower's hint,
+// of the highest index where the logs may still agree. It reports whether
+// Next moved (the rejection was not stale); the caller then probes again.
+// A rejection in StateReplicate falls back to StateProbe.
+func (pr *Progress) MaybeDecrTo(rejected, matchHint uint64) bool {
+	if pr.State == StateReplicate {
+		// Rejections at or below Match are stale: Match is known good.
+		if rejected <= pr.Match {
+			return false
+		}
+		// The stream broke (a message was lost or reordered): fall back to
+		// probing from the last known match.
+		pr.BecomeProbe()
+		return true
+	}
+	// In StateProbe only the answer to the outstanding probe counts.
+	if pr.Next == 0 || pr.Next-1 != rejected {
+		return false
+	}
+	next := rejected
+	if matchHint < rejected {
+		next = matchHint + 1
+	}
+	pr.Next = max(next, pr.Match+1)
+	pr.MsgAppFlowPaused = false
+	return true
+}
+
+// IsPaused reports whether the leader must not send appends now.
+func (pr *Progress) IsPaused() bool {
+	switch pr.State {
+	case StateProbe:
+		return pr.MsgAppFlowPaused
+	case StateReplicate:
+		return pr.Inflights.Full()
+	default:
+		return true
+	}
+}
+
+// Clone returns an independent copy of pr.
+func (pr *Progress) Clone() *Progress {
+	c := *pr
+	c.Inflights = pr.Inflights.Clone()
+	return &c
+}
+
+func (pr *Progress) String() string {
+	s := fmt.Sprintf("%s match=%d next=%d", pr.State, pr.Match, pr.Next)
+	if pr.MsgAppFlowPaused {
+		s += " paused"
+	}
+	if n := pr.Inflights.Count(); n > 0 {
+		s += fmt.Sprintf(" inflight=%d", n)
+		if pr.Inflights.Full() {
+			s += "[full]"
+		}
+	}
+	if !pr.RecentActive {
+		s += " inactive"
+	}
+	return s
+}

@@ -42,6 +42,13 @@ func New() *Store {
 // AppliedIndex returns the index of the last entry applied (or restored).
 func (s *Store) AppliedIndex() uint64 { return s.applied }
 
+// Get reads a key without going through the log: for checkers inspecting a
+// replica, never for answering clients (that read would not be linearizable).
+func (s *Store) Get(key string) (value string, found bool) {
+	value, found = s.data[key]
+	return value, found
+}
+
 // Apply applies the committed log entry at index, whose data is an encoded
 // Command. Entries must be applied exactly once each, in index order:
 // index must be AppliedIndex()+1, or Apply returns an error wrapping

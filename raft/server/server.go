@@ -200,7 +200,9 @@ func (s *Server) ready() {
 	for !s.halted && s.node.HasReady() {
 		rd := s.node.Ready()
 		s.stats.Readies++
-		if !rd.HardState.IsEmpty() || len(rd.Entries) > 0 {
+		// A Ready whose only change is the commit index need not be
+		// persisted: commit is a hint that a restarted node re-learns.
+		if len(rd.Entries) > 0 || rd.MustSync {
 			s.stats.Saves++
 			if err := s.log.Save(rd.HardState, rd.Entries); err != nil {
 				// Fail-stop: a node that cannot persist must not speak.
@@ -273,6 +275,18 @@ func (s *Server) failPending() {
 func (s *Server) halt(err error) {
 	s.halted = true
 	s.env.Exit(err)
+}
+
+// Propose proposes data as a command from this node itself (an embedded
+// application, or a benchmark filling the log); it fails unless the node
+// leads. Clients go through Receive.
+func (s *Server) Propose(data []byte) error {
+	if s.halted {
+		return raft.ErrNotLeader
+	}
+	err := s.node.Propose(data)
+	s.ready()
+	return err
 }
 
 // Status is the Raft node's state, for checkers and metrics.

@@ -24,6 +24,10 @@ type Config struct {
 	Workload client.Workload
 	Server   server.Config // tuning shared by every server (ID and Peers are set per node)
 	Client   client.Config // timeouts shared by every client
+	// OnSend, if set, sees every message a server sends (after the host
+	// persisted what it depends on), for tests and traffic metrics. It must
+	// not keep msg.
+	OnSend func(from, to uint64, msg []byte)
 
 	_ struct{}
 }
@@ -73,7 +77,7 @@ func New(w *sim.World, cfg Config) (*Cluster, error) {
 		scfg.ID, scfg.Peers = uint64(id), peers
 		err := w.Start(sim.NodeID(id), func(env *sim.Env) (sim.Handler, error) {
 			c.servers[id] = nil
-			s, err := server.Start(serverEnv{env}, scfg)
+			s, err := server.Start(serverEnv{env, uint64(id), cfg.OnSend}, scfg)
 			if err != nil {
 				return nil, err
 			}
@@ -154,9 +158,18 @@ func (c *Cluster) ClientStats() client.Stats {
 }
 
 // serverEnv adapts a sim.Env to server.Env.
-type serverEnv struct{ e *sim.Env }
+type serverEnv struct {
+	e      *sim.Env
+	id     uint64
+	onSend func(from, to uint64, msg []byte)
+}
 
-func (a serverEnv) Send(to uint64, msg []byte)       { a.e.Send(sim.NodeID(to), msg) }
+func (a serverEnv) Send(to uint64, msg []byte) {
+	if a.onSend != nil {
+		a.onSend(a.id, to, msg)
+	}
+	a.e.Send(sim.NodeID(to), msg)
+}
 func (a serverEnv) After(d time.Duration, fn func()) { a.e.After(d, fn) }
 func (a serverEnv) Disk() vfs.FS                     { return a.e.Disk() }
 func (a serverEnv) Rand() raft.Rand                  { return a.e.Rand() }

@@ -3,6 +3,8 @@ package raft
 import (
 	"errors"
 	"fmt"
+
+	"github.com/seed4fee1fef/raftsim/raft/plant"
 )
 
 // None is the zero node ID: "no leader", "voted for nobody".
@@ -56,6 +58,10 @@ type Config struct {
 
 	// Rand draws randomized election timeouts. Required.
 	Rand Rand
+
+	// Planted lists bugs to plant on purpose, for tests proving the
+	// harness catches them. Zero in every real configuration.
+	Planted plant.Set
 
 	_ struct{} // name the fields
 }

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/seed4fee1fef/raftsim/raft/plant"
 	"github.com/seed4fee1fef/raftsim/raft/quorum"
 	"github.com/seed4fee1fef/raftsim/raft/raftpb"
 	"github.com/seed4fee1fef/raftsim/raft/tracker"
@@ -146,6 +147,7 @@ type Node struct {
 	heartbeatTick int
 	preVote       bool
 	checkQuorum   bool
+	planted       plant.Set // bugs planted on purpose by tests; none in real use
 	maxMsgSize    uint64
 	maxInflight   int
 	rand          Rand
@@ -176,6 +178,7 @@ func NewNode(cfg Config, st Restored) (*Node, error) {
 		maxMsgSize:    cfg.MaxSizePerMsg,
 		maxInflight:   cfg.MaxInflightMsgs,
 		rand:          cfg.Rand,
+		planted:       cfg.Planted,
 	}
 	var voters quorum.MajorityConfig
 	if st.isEmpty() {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/seed4fee1fef/raftsim/raft/plant"
 	"github.com/seed4fee1fef/raftsim/raft/quorum"
 	"github.com/seed4fee1fef/raftsim/raft/raftpb"
 	"github.com/seed4fee1fef/raftsim/raft/tracker"
@@ -197,7 +198,9 @@ func (n *Node) tickHeartbeat() {
 	}
 	if n.heartbeatElapsed >= n.heartbeatTick {
 		n.heartbeatElapsed = 0
-		n.bcastHeartbeat()
+		if !n.planted.Has(plant.NoHeartbeats) {
+			n.bcastHeartbeat()
+		}
 	}
 }
 
@@ -451,7 +454,7 @@ func (n *Node) maybeCommit() bool {
 	if mci <= n.log.committed {
 		return false
 	}
-	if t, ok := n.log.term(mci); !ok || t != n.term {
+	if t, ok := n.log.term(mci); !ok || (t != n.term && !n.planted.Has(plant.CommitPriorTerm)) {
 		return false
 	}
 	n.log.commitTo(mci)
@@ -567,9 +570,12 @@ func (n *Node) sendAppend(to uint64, pr *tracker.Progress, sendIfEmpty bool) boo
 	if pr.IsPaused() {
 		return false
 	}
-	prevIndex := pr.Next - 1
+	prevIndex, maxSize := pr.Next-1, n.maxMsgSize
+	if n.planted.Has(plant.ResendWholeLog) && n.log.lastIndex() >= pr.Next {
+		prevIndex, maxSize = n.log.firstIndex()-1, math.MaxUint64
+	}
 	prevTerm, okTerm := n.log.term(prevIndex)
-	ents, size, okEnts := n.log.entriesFrom(pr.Next, n.maxMsgSize)
+	ents, size, okEnts := n.log.entriesFrom(prevIndex+1, maxSize)
 	if !okTerm || !okEnts {
 		// The follower needs entries before the log's first index: that
 		// takes a snapshot, which arrives in a later change.
@@ -578,7 +584,9 @@ func (n *Node) sendAppend(to uint64, pr *tracker.Progress, sendIfEmpty bool) boo
 	if len(ents) == 0 && !sendIfEmpty {
 		return false
 	}
-	pr.SentEntries(prevIndex+uint64(len(ents)), size, len(ents) > 0)
+	// Flow control counts only entries never sent before (a planted
+	// ResendWholeLog repeats old ones on top).
+	pr.SentEntries(prevIndex+uint64(len(ents)), size, prevIndex+uint64(len(ents)) >= pr.Next)
 	n.send(raftpb.Message{Type: raftpb.MsgApp, To: to, Index: prevIndex, LogTerm: prevTerm,
 		Entries: ents, Commit: n.log.committed})
 	return true

@@ -8,6 +8,7 @@ import (
 
 	"github.com/seed4fee1fef/raftsim/raft"
 	"github.com/seed4fee1fef/raftsim/raft/kv"
+	"github.com/seed4fee1fef/raftsim/raft/plant"
 	"github.com/seed4fee1fef/raftsim/raft/raftpb"
 	"github.com/seed4fee1fef/raftsim/raft/vfs"
 	"github.com/seed4fee1fef/raftsim/raft/wal"
@@ -40,6 +41,9 @@ type Config struct {
 	MaxSizePerMsg   uint64        // default 64 KiB
 	MaxInflightMsgs int           // default 64
 	WAL             wal.Options
+	// Planted lists bugs to plant on purpose (tests proving the harness
+	// catches them); none in real use.
+	Planted plant.Set
 
 	_ struct{}
 }
@@ -90,9 +94,17 @@ type Stats struct {
 // Start replays the node's WAL, rebuilds its store, and starts ticking.
 func Start(env Env, cfg Config) (*Server, error) {
 	cfg.setDefaults()
+	if cfg.Planted.Has(plant.BlankRestart) {
+		if err := wipe(env.Disk()); err != nil {
+			return nil, err
+		}
+	}
 	w, st, err := wal.Open(env.Disk(), cfg.WAL)
 	if err != nil {
 		return nil, fmt.Errorf("server %d: replay WAL: %w", cfg.ID, err)
+	}
+	if cfg.Planted.Has(plant.ForgetVoteOnRestart) {
+		st.HardState.Vote = raft.None
 	}
 	node, err := raft.NewNode(raft.Config{
 		ID:              cfg.ID,
@@ -104,6 +116,7 @@ func Start(env Env, cfg Config) (*Server, error) {
 		MaxSizePerMsg:   cfg.MaxSizePerMsg,
 		MaxInflightMsgs: cfg.MaxInflightMsgs,
 		Rand:            env.Rand(),
+		Planted:         cfg.Planted,
 	}, raft.Restored{HardState: st.HardState, Entries: st.Entries})
 	if err != nil {
 		_ = w.Close()
@@ -168,6 +181,12 @@ func (s *Server) handleRequest(from uint64, req kv.Request) {
 	if st.Role != raft.Leader {
 		s.stats.Redirects++
 		s.respond(from, kv.Response{ClientID: req.ClientID, Seq: req.Seq, Status: kv.StatusNotLeader, LeaderHint: st.Lead})
+		return
+	}
+	if req.Cmd.Op == kv.OpGet && s.cfg.Planted.Has(plant.StaleLeaderReads) {
+		v, found := s.store.Get(req.Cmd.Key)
+		s.respond(from, kv.Response{ClientID: req.ClientID, Seq: req.Seq, Status: kv.StatusOK,
+			Result: kv.Result{Value: v, Found: found}})
 		return
 	}
 	if err := s.node.Propose(req.Cmd.Encode()); err != nil {
@@ -270,6 +289,21 @@ func (s *Server) failPending() {
 		delete(s.pending, id)
 		s.respond(req.from, kv.Response{ClientID: id, Seq: req.seq, Status: kv.StatusUnavailable, LeaderHint: lead})
 	}
+}
+
+// wipe removes every file on the disk: the planted BlankRestart bug, a
+// node that comes back with no memory of the cluster.
+func wipe(fs vfs.FS) error {
+	names, err := fs.List()
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		if err := fs.Remove(name); err != nil {
+			return err
+		}
+	}
+	return fs.SyncDir()
 }
 
 func (s *Server) halt(err error) {

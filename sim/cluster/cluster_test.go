@@ -12,6 +12,7 @@ import (
 	"github.com/seed4fee1fef/raftsim/linearizability/client"
 	"github.com/seed4fee1fef/raftsim/raft"
 	"github.com/seed4fee1fef/raftsim/raft/kv"
+	"github.com/seed4fee1fef/raftsim/raft/plant"
 	"github.com/seed4fee1fef/raftsim/raft/raftpb"
 	"github.com/seed4fee1fef/raftsim/sim"
 	"github.com/seed4fee1fef/raftsim/sim/cluster"
@@ -19,7 +20,7 @@ import (
 
 var lan = sim.LinkConfig{MinLatency: time.Millisecond, MaxLatency: 5 * time.Millisecond}
 
-func newCluster(t *testing.T, seed uint64, servers, clients int, wl client.Workload, tweak func(*cluster.Config)) (*sim.World, *cluster.Cluster) {
+func newCluster(t T, seed uint64, servers, clients int, wl client.Workload, tweak func(*cluster.Config)) (*sim.World, *cluster.Cluster) {
 	t.Helper()
 	w, err := sim.New(sim.Config{Seed: seed, Nodes: servers + clients, Link: lan, Trace: sim.TraceHashOnly})
 	require.NoError(t, err)
@@ -33,7 +34,7 @@ func newCluster(t *testing.T, seed uint64, servers, clients int, wl client.Workl
 }
 
 // leaderNow waits (in virtual time) for a leader and returns it.
-func leaderNow(t *testing.T, w *sim.World, c *cluster.Cluster) (int, uint64) {
+func leaderNow(t T, w *sim.World, c *cluster.Cluster) (int, uint64) {
 	t.Helper()
 	for i := 0; i < 100; i++ {
 		if id, term := c.Leader(); id != 0 {
@@ -41,7 +42,7 @@ func leaderNow(t *testing.T, w *sim.World, c *cluster.Cluster) (int, uint64) {
 		}
 		w.RunFor(100 * time.Millisecond)
 	}
-	t.Fatal("no leader within 10s")
+	t.Fatalf("no leader within 10s")
 	return 0, 0
 }
 
@@ -130,64 +131,81 @@ func TestLeaderCrashLosesNoAcknowledgedWrite(t *testing.T) {
 
 func TestRestartedNodeRemembersAndReceivesOnlyWhatItMissed(t *testing.T) {
 	for _, n := range []int{3, 5} {
-		t.Run(fmt.Sprintf("nodes=%d", n), func(t *testing.T) {
-			w, c := newCluster(t, 5, n, 3, client.DefaultWorkload(), nil)
-			c.StartLoad()
-			w.RunFor(6 * time.Second)
-			lead, _ := leaderNow(t, w, c)
-			f := 1
-			if f == lead {
-				f = 2
-			}
-			before := c.Server(f).Status()
-			receivedWhileUp := w.Net().Received(sim.NodeID(f)).BytesDelivered
-			require.NoError(t, w.Kill(sim.NodeID(f), false))
-			w.RunFor(1 * time.Second)
-			missedFrom := before.LastIndex
-			require.NoError(t, w.Restart(sim.NodeID(f)))
-
-			// Kill -9 kept exactly what the node had made durable.
-			rep := c.Server(f).Replayed
-			assert.Equal(t, before.Term, rep.HardState.Term)
-			assert.Equal(t, before.Vote, rep.HardState.Vote)
-			require.Len(t, rep.Entries, int(before.LastIndex))
-			assert.Equal(t, before.LastIndex, rep.Entries[len(rep.Entries)-1].Index)
-			assert.Equal(t, before.LastTerm, rep.Entries[len(rep.Entries)-1].Term)
-			// And it rebuilt its store from its own log before any message.
-			assert.GreaterOrEqual(t, c.Server(f).Store().AppliedIndex(), rep.HardState.Commit)
-
-			atRestart := w.Net().Received(sim.NodeID(f)).BytesDelivered
-			c.StopLoad()
-			w.RunFor(2 * time.Second)
-			lead, _ = leaderNow(t, w, c)
-			leaderLast := c.Server(lead).Status().LastIndex
-			require.Equal(t, leaderLast, c.Server(f).Status().LastIndex, "caught up")
-			caughtUp := w.Net().Received(sim.NodeID(f)).BytesDelivered - atRestart
-
-			missed := leaderLast - missedFrom
-			perEntry := float64(receivedWhileUp) / float64(missedFrom)
-			t.Logf("log %d entries, missed %d; received %d bytes while up (%.0f/entry), %d bytes to catch up",
-				leaderLast, missed, receivedWhileUp, perEntry, caughtUp)
-			// A blank follower would be sent the whole log again; this one
-			// must cost about what it missed (plus heartbeats), far less.
-			assert.Less(t, float64(caughtUp), 0.5*float64(receivedWhileUp))
-			assert.Less(t, float64(caughtUp), 3*perEntry*float64(missed)+4096)
-		})
+		t.Run(fmt.Sprintf("nodes=%d", n), func(t *testing.T) { restartRemembers(t, n, 0) })
 	}
+}
+
+func TestBlankRestartIsCaught(t *testing.T) {
+	mustCatch(t, plant.BlankRestart.String(), func(t T) { restartRemembers(t, 3, plant.Of(plant.BlankRestart)) })
+}
+
+// restartRemembers kills a follower, keeps writing, restarts it, and checks
+// that it came back with exactly what it had made durable and was sent
+// only what it missed.
+func restartRemembers(t T, n int, planted plant.Set) {
+	w, c := newCluster(t, 5, n, 3, client.DefaultWorkload(), func(cfg *cluster.Config) { cfg.Server.Planted = planted })
+	c.StartLoad()
+	w.RunFor(6 * time.Second)
+	lead, _ := leaderNow(t, w, c)
+	f := 1
+	if f == lead {
+		f = 2
+	}
+	before := c.Server(f).Status()
+	receivedWhileUp := w.Net().Received(sim.NodeID(f)).BytesDelivered
+	require.NoError(t, w.Kill(sim.NodeID(f), false))
+	w.RunFor(1 * time.Second)
+	missedFrom := before.LastIndex
+	require.NoError(t, w.Restart(sim.NodeID(f)))
+
+	// Kill -9 kept exactly what the node had made durable.
+	rep := c.Server(f).Replayed
+	assert.Equal(t, before.Term, rep.HardState.Term)
+	assert.Equal(t, before.Vote, rep.HardState.Vote)
+	require.Len(t, rep.Entries, int(before.LastIndex))
+	assert.Equal(t, before.LastIndex, rep.Entries[len(rep.Entries)-1].Index)
+	assert.Equal(t, before.LastTerm, rep.Entries[len(rep.Entries)-1].Term)
+	// And it rebuilt its store from its own log before any message.
+	assert.GreaterOrEqual(t, c.Server(f).Store().AppliedIndex(), rep.HardState.Commit)
+
+	atRestart := w.Net().Received(sim.NodeID(f)).BytesDelivered
+	c.StopLoad()
+	w.RunFor(2 * time.Second)
+	lead, _ = leaderNow(t, w, c)
+	leaderLast := c.Server(lead).Status().LastIndex
+	require.Equal(t, leaderLast, c.Server(f).Status().LastIndex, "caught up")
+	caughtUp := w.Net().Received(sim.NodeID(f)).BytesDelivered - atRestart
+
+	missed := leaderLast - missedFrom
+	perEntry := float64(receivedWhileUp) / float64(missedFrom)
+	t.Logf("log %d entries, missed %d; received %d bytes while up (%.0f/entry), %d bytes to catch up",
+		leaderLast, missed, receivedWhileUp, perEntry, caughtUp)
+	// A blank follower would be sent the whole log again; this one
+	// must cost about what it missed (plus heartbeats), far less.
+	assert.Less(t, float64(caughtUp), 0.5*float64(receivedWhileUp))
+	assert.Less(t, float64(caughtUp), 3*perEntry*float64(missed)+4096)
 }
 
 func TestQuietLeaderKeepsItsTerm(t *testing.T) {
 	for _, n := range []int{3, 5} {
-		t.Run(fmt.Sprintf("nodes=%d", n), func(t *testing.T) {
-			w, c := newCluster(t, 3, n, 0, client.Workload{}, nil)
-			id, term := leaderNow(t, w, c)
-			w.RunFor(30 * time.Second)
-			for i := 1; i <= n; i++ {
-				st := c.Server(i).Status()
-				assert.Equal(t, term, st.Term, "n%d changed term during a quiet period", i)
-				assert.Equal(t, uint64(id), st.Lead, "n%d lost its leader", i)
-			}
-		})
+		t.Run(fmt.Sprintf("nodes=%d", n), func(t *testing.T) { quietLeaderKeepsTerm(t, n, 0) })
+	}
+}
+
+func TestNoHeartbeatsIsCaught(t *testing.T) {
+	mustCatch(t, plant.NoHeartbeats.String(), func(t T) { quietLeaderKeepsTerm(t, 3, plant.Of(plant.NoHeartbeats)) })
+}
+
+// quietLeaderKeepsTerm runs 30s of virtual time with no client load and a
+// healthy network: no node may change term or lose its leader.
+func quietLeaderKeepsTerm(t T, n int, planted plant.Set) {
+	w, c := newCluster(t, 3, n, 0, client.Workload{}, func(cfg *cluster.Config) { cfg.Server.Planted = planted })
+	id, term := leaderNow(t, w, c)
+	w.RunFor(30 * time.Second)
+	for i := 1; i <= n; i++ {
+		st := c.Server(i).Status()
+		assert.Equal(t, term, st.Term, "n%d changed term during a quiet period", i)
+		assert.Equal(t, uint64(id), st.Lead, "n%d lost its leader", i)
 	}
 }
 
@@ -198,10 +216,19 @@ func TestWriteCostIndependentOfLogLength(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fills a 100,000-entry log")
 	}
+	writeCostIndependentOfLog(t, 100_000, 0)
+}
+
+func TestResendWholeLogIsCaught(t *testing.T) {
+	mustCatch(t, plant.ResendWholeLog.String(), func(t T) { writeCostIndependentOfLog(t, 2_000, plant.Of(plant.ResendWholeLog)) })
+}
+
+func writeCostIndependentOfLog(t T, largeLog int, planted plant.Set) {
 	type cost struct{ msgs, bytes, entries, allBytes int }
 	var window *cost
 	follower := uint64(0)
 	w, c := newCluster(t, 2, 3, 0, client.Workload{}, func(cfg *cluster.Config) {
+		cfg.Server.Planted = planted
 		cfg.OnSend = func(from, to uint64, msg []byte) {
 			if window == nil || to != follower {
 				return
@@ -248,10 +275,10 @@ func TestWriteCostIndependentOfLogLength(t *testing.T) {
 	}
 	fill(100)
 	small := measure()
-	fill(100_000)
-	require.Greater(t, c.Server(lead).Status().LastIndex, uint64(100_000))
+	fill(largeLog)
+	require.Greater(t, c.Server(lead).Status().LastIndex, uint64(largeLog))
 	large := measure()
-	t.Logf("%d writes to an up-to-date follower: log ~100: %+v; log ~100,000: %+v", writes, small, large)
+	t.Logf("%d writes to an up-to-date follower: log ~100: %+v; log ~%d: %+v", writes, small, largeLog, large)
 	assert.Equal(t, writes, small.entries, "each write sends its entry once")
 	assert.Equal(t, writes, large.entries, "each write sends its entry once, whatever the log length")
 	assert.Equal(t, small.msgs, large.msgs)

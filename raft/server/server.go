@@ -44,6 +44,10 @@ type Config struct {
 	// Planted lists bugs to plant on purpose (tests proving the harness
 	// catches them); none in real use.
 	Planted plant.Set
+	// OnApply, if set, sees every committed entry as the server applies it
+	// (the invariant checker's view of state machine safety). It must not
+	// keep e.Data.
+	OnApply func(id uint64, e *raftpb.Entry)
 
 	_ struct{}
 }
@@ -250,6 +254,9 @@ func (s *Server) ready() {
 
 func (s *Server) apply(e *raftpb.Entry) error {
 	s.stats.EntriesApplied++
+	if s.cfg.OnApply != nil {
+		s.cfg.OnApply(s.cfg.ID, e)
+	}
 	if e.Type != raftpb.EntryNormal {
 		// Membership is fixed in this issue; the store only counts the index.
 		_, err := s.store.Apply(e.Index, nil)

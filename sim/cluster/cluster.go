@@ -120,6 +120,9 @@ func (c *Cluster) setLoad(on bool) {
 	}
 }
 
+// World is the world the cluster runs on.
+func (c *Cluster) World() *sim.World { return c.W }
+
 // Servers is the number of servers.
 func (c *Cluster) Servers() int { return c.cfg.Servers }
 

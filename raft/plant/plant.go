@@ -31,7 +31,8 @@ const (
 	ResendWholeLog
 	// ForgetVoteOnRestart: a restarted server drops the vote it persisted.
 	// Caught by the invariant that vote never moves backwards across a
-	// restart, and by two leaders in one term.
+	// restart. (It cannot reach two leaders in one term: the WAL refuses
+	// to record a second vote within a term, and the server stops.)
 	ForgetVoteOnRestart
 	// CommitPriorTerm: a leader commits an entry of an earlier term by
 	// counting replicas (Raft paper, Figure 8). Caught by the committed-

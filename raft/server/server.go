@@ -48,6 +48,8 @@ type Config struct {
 	// (the invariant checker's view of state machine safety). It must not
 	// keep e.Data.
 	OnApply func(id uint64, e *raftpb.Entry)
+	// OnRole, if set, sees every change of the node's role or leader.
+	OnRole func(id uint64, role raft.Role, lead, term uint64)
 
 	_ struct{}
 }
@@ -235,6 +237,9 @@ func (s *Server) ready() {
 		}
 		if rd.SoftState != nil {
 			s.env.Note(fmt.Sprintf("role=%s lead=%d", rd.SoftState.Role, rd.SoftState.Lead))
+			if s.cfg.OnRole != nil {
+				s.cfg.OnRole(s.cfg.ID, rd.SoftState.Role, rd.SoftState.Lead, s.node.Status().Term)
+			}
 			if rd.SoftState.Role != raft.Leader {
 				s.failPending()
 			}

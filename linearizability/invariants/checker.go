@@ -1,0 +1,779 @@
+// Package invariants is the Raft safety checker: it watches every node of a
+// simulated cluster with a global view that no node has, after every traced
+// event, and reports the first violation of Raft's safety properties.
+//
+// Wiring (the cluster takes the apply hook before the checker can see the
+// cluster):
+//
+//	ck := invariants.New(invariants.Options{StopWorld: true})
+//	cfg.Server.OnApply = ck.OnApply
+//	c, err := cluster.New(w, cfg)
+//	ck.Install(c) // Attach, and chain w.Trace().OnEvent to ck.OnEvent
+//	... run ...
+//	if v := ck.Violation(); v != nil { ... }
+//
+// The invariants, by short id:
+//
+//   - election-safety: at most one leader per term, ever (terms are
+//     remembered after their leader dies).
+//   - log-matching: every (index, term) pair that appears in any node's log
+//     names one entry (same data) with one predecessor term. By induction
+//     on the index this is exactly "two logs with an entry of the same
+//     index and term are identical up to it"; it is checked incrementally,
+//     each entry once when it first appears in a node's log.
+//   - leader-completeness: a leader of term T holds every entry known to be
+//     committed in a term below T (checked in full when a node is first
+//     seen leading a term, and incrementally as commits become known).
+//   - state-machine-safety: no two nodes apply different entries (term,
+//     type or data) at one index, and within one incarnation a node applies
+//     indexes in order, each once.
+//   - committed-never-lost: once an entry is known committed (applied
+//     anywhere, or under some node's commit index), no node's commit index
+//     ever covers a different entry at that index, and no node's committed
+//     prefix changes in place.
+//   - durable-monotonic: a node's term never decreases and its vote never
+//     changes within a term, within an incarnation and across a restart (a
+//     restarted node must come back with at least the term and vote it had
+//     made durable before the crash).
+//   - commit-monotonic: a live node's commit index never decreases within
+//     one incarnation.
+//
+// "Known committed" is the checker's own knowledge: an entry at or below
+// some live node's commit index, or one that a node applied. Each such
+// entry is tagged with the term of the node that revealed it, an upper
+// bound on the term in which it was committed; leader-completeness only
+// demands entries whose tag is below the leader's term, which keeps the
+// check sound for stale leaders cut off from newer commits.
+//
+// Durability: the checker records a node's (term, vote) as durable only
+// where it must be: at event boundaries (timers, deliveries and world
+// callbacks are traced before any process runs, so every node has finished
+// and persisted its previous work) and when the node sends a message (the
+// host persists before sending). State a node held only in memory and
+// never acted on may be lost by a crash without violating anything.
+//
+// Cost: after each event the checker looks only at the nodes that event
+// (or the one before it) names, every node during world callbacks; each
+// log entry is hashed and registered once per node incarnation, so the
+// per-event cost does not grow with the log (see OnEvent and the
+// benchmarks).
+package invariants
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/seed4fee1fef/raftsim/raft"
+	"github.com/seed4fee1fef/raftsim/raft/raftpb"
+	"github.com/seed4fee1fef/raftsim/raft/server"
+	"github.com/seed4fee1fef/raftsim/sim"
+	"github.com/seed4fee1fef/raftsim/sim/cluster"
+)
+
+// Invariant ids, as reported in Violation.Invariant.
+const (
+	ElectionSafety     = "election-safety"
+	LogMatching        = "log-matching"
+	LeaderCompleteness = "leader-completeness"
+	StateMachineSafety = "state-machine-safety"
+	CommittedNeverLost = "committed-never-lost"
+	DurableMonotonic   = "durable-monotonic"
+	CommitMonotonic    = "commit-monotonic"
+)
+
+// inv indexes the invariants (for cheap skip checks).
+type inv uint8
+
+const (
+	invElection inv = iota
+	invLogMatching
+	invLeaderCompleteness
+	invStateMachine
+	invCommittedNeverLost
+	invDurable
+	invCommitMonotonic
+	invCount
+)
+
+var invNames = [invCount]string{ElectionSafety, LogMatching, LeaderCompleteness, StateMachineSafety,
+	CommittedNeverLost, DurableMonotonic, CommitMonotonic}
+
+// sampleEvery is how many checks pass between two sampled comparisons of
+// a log entry with its registered copy.
+const sampleEvery = 4
+
+// unknownTerm tags a committed entry whose revealing node's term is not
+// known (applied while its server was still starting).
+const unknownTerm = math.MaxUint64
+
+// Invariants lists every invariant id the checker knows.
+func Invariants() []string { return append([]string(nil), invNames[:]...) }
+
+// Options tune a Checker. The zero value checks everything and leaves the
+// world running after a violation.
+type Options struct {
+	// StopWorld makes the first violation call World.Stop, so the run ends
+	// after the current event with the checker's message as the reason.
+	StopWorld bool
+	// Skip lists invariant ids not to check (tests use it to prove that
+	// another invariant catches the same bug on its own). An unknown id
+	// panics.
+	Skip []string
+}
+
+// Violation is the first broken invariant of a run.
+type Violation struct {
+	Invariant string   // short id, one of Invariants()
+	At        sim.Time // world time
+	// EventSeq is the trace sequence number (as Trace.Each counts) of the
+	// event after which the violation was seen; a violation seen in the
+	// apply hook, in the middle of an event's processing, carries the
+	// last event traced before it.
+	EventSeq uint64
+	Message  string
+	// Nodes is a dense dump of every server's state, one line each: role,
+	// term, vote, commit, applied, last index/term and leader, or "down"
+	// with what it had when last seen.
+	Nodes string
+}
+
+func (v *Violation) String() string {
+	return fmt.Sprintf("%s at %v (event %d): %s\n%s", v.Invariant, v.At, v.EventSeq, v.Message, v.Nodes)
+}
+
+// Error lets a Violation be returned as an error.
+func (v *Violation) Error() string {
+	return fmt.Sprintf("invariant %s violated at %v (event %d): %s", v.Invariant, v.At, v.EventSeq, v.Message)
+}
+
+// Stats counts the checker's work.
+type Stats struct {
+	Events       uint64 // events seen by OnEvent
+	Checks       uint64 // full passes over every node (one per event until a violation)
+	Applies      uint64 // entries seen by OnApply
+	Incarnations uint64 // server incarnations observed (starts and restarts)
+	Leaders      int    // terms with a known leader
+	Committed    uint64 // highest index known committed
+	Registered   uint64 // log entries checked for log matching (each once per node incarnation, plus rescans after truncation)
+}
+
+// Checker is the invariant checker. It is not safe for concurrent use; it
+// runs inside one simulated world like everything else.
+type Checker struct {
+	opts Options
+	skip [invCount]bool
+	c    *cluster.Cluster
+	w    *sim.World
+
+	nodes   []nodeState       // by node id; index 0 unused
+	leaders map[uint64]uint64 // term -> the node that led it
+
+	// committed[i] is what the checker knows was committed at index i.
+	committed []committedEntry
+	high      uint64 // highest index in committed with known set
+
+	// pairs[i] is the first (term, data, predecessor term) seen at index
+	// i in any log; extraPairs holds other terms seen at the same index.
+	pairs      []pairInfo
+	extraPairs map[pairKey]pairInfo
+
+	// prevMask names the nodes the previous event named; inCall is set
+	// while a world callback runs; sampleNode is the node whose log is
+	// sampled in this check (0: none).
+	prevMask   uint64
+	inCall     bool
+	sampleNode int
+
+	viol  *Violation
+	stats Stats
+}
+
+type committedEntry struct {
+	known   bool
+	applied bool // defined by an apply (else by a node's commit index)
+	term    uint64
+	hash    uint64 // of type and data
+	obsTerm uint64 // lowest term of a node seen holding it committed
+	by      int    // the node that defined it
+}
+
+type pairKey struct{ index, term uint64 }
+
+type pairInfo struct {
+	set            bool
+	term, prevTerm uint64
+	hash           uint64
+	by             int
+}
+
+// shadowEntry is the checker's copy of one entry of a node's log.
+type shadowEntry struct{ term, hash uint64 }
+
+type nodeState struct {
+	srv   *server.Server // current incarnation, nil while down
+	stale *server.Server // the last incarnation: cluster.Server may still return it while restarting
+	seen  bool           // has ever been observed live
+	last  raft.Status    // as last observed (for the dump while down)
+
+	// durable (term, vote), as of the last point where it had to be on
+	// disk; kept across incarnations.
+	durKnown         bool
+	durTerm, durVote uint64
+
+	// Per incarnation.
+	term, vote, commit uint64
+	leaderTerm         uint64        // term this incarnation was last seen leading (0: none)
+	lcNext             uint64        // next committed index to check against its log while it leads
+	shadow             []shadowEntry // its log as registered, index 0 a sentinel
+	checkedCommit      uint64        // committed prefix already compared with the committed table
+
+	// Applies, per incarnation (reset at the start event, which precedes
+	// the replay's applies).
+	applied    uint64
+	appliedAny bool
+}
+
+// New returns a checker. Its OnApply can be wired into the cluster's
+// server config at once; OnEvent and Check need a cluster (Attach).
+func New(opts Options) *Checker {
+	ck := &Checker{opts: opts, leaders: map[uint64]uint64{}, extraPairs: map[pairKey]pairInfo{}}
+	for _, name := range opts.Skip {
+		found := false
+		for i, id := range invNames {
+			if id == name {
+				ck.skip[i], found = true, true
+			}
+		}
+		if !found {
+			panic(fmt.Sprintf("invariants: unknown invariant %q in Options.Skip (known: %s)", name, strings.Join(invNames[:], ", ")))
+		}
+	}
+	return ck
+}
+
+func (ck *Checker) skipped(i inv) bool { return ck.skip[i] }
+
+// Attach gives the checker its cluster. Call it once, right after
+// cluster.New, before the world runs.
+func (ck *Checker) Attach(c *cluster.Cluster) {
+	ck.c, ck.w = c, c.World()
+	ck.grow(c.Servers())
+}
+
+// Install attaches c and makes the world's trace call OnEvent after every
+// event (after any OnEvent hook already installed).
+func (ck *Checker) Install(c *cluster.Cluster) {
+	ck.Attach(c)
+	tr := c.World().Trace()
+	if prev := tr.OnEvent; prev != nil {
+		tr.OnEvent = func(e *sim.Event) {
+			prev(e)
+			ck.OnEvent(e)
+		}
+	} else {
+		tr.OnEvent = ck.OnEvent
+	}
+	ck.Check()
+}
+
+// Hook returns OnApply as a function value, for server.Config.OnApply.
+func (ck *Checker) Hook() func(id uint64, e *raftpb.Entry) { return ck.OnApply }
+
+// Violation is the first violation found, or nil.
+func (ck *Checker) Violation() *Violation { return ck.viol }
+
+// Stats returns the checker's counters.
+func (ck *Checker) Stats() Stats {
+	s := ck.stats
+	s.Leaders = len(ck.leaders)
+	s.Committed = ck.high
+	return s
+}
+
+func (ck *Checker) grow(n int) {
+	for len(ck.nodes) <= n {
+		ck.nodes = append(ck.nodes, nodeState{})
+	}
+}
+
+// OnEvent is the trace hook: it checks every invariant after event e.
+//
+// A node's state changes only while it handles an event of its own (a
+// timer, a delivery, its start) or while the harness calls into it from a
+// world callback, and everything it does meanwhile is traced under its id.
+// So after each event the checker looks at the nodes the event or the one
+// before it names (the one before: a node's last change may follow its
+// last traced event), at every node while a world callback runs, and at
+// one node in turn for the sampled log comparison; the others cannot have
+// changed since it last looked.
+func (ck *Checker) OnEvent(e *sim.Event) {
+	ck.stats.Events++
+	if ck.viol != nil || ck.c == nil {
+		return
+	}
+	boundary := false
+	mask := nodeBit(e.Node)
+	switch e.Kind {
+	case sim.KindCrash, sim.KindStart, sim.KindRestart:
+		// The process's old incarnation is gone (at a start, the cluster
+		// still returns its old server until the new one is built).
+		if id := int(e.Node); id >= 1 && id < len(ck.nodes) {
+			ck.endIncarnation(&ck.nodes[id])
+		}
+	case sim.KindCall:
+		// A world callback may call into any server.
+		ck.inCall = true
+		boundary = true
+	case sim.KindTimer, sim.KindDeliver:
+		// Traced as the world starts an event, before any process runs:
+		// every node has finished (and persisted) its previous work.
+		// (Faults, kills and pauses are not counted: a harness may inject
+		// them from a trace hook in the middle of a node's work.)
+		ck.inCall = false
+		boundary = true
+	case sim.KindDrop:
+		// Dropped at send time, the sender is the peer.
+		mask |= nodeBit(e.Peer)
+	}
+	if ck.inCall {
+		mask = allNodes
+	}
+	sender := 0
+	if e.Kind == sim.KindSend {
+		sender = int(e.Node)
+	}
+	ck.check(mask|ck.prevMask, boundary, sender)
+	ck.prevMask = mask
+}
+
+// allNodes is the node mask that checks every node.
+const allNodes = ^uint64(0)
+
+// nodeBit is the mask bit of node id; the world (0) and ids beyond the
+// mask stand for every node.
+func nodeBit(id sim.NodeID) uint64 {
+	if id <= 0 || id >= 64 {
+		return allNodes
+	}
+	return 1 << uint(id)
+}
+
+// Check checks every invariant on every node now, without treating the
+// moment as one where every node's state is durable.
+func (ck *Checker) Check() {
+	if ck.viol != nil || ck.c == nil {
+		return
+	}
+	ck.check(allNodes, false, 0)
+}
+
+func (ck *Checker) endIncarnation(ns *nodeState) {
+	if ns.srv != nil {
+		ns.stale = ns.srv
+	}
+	ns.srv = nil
+	ns.applied, ns.appliedAny = 0, false
+}
+
+// check looks at the nodes in mask (and at the sampled node). At a
+// boundary every live node's (term, vote) is durable, and so is the
+// sender's when a message leaves it.
+func (ck *Checker) check(mask uint64, boundary bool, sender int) {
+	ck.stats.Checks++
+	n := ck.c.Servers()
+	if len(ck.nodes) <= n {
+		ck.grow(n)
+	}
+	ck.sampleNode = 0
+	if ck.stats.Checks%sampleEvery == 0 {
+		ck.sampleNode = 1 + int((ck.stats.Checks/sampleEvery)%uint64(n))
+	}
+	for id := 1; id <= n && ck.viol == nil; id++ {
+		ns := &ck.nodes[id]
+		if mask&nodeBit(sim.NodeID(id)) == 0 && id != ck.sampleNode {
+			// Unchanged since it was last looked at.
+			if boundary && ns.srv != nil {
+				ns.durKnown, ns.durTerm, ns.durVote = true, ns.last.Term, ns.last.Vote
+			}
+			continue
+		}
+		s := ck.c.Server(id)
+		if s == nil || s == ns.stale {
+			if ns.srv != nil {
+				ck.endIncarnation(ns)
+			}
+			continue
+		}
+		ns.last = s.BasicStatus()
+		st := &ns.last
+		if s != ns.srv {
+			ck.startIncarnation(id, ns, s, st)
+			if ck.viol != nil {
+				return
+			}
+		}
+		ck.checkNode(id, ns, s, st)
+		if ck.viol == nil && (boundary || sender == id) {
+			ns.durKnown, ns.durTerm, ns.durVote = true, st.Term, st.Vote
+		}
+	}
+}
+
+// startIncarnation is the first sight of server s at node id.
+func (ck *Checker) startIncarnation(id int, ns *nodeState, s *server.Server, st *raft.Status) {
+	ck.stats.Incarnations++
+	ns.srv, ns.stale = s, nil
+	if ns.durKnown && !ck.skipped(invDurable) {
+		rep := s.Replayed.HardState
+		switch {
+		case st.Term < ns.durTerm:
+			ck.fail(invDurable, "n%d restarted at term %d (replayed term %d vote %d, %d entries) but had made term %d (vote %d) durable before it went down",
+				id, st.Term, rep.Term, rep.Vote, len(s.Replayed.Entries), ns.durTerm, ns.durVote)
+			return
+		case st.Term == ns.durTerm && ns.durVote != raft.None && st.Vote != ns.durVote:
+			ck.fail(invDurable, "n%d restarted in term %d with vote %d (replayed vote %d) but had durably voted for n%d in that term before it went down",
+				id, st.Term, st.Vote, rep.Vote, ns.durVote)
+			return
+		}
+	}
+	ns.seen = true
+	ns.term, ns.vote, ns.commit = st.Term, st.Vote, st.Commit
+	ns.leaderTerm, ns.lcNext = 0, 0
+	ns.shadow = append(ns.shadow[:0], shadowEntry{})
+	ns.checkedCommit = 0
+}
+
+func (ck *Checker) checkNode(id int, ns *nodeState, s *server.Server, st *raft.Status) {
+	// Term, vote and commit move forward only.
+	if !ck.skipped(invDurable) {
+		switch {
+		case st.Term < ns.term:
+			ck.fail(invDurable, "n%d's term went back from %d to %d", id, ns.term, st.Term)
+			return
+		case st.Term == ns.term && ns.vote != raft.None && st.Vote != ns.vote:
+			ck.fail(invDurable, "n%d changed its vote in term %d from n%d to %d", id, st.Term, ns.vote, st.Vote)
+			return
+		}
+	}
+	if st.Commit < ns.commit && !ck.skipped(invCommitMonotonic) {
+		ck.fail(invCommitMonotonic, "n%d's commit index went back from %d to %d", id, ns.commit, st.Commit)
+		return
+	}
+	prevCommit := ns.commit
+	ns.term, ns.vote, ns.commit = st.Term, st.Vote, st.Commit
+
+	ck.trackLog(id, ns, s, st, prevCommit)
+	if ck.viol != nil {
+		return
+	}
+	ck.trackCommit(id, ns, st)
+	if ck.viol != nil {
+		return
+	}
+	if st.Role == raft.Leader {
+		ck.checkLeader(id, ns, st)
+	}
+}
+
+// trackLog keeps ns.shadow equal to the node's log and registers every
+// entry that appears in it for log matching.
+// prevCommit is the node's commit index when it was last checked: a
+// follower may truncate a suffix and commit over the new entries in one
+// step, so only entries at or below prevCommit must be unchanged.
+func (ck *Checker) trackLog(id int, ns *nodeState, s *server.Server, st *raft.Status, prevCommit uint64) {
+	checked := uint64(len(ns.shadow) - 1)
+	last := st.LastIndex
+	from := checked + 1
+	changed := last < checked
+	if !changed && checked > 0 {
+		if t, ok := s.LogTerm(checked); !ok || t != ns.shadow[checked].term {
+			changed = true
+		}
+	}
+	// Every sampleEvery checks, one node (in turn) has one index of its log,
+	// drawn deterministically from the check count, compared with what was
+	// registered: this catches in-place changes that leave the last entry
+	// alone. (Sampling every node after every event costs two cache misses
+	// per node on a long log, more than the rest of the check.)
+	if !changed && checked > 1 && id == ck.sampleNode {
+		j := 1 + (ck.stats.Checks*0x9e3779b97f4a7c15)%checked
+		if t, ok := s.LogTerm(j); ok && t != ns.shadow[j].term {
+			if j <= prevCommit && !ck.skipped(invCommittedNeverLost) {
+				ck.fail(invCommittedNeverLost, "n%d's committed entry %d changed term in place from %d to %d (commit %d)",
+					id, j, ns.shadow[j].term, t, prevCommit)
+				return
+			}
+			changed = true
+		}
+	}
+	if changed {
+		// Only entries above the commit index may be rewritten.
+		c := min(prevCommit, checked, last)
+		if c > 0 {
+			if t, ok := s.LogTerm(c); ok && t != ns.shadow[c].term && !ck.skipped(invCommittedNeverLost) {
+				ck.fail(invCommittedNeverLost, "n%d's log was rewritten at or below its commit index %d: entry %d had term %d, now %d",
+					id, prevCommit, c, ns.shadow[c].term, t)
+				return
+			}
+		}
+		from = c + 1
+		ns.shadow = ns.shadow[:from]
+	}
+	for j := from; j <= last; j++ {
+		e, ok := s.LogEntry(j)
+		if !ok {
+			// Compacted away (behind a snapshot): nothing to compare.
+			t, _ := s.LogTerm(j)
+			ns.shadow = append(ns.shadow, shadowEntry{term: t})
+			continue
+		}
+		h := hashEntry(&e)
+		prev := ns.shadow[j-1].term
+		ns.shadow = append(ns.shadow, shadowEntry{term: e.Term, hash: h})
+		ck.stats.Registered++
+		if !ck.skipped(invLogMatching) {
+			ck.register(id, j, e.Term, prev, h)
+			if ck.viol != nil {
+				return
+			}
+		}
+	}
+}
+
+// register records that node id's log holds (index, term) with data hash h
+// after an entry of term prev, and checks that against every other log.
+func (ck *Checker) register(id int, index, term, prev, h uint64) {
+	for uint64(len(ck.pairs)) <= index {
+		ck.pairs = append(ck.pairs, pairInfo{})
+	}
+	p := &ck.pairs[index]
+	var got pairInfo
+	switch {
+	case !p.set:
+		*p = pairInfo{set: true, term: term, prevTerm: prev, hash: h, by: id}
+		return
+	case p.term == term:
+		got = *p
+	default:
+		k := pairKey{index, term}
+		x, ok := ck.extraPairs[k]
+		if !ok {
+			ck.extraPairs[k] = pairInfo{set: true, term: term, prevTerm: prev, hash: h, by: id}
+			return
+		}
+		got = x
+	}
+	switch {
+	case got.hash != h:
+		ck.fail(invLogMatching, "n%d and n%d both hold an entry at index %d of term %d, with different data (hash %016x vs %016x)",
+			got.by, id, index, term, got.hash, h)
+	case got.prevTerm != prev:
+		ck.fail(invLogMatching, "n%d and n%d both hold (index %d, term %d) but their logs differ before it: entry %d has term %d on n%d and %d on n%d",
+			got.by, id, index, term, index-1, got.prevTerm, got.by, prev, id)
+	}
+}
+
+// trackCommit compares the node's newly committed entries with the
+// committed table, filling it where the node is the first to know.
+func (ck *Checker) trackCommit(id int, ns *nodeState, st *raft.Status) {
+	top := min(st.Commit, uint64(len(ns.shadow)-1))
+	for j := ns.checkedCommit + 1; j <= top; j++ {
+		se := ns.shadow[j]
+		if se.term == 0 {
+			continue // compacted: not comparable
+		}
+		ck.observeCommitted(id, j, se.term, se.hash, st.Term, false)
+		if ck.viol != nil {
+			return
+		}
+	}
+	if top > ns.checkedCommit {
+		ns.checkedCommit = top
+	}
+}
+
+// observeCommitted records that node id holds (index, term, h) as
+// committed (applied, or under its commit index) while at term obs.
+func (ck *Checker) observeCommitted(id int, index, term, h, obs uint64, applied bool) {
+	for uint64(len(ck.committed)) <= index {
+		ck.committed = append(ck.committed, committedEntry{})
+	}
+	ce := &ck.committed[index]
+	if !ce.known {
+		*ce = committedEntry{known: true, applied: applied, term: term, hash: h, obsTerm: obs, by: id}
+		if index > ck.high {
+			ck.high = index
+		}
+		return
+	}
+	if ce.term == term && ce.hash == h {
+		if obs < ce.obsTerm {
+			ce.obsTerm = obs
+		}
+		return
+	}
+	how := "committed on"
+	if ce.applied {
+		how = "applied by"
+	}
+	if applied {
+		if !ck.skipped(invStateMachine) {
+			ck.fail(invStateMachine, "n%d applied entry %d of term %d (hash %016x), but entry %d was %s n%d with term %d (hash %016x)",
+				id, index, term, h, index, how, ce.by, ce.term, ce.hash)
+		}
+		return
+	}
+	if !ck.skipped(invCommittedNeverLost) {
+		ck.fail(invCommittedNeverLost, "n%d's commit index covers entry %d of term %d (hash %016x), but entry %d was %s n%d with term %d (hash %016x)",
+			id, index, term, h, index, how, ce.by, ce.term, ce.hash)
+	}
+}
+
+// checkLeader checks election safety and leader completeness for a node
+// that leads its term.
+func (ck *Checker) checkLeader(id int, ns *nodeState, st *raft.Status) {
+	term := st.Term
+	if ns.leaderTerm != term {
+		ns.leaderTerm = term
+		if prev, ok := ck.leaders[term]; ok && prev != uint64(id) {
+			if !ck.skipped(invElection) {
+				ck.fail(invElection, "n%d and n%d both became leader of term %d", prev, id, term)
+				return
+			}
+		} else if !ok {
+			ck.leaders[term] = uint64(id)
+		}
+		// Newly seen leading: it must hold everything committed before.
+		if !ck.skipped(invLeaderCompleteness) {
+			for j := uint64(1); j <= ck.high; j++ {
+				if ce := &ck.committed[j]; ce.known && ce.obsTerm < term {
+					if !ck.leaderHolds(id, ns, st, j, ce) {
+						return
+					}
+				}
+			}
+		}
+		ns.lcNext = 1
+	}
+	if ck.skipped(invLeaderCompleteness) {
+		return
+	}
+	// Then, as commits become known, everything committed below its term.
+	for ns.lcNext <= ck.high {
+		ce := &ck.committed[ns.lcNext]
+		if !ce.known || ce.obsTerm >= term {
+			break
+		}
+		if !ck.leaderHolds(id, ns, st, ns.lcNext, ce) {
+			return
+		}
+		ns.lcNext++
+	}
+}
+
+func (ck *Checker) leaderHolds(id int, ns *nodeState, st *raft.Status, j uint64, ce *committedEntry) bool {
+	how := "committed on"
+	if ce.applied {
+		how = "applied by"
+	}
+	if j >= uint64(len(ns.shadow)) {
+		ck.fail(invLeaderCompleteness, "n%d leads term %d with last index %d, but entry %d (term %d) was %s n%d at term %d",
+			id, st.Term, st.LastIndex, j, ce.term, how, ce.by, ce.obsTerm)
+		return false
+	}
+	if se := ns.shadow[j]; se.term != 0 && se.term != ce.term {
+		ck.fail(invLeaderCompleteness, "n%d leads term %d with entry %d of term %d, but entry %d of term %d was %s n%d at term %d",
+			id, st.Term, j, se.term, j, ce.term, how, ce.by, ce.obsTerm)
+		return false
+	}
+	return true
+}
+
+// OnApply is the server apply hook (server.Config.OnApply): node id
+// applies e. It works before Attach too (the initial servers apply their
+// bootstrap entries inside cluster.New).
+func (ck *Checker) OnApply(id uint64, e *raftpb.Entry) {
+	ck.stats.Applies++
+	if ck.viol != nil {
+		return
+	}
+	nid := int(id)
+	ck.grow(nid)
+	ns := &ck.nodes[nid]
+	if ns.appliedAny && e.Index != ns.applied+1 && !ck.skipped(invStateMachine) {
+		ck.fail(invStateMachine, "n%d applied entry %d right after entry %d", id, e.Index, ns.applied)
+		return
+	}
+	ns.applied, ns.appliedAny = e.Index, true
+	obs := uint64(unknownTerm)
+	if ck.c != nil {
+		if s := ck.c.Server(nid); s != nil && s == ns.srv {
+			obs = s.BasicStatus().Term
+		}
+	}
+	ck.observeCommitted(nid, e.Index, e.Term, hashEntry(e), obs, true)
+}
+
+func (ck *Checker) fail(i inv, format string, args ...any) {
+	invariant := invNames[i]
+	if ck.viol != nil {
+		return
+	}
+	v := &Violation{Invariant: invariant, Message: fmt.Sprintf(format, args...)}
+	if ck.w != nil {
+		v.At = ck.w.Now()
+		if n := ck.w.Trace().Len(); n > 0 {
+			v.EventSeq = n - 1
+		}
+	}
+	v.Nodes = ck.dump()
+	ck.viol = v
+	if ck.opts.StopWorld && ck.w != nil {
+		ck.w.Stop("invariant " + invariant + ": " + v.Message)
+	}
+}
+
+// dump renders every server's state, one line each.
+func (ck *Checker) dump() string {
+	if ck.c == nil {
+		return ""
+	}
+	var b strings.Builder
+	for id := 1; id <= ck.c.Servers(); id++ {
+		if id > 1 {
+			b.WriteByte('\n')
+		}
+		var ns *nodeState
+		if id < len(ck.nodes) {
+			ns = &ck.nodes[id]
+		}
+		s := ck.c.Server(id)
+		switch {
+		case s != nil && (ns == nil || s != ns.stale):
+			st := s.BasicStatus()
+			fmt.Fprintf(&b, "n%d %s", id, formatStatus(&st))
+		case ns != nil && ns.seen:
+			fmt.Fprintf(&b, "n%d down (last seen %s)", id, formatStatus(&ns.last))
+		default:
+			fmt.Fprintf(&b, "n%d down", id)
+		}
+	}
+	return b.String()
+}
+
+func formatStatus(st *raft.Status) string {
+	return fmt.Sprintf("%s term=%d vote=%d commit=%d applied=%d last=%d/%d lead=%d",
+		st.Role, st.Term, st.Vote, st.Commit, st.Applied, st.LastIndex, st.LastTerm, st.Lead)
+}
+
+// hashEntry is FNV-1a over the entry's type and data.
+func hashEntry(e *raftpb.Entry) uint64 {
+	const prime = 1099511628211
+	h := uint64(14695981039346656037)
+	h = (h ^ uint64(e.Type)) * prime
+	for _, c := range e.Data {
+		h = (h ^ uint64(c)) * prime
+	}
+	return h
+}

@@ -1,0 +1,37 @@
+package raft
+
+import "github.com/seed4fee1fef/raftsim/raft/raftpb"
+
+// Read-only accessors for invariant checkers, which look at every node
+// after every simulated event and so must be cheap. None of them changes
+// the node.
+
+// BasicStatus is Status without Voters and Progress: it does not allocate.
+func (n *Node) BasicStatus() Status {
+	return Status{
+		ID:        n.id,
+		Term:      n.term,
+		Vote:      n.vote,
+		Commit:    n.log.committed,
+		Applied:   n.log.applied,
+		Lead:      n.lead,
+		Role:      n.role,
+		LastIndex: n.log.lastIndex(),
+		LastTerm:  n.log.lastTerm(),
+	}
+}
+
+// LogTerm returns the term of the entry at index i; ok is false if i is not
+// in the log (beyond the last index, or compacted away). Index 0 has term 0
+// while no snapshot has replaced the start of the log.
+func (n *Node) LogTerm(i uint64) (term uint64, ok bool) { return n.log.term(i) }
+
+// LogEntry returns the entry at index i; ok is false if i is not in the
+// log (beyond the last index, or at or below the first index minus one).
+// Data aliases the log: read it, do not modify or keep it.
+func (n *Node) LogEntry(i uint64) (e raftpb.Entry, ok bool) {
+	if i <= n.log.offset || i > n.log.lastIndex() {
+		return raftpb.Entry{}, false
+	}
+	return n.log.entries[i-n.log.offset-1], true
+}

@@ -1,0 +1,19 @@
+package server
+
+import (
+	"github.com/seed4fee1fef/raftsim/raft"
+	"github.com/seed4fee1fef/raftsim/raft/raftpb"
+)
+
+// Read-only views of the node's Raft state for invariant checkers; see the
+// methods of the same names on raft.Node.
+
+// BasicStatus is Status without Voters and Progress: it does not allocate.
+func (s *Server) BasicStatus() raft.Status { return s.node.BasicStatus() }
+
+// LogTerm returns the term of the entry at index i of the node's log.
+func (s *Server) LogTerm(i uint64) (uint64, bool) { return s.node.LogTerm(i) }
+
+// LogEntry returns the entry at index i of the node's log. Data aliases the
+// log: read it, do not modify or keep it.
+func (s *Server) LogEntry(i uint64) (raftpb.Entry, bool) { return s.node.LogEntry(i) }

@@ -4,5 +4,146 @@
 // and a generator that draws a whole swarm-style schedule from a seed.
 //
 // It never reads the wall clock or draws from anything but the World's
-// named random streams.
+// named random streams: targets left open are drawn at a fault's start
+// from the "faults" stream; Generate draws from the stream it is handed.
+// It never panics on a schedule it can reject: Install validates first
+// and names the fault at fault.
+//
+// # Kinds
+//
+// Faults act on servers (nodes 1..Servers) only; clients are never killed,
+// paused or partitioned, and keep their links, except that isolate cuts a
+// server off from everyone, clients included.
+//
+//	kill              kill -9 at At (page cache lost), restart at Until
+//	torn-kill         kill -9 keeping a seeded prefix of the page cache, the
+//	                  last write possibly torn; restart at Until
+//	pause             freeze at At, thaw at Until
+//	isolate           cut each node from every other node, both ways
+//	isolate-leader    isolate the node leading at At (skipped if none)
+//	partition         cut every pair of nodes in different groups, both ways
+//	majority-minority two groups; drawn at start, the minority is the
+//	                  largest one, (n-1)/2 servers, and holds the leader
+//	even-split        two halves (an even number of servers only)
+//	bridge            side | bridge | side: the sides cannot talk to each
+//	                  other, the one bridge node talks to both
+//	one-way           cut from -> to only (drawn: one server goes deaf or mute)
+//	loss duplicate reorder
+//	                  raise that probability on every link into and out of
+//	                  the nodes (clients' links too)
+//	delay             add Delay to both latency bounds of those links
+//	clock-skew        jump the node's clock by Delay at At, back at Until
+//	clock-drift       run the clock PPM fast (negative: slow), At to Until
+//	clock-jump        jump the clock by Delay at At, for good (instantaneous)
+//	truncate          kill at At, cut Bytes of synced data off the end of the
+//	                  newest non-empty WAL segment, restart at Until
+//	bitflip           kill at At, flip one bit of the durable WAL, restart
+//	                  at Until (a node that finds its WAL corrupt refuses
+//	                  to start and stays down)
+//	slow-fsync        every fsync takes Delay, At to Until
+//	full-disk         capacity = bytes on disk at At + Bytes, At to Until
+//	fail-fsync        every fsync fails, At to Until (a server fail-stops)
+//	quiet             client load off at At, on at Until
+//
+// Every start and end is recorded with World.Fault as "fault I begin: LINE"
+// and "fault I end: LINE", LINE being the fault with its targets as
+// resolved; what a fault could not do (no leader, node already down, a
+// node that refused to restart) is a World.Note.
+//
+// # How faults compose
+//
+// A fault holds over [At, Until): at one instant, the faults ending are
+// undone before the faults starting begin (and resolve their targets).
+// Every effect is held by the active faults that asked for it, counted,
+// and undone when the last holder ends; so overlapping faults compose
+// whatever their order, and no end ever undoes what another active fault
+// still wants.
+//
+//   - Down: a server stays down while any kill-shaped fault (kill,
+//     torn-kill, truncate, bitflip) on it is active. A kill of a node that
+//     is already down only takes a hold. When the last hold ends, and also
+//     when a full-disk or fail-fsync fault on it ends, the node is
+//     restarted if it is down (for whatever reason: a server that
+//     fail-stopped on a disk error is restarted, as an operator would) and
+//     left alone if it is up. A restart that fails (corrupt WAL) leaves
+//     the node down, with a note.
+//   - Pause: paused while any pause holds it. The nemesis resumes only a
+//     node it paused itself. A kill ends the pause; a node restarted while
+//     a pause still holds it is paused again.
+//   - Cuts: a directed link is cut while any network fault holds it. The
+//     first holder records whether the link was connected; the last
+//     reconnects it only if it was, so a cut made outside the nemesis
+//     (by a test or scenario) survives the faults that overlapped it.
+//     Partitions only cut across groups: they never connect a link inside
+//     a group that another fault (or anyone) cut.
+//   - Link configurations: the first link fault on a link saves its
+//     LinkConfig; while faults hold it, the link runs that base modified by
+//     each holder in start order (probabilities combine as independent
+//     events, 1-(1-a)(1-b); delays add); the last holder restores the base.
+//     A SetLink made by someone else while the nemesis holds the link is
+//     overwritten at the next change.
+//   - Clocks: skews and jumps are relative, so they add; each skew jumps
+//     back by its own offset at its end. Drift is the sum of the active
+//     drifts (clamped inside sim.MaxDriftPPM); the nemesis assumes no one
+//     else sets drift.
+//   - Disks: fsync latency is the largest active slow-fsync's, capacity the
+//     smallest active full-disk's, and fsyncs fail while any fail-fsync is
+//     active; with none active the hook is off.
+//   - Quiet: load is off while any quiet is active. Its end turns load on
+//     (the nemesis assumes load was on: start it before the faults).
+//
+// At HealAt (or End, if HealAt is zero) every active fault ends as above,
+// in reverse start order, and then the world is healed outright whatever
+// the cause: every down server restarted, every paused one resumed, the
+// whole network connected (Network.Heal, so cuts made outside the
+// nemesis too), saved link configurations restored, drift zero on every
+// server, every disk hook off, load on. Clock-jumps are events, not
+// states, and are not undone. Faults are validated to end by then.
+//
+// # Scenario-language lines
+//
+// Fault.String renders one fault as one line, which the scenario parser
+// reads back; it is lossless for every valid Fault:
+//
+//	line     = "at" SP time SP kind [SP param] [SP targets] [SP "until" SP time]
+//	time     = a time.Duration.String() value, >= 0: "0s", "1.5s", "2m3s"
+//	targets  = "leader" | nodes | groups | nodes SP "->" SP nodes
+//	nodes    = "n" int *("," "n" int)                 ; "n1,n2,n5", no spaces
+//	groups   = nodes 1*(SP "|" SP nodes)              ; "n1,n2 | n3,n4,n5"
+//	param    = prob | dur | sdur | ppm | bytes | flip
+//	prob     = strconv.FormatFloat(p, 'g', -1, 64)    ; "0.2"
+//	dur      = time.Duration.String(), >= 0           ; "50ms"
+//	sdur     = ("+" | "-") dur                        ; "+1.5s", "-200ms"
+//	ppm      = ("+" | "-") int "ppm"                  ; "+500ppm"
+//	bytes    = int "B"                                ; "4096B"
+//	flip     = "@" offset ":" bit                     ; "@123456:3"
+//
+// Which param and targets each kind takes:
+//
+//	kill torn-kill pause fail-fsync   [nodes | leader]
+//	isolate                           [nodes]
+//	isolate-leader quiet              (none)
+//	partition                         groups (2 or more)
+//	majority-minority even-split      [groups] (2: majority | minority; 2 halves)
+//	bridge                            [groups] (3: side | bridge node | side)
+//	one-way                           [nodes -> nodes]
+//	loss duplicate reorder            prob [nodes | leader]
+//	delay slow-fsync                  dur [nodes | leader]
+//	clock-skew clock-jump             sdur [nodes | leader]
+//	clock-drift                       ppm [nodes | leader]
+//	truncate full-disk                bytes [nodes | leader]
+//	bitflip                           flip [nodes | leader]
+//
+// Omitted targets are drawn at start (see Fault.Nodes and Fault.Groups).
+// "until" is omitted exactly when Until == At; clock-jump never has one.
+// Examples:
+//
+//	at 2s partition n1,n2 | n3,n4,n5 until 5s
+//	at 1.5s kill n3 until 3s
+//	at 4s isolate-leader until 6s
+//	at 2s loss 0.2 n1,n2 until 4s
+//	at 3s clock-drift +500ppm n2 until 9s
+//	at 7s clock-jump -2s n4
+//	at 1s one-way n1 -> n2,n3 until 2s
+//	at 5s bitflip @8812:3 n4 until 6s
 package faults

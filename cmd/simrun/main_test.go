@@ -30,23 +30,24 @@ func field(t *testing.T, out, key string) string {
 }
 
 func TestSeedReproducesTraceHash(t *testing.T) {
-	code, a, _ := simrun(t, "--seed", "7", "--duration", "3s")
-	require.Equal(t, 0, code)
-	_, b, _ := simrun(t, "--seed", "7", "--duration", "3s")
-	_, c, _ := simrun(t, "--seed", "8", "--duration", "3s")
+	code, a, _ := simrun(t, "--seed", "7", "--duration", "5s")
+	require.Equal(t, 0, code, a)
+	_, b, _ := simrun(t, "--seed", "7", "--duration", "5s")
+	_, c, _ := simrun(t, "--seed", "8", "--duration", "5s")
 	assert.Equal(t, a, b)
 	assert.Equal(t, "7", field(t, a, "seed"))
 	assert.NotEqual(t, field(t, a, "trace-hash"), field(t, c, "trace-hash"))
 	assert.Equal(t, "PASS", field(t, a, "result"))
-	for _, k := range []string{"events", "virtual-time", "trace-hash"} {
+	for _, k := range []string{"events", "virtual-time", "trace-hash", "ops", "leader-changes", "faults", "liveness"} {
 		assert.NotEmpty(t, field(t, a, k))
 	}
+	assert.NotEqual(t, "0", field(t, a, "ops"))
 }
 
 func TestJSONOutputCarriesTheSameFacts(t *testing.T) {
-	code, text, _ := simrun(t, "--seed", "3", "--duration", "1s")
+	code, text, _ := simrun(t, "--seed", "3", "--duration", "2s")
 	require.Equal(t, 0, code)
-	code, js, _ := simrun(t, "--seed", "3", "--duration", "1s", "--json")
+	code, js, _ := simrun(t, "--seed", "3", "--duration", "2s", "--json")
 	require.Equal(t, 0, code)
 	var obj map[string]any
 	require.NoError(t, json.Unmarshal([]byte(js), &obj))
@@ -61,7 +62,10 @@ func TestBadInputExitsTwo(t *testing.T) {
 	}{
 		{[]string{"--seed", "abc"}, `invalid argument "abc" for "--seed"`},
 		{[]string{"--seed", "-1"}, `invalid argument "-1" for "--seed"`},
-		{[]string{"--nodes", "0"}, "--nodes 0: want at least 1"},
+		{[]string{"--servers", "0"}, "--servers 0: want at least 1"},
+		{[]string{"--clients", "-1"}, "--clients -1: want 0 or more"},
+		{[]string{"--faults", "kill,meteor"}, `unknown fault kind "meteor"`},
+		{[]string{"--plant", "typo"}, `unknown bug "typo"`},
 		{[]string{"--duration", "-5s"}, "--duration -5s"},
 		{[]string{"--bogus"}, "unknown flag: --bogus"},
 		{[]string{"stray-argument"}, "stray-argument"},

@@ -3,63 +3,135 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/seed4fee1fef/raftsim/faults"
+	"github.com/seed4fee1fef/raftsim/raft/plant"
+	"github.com/seed4fee1fef/raftsim/scenarios/runner"
 	"github.com/seed4fee1fef/raftsim/sim"
-	"github.com/seed4fee1fef/raftsim/sim/chatter"
 )
 
 type runOptions struct {
 	seed     uint64
-	nodes    int
+	servers  int
+	clients  int
 	duration time.Duration
+	settle   time.Duration
+	faults   string
+	noFaults bool
+	plant    string
 	json     bool
 }
 
 func (o *runOptions) register(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.Uint64Var(&o.seed, "seed", 1, "seed of the run: the same seed reproduces the same run")
-	f.IntVar(&o.nodes, "nodes", 5, "number of nodes")
-	f.DurationVar(&o.duration, "duration", 10*time.Second, "virtual time to run")
+	f.IntVar(&o.servers, "servers", 5, "number of Raft servers")
+	f.IntVar(&o.clients, "clients", 3, "number of clients")
+	f.DurationVar(&o.duration, "duration", 20*time.Second, "virtual time during which faults may be active")
+	f.DurationVar(&o.settle, "settle", 10*time.Second, "liveness bound: time after the last fault heals to elect a leader and complete an operation")
+	f.StringVar(&o.faults, "faults", "", "comma-separated fault kinds the seed may draw from (default: all)")
+	f.BoolVar(&o.noFaults, "no-faults", false, "run without any fault")
+	f.StringVar(&o.plant, "plant", "", "comma-separated bugs to plant on purpose (see raft/plant), to see the harness catch them")
 	f.BoolVar(&o.json, "json", false, "print one JSON object instead of key: value lines")
 }
 
-func (o *runOptions) validate() error {
-	if o.nodes < 1 {
-		return badInput("--nodes %d: want at least 1", o.nodes)
+func (o *runOptions) options() (runner.Options, error) {
+	opts := runner.Options{Seed: o.seed, Servers: o.servers, Clients: o.clients,
+		FaultTime: o.duration, Settle: o.settle, NoFaults: o.noFaults, Trace: sim.TraceFull}
+	switch {
+	case o.servers < 1:
+		return opts, badInput("--servers %d: want at least 1", o.servers)
+	case o.clients < 0:
+		return opts, badInput("--clients %d: want 0 or more", o.clients)
+	case o.duration <= 0:
+		return opts, badInput("--duration %v: want a positive virtual time such as 20s", o.duration)
+	case o.settle <= 0:
+		return opts, badInput("--settle %v: want a positive virtual time such as 10s", o.settle)
 	}
-	if o.duration <= 0 {
-		return badInput("--duration %v: want a positive virtual time such as 10s", o.duration)
+	if o.faults != "" {
+		for _, name := range strings.Split(o.faults, ",") {
+			k, ok := faults.ParseKind(strings.TrimSpace(name))
+			if !ok {
+				return opts, badInput("--faults: unknown fault kind %q (known: %s)", name, kindNames())
+			}
+			opts.FaultKinds = append(opts.FaultKinds, k)
+		}
+	}
+	if o.plant != "" {
+		for _, name := range strings.Split(o.plant, ",") {
+			b, err := plant.Parse(strings.TrimSpace(name))
+			if err != nil {
+				return opts, badInput("--plant: %v", err)
+			}
+			opts.Planted |= plant.Of(b)
+		}
+	}
+	return opts, nil
+}
+
+func (o *runOptions) run(stdout io.Writer) error {
+	opts, err := o.options()
+	if err != nil {
+		return err
+	}
+	res, err := runner.Run(opts)
+	if err != nil {
+		return badInput("%v", err)
+	}
+	if err := summarize(res).print(stdout, o.json); err != nil {
+		return err
+	}
+	if !res.Pass {
+		return errFailed
 	}
 	return nil
 }
 
-func (o *runOptions) run(stdout io.Writer) error {
-	if err := o.validate(); err != nil {
-		return err
-	}
-	w, err := chatter.Run(chatter.RunConfig{
-		Seed: o.seed, Nodes: o.nodes, Duration: o.duration,
-		Trace: sim.TraceHashOnly, RandomLink: true,
-	})
-	if err != nil {
-		return badInput("%v", err)
-	}
-	tot := w.Net().Total()
+// summarize renders a result as the ordered facts simrun prints.
+func summarize(res *runner.Result) *summary {
+	m := res.Metrics
 	out := &summary{}
-	out.add("seed", o.seed)
-	out.add("workload", "chatter")
-	out.add("nodes", o.nodes)
-	out.add("events", w.Trace().Len())
-	out.add("virtual-time", w.Now().Duration().String())
-	out.add("messages-sent", tot.Sent)
-	out.add("messages-delivered", tot.Delivered)
-	out.add("messages-dropped", tot.Dropped)
-	out.add("trace-hash", w.Trace().Hash())
-	out.add("result", "PASS")
-	return out.print(stdout, o.json)
+	out.add("seed", res.Options.Seed)
+	out.add("servers", res.Options.Servers)
+	out.add("clients", res.Options.Clients)
+	if res.Options.Planted != 0 {
+		out.add("planted", res.Options.Planted.String())
+	}
+	out.add("faults", faultLine(res.Schedule))
+	out.add("events", res.Events)
+	out.add("virtual-time", res.VirtualTime.Duration().String())
+	out.add("ops", m.OpsCompleted)
+	out.add("ops-unknown", m.OpsUnknown)
+	out.add("elections", m.Elections)
+	out.add("leader-changes", m.LeaderChanges)
+	out.add("max-term", m.MaxTerm)
+	out.add("latency-p50", m.LatencyP50.String())
+	out.add("latency-p99", m.LatencyP99.String())
+	out.add("committed-entries", m.CommittedEntries)
+	out.add("messages-per-entry", fmt.Sprintf("%.2f", m.MessagesPerWrite))
+	out.add("bytes-per-entry", fmt.Sprintf("%.0f", m.BytesPerWrite))
+	if res.Liveness.OK {
+		out.add("liveness", "ok")
+	} else {
+		out.add("liveness", "FAIL")
+	}
+	for _, h := range res.Halted {
+		out.add("halted", fmt.Sprintf("n%d: %s", h.Node, h.Err))
+	}
+	out.add("trace-hash", res.TraceHash)
+	if res.Pass {
+		out.add("result", "PASS")
+	} else {
+		out.add("result", "FAIL")
+		for _, f := range res.Failures {
+			out.add("failure", f)
+		}
+	}
+	return out
 }
 
 // summary is an ordered list of key/value pairs: the same facts for people
@@ -84,4 +156,33 @@ func (s *summary) print(w io.Writer, asJSON bool) error {
 		}
 	}
 	return nil
+}
+
+func kindNames() string {
+	var names []string
+	for _, k := range faults.Kinds() {
+		names = append(names, string(k))
+	}
+	return strings.Join(names, ", ")
+}
+
+// faultLine is a one-line schedule summary: how many faults of each kind,
+// in the order kinds first occur.
+func faultLine(s *faults.Schedule) string {
+	if s == nil || len(s.Faults) == 0 {
+		return "none"
+	}
+	var order []faults.Kind
+	count := map[faults.Kind]int{}
+	for _, f := range s.Faults {
+		if count[f.Kind] == 0 {
+			order = append(order, f.Kind)
+		}
+		count[f.Kind]++
+	}
+	parts := make([]string, len(order))
+	for i, k := range order {
+		parts[i] = fmt.Sprintf("%s×%d", k, count[k])
+	}
+	return fmt.Sprintf("%d (%s), healed at %v", len(s.Faults), strings.Join(parts, " "), s.HealAt)
 }

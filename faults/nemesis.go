@@ -1,0 +1,684 @@
+package faults
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/seed4fee1fef/raftsim/sim"
+	"github.com/seed4fee1fef/raftsim/sim/disk"
+)
+
+// nemesis is one installed schedule's running state. Every effect it has
+// on the world is held by the faults that asked for it, and undone when
+// the last holder ends (the rules are in the package doc).
+type nemesis struct {
+	t    Target
+	w    *sim.World
+	n    int       // servers are 1..n
+	rand *sim.Rand // the world's "faults" stream: targets drawn at start
+	node []nodeHold
+	// cuts and links are keyed by linkKey(from, to).
+	cuts   map[int]*cutHold
+	links  map[int]*linkHold
+	quiet  int    // active quiet faults
+	active []*run // in start order
+	runs   []*run // by fault index, once begun
+	healed bool
+}
+
+// nodeHold is what the active faults hold on one server.
+type nodeHold struct {
+	down     int  // active kill-shaped faults: the node stays down while > 0
+	pause    int  // active pauses
+	pausedUs bool // the nemesis paused it (so the nemesis may resume it)
+	drift    int64
+	slow     []*run // active slow-fsync faults
+	full     []*run // active full-disk faults
+	failSync int
+}
+
+// cutHold is one directed link some active faults want cut. owned says
+// the link was connected when the first of them cut it; a link someone
+// else had cut is left cut when they are done.
+type cutHold struct {
+	count int
+	owned bool
+}
+
+// linkHold is one directed link whose configuration active link faults
+// modify: base is what it was before the first of them, runs the
+// modifiers in start order.
+type linkHold struct {
+	base sim.LinkConfig
+	runs []*run
+}
+
+// run is one started fault with its targets resolved.
+type run struct {
+	idx      int
+	f        Fault
+	leader   int // the leader a Leader or isolate-leader fault resolved to
+	nodes    []sim.NodeID
+	groups   [][]sim.NodeID
+	cuts     []int // link keys this run holds cut
+	mods     []int // link keys this run modifies
+	capacity int64 // full-disk: the capacity it asked for
+	done     bool
+}
+
+func newNemesis(t Target, faults int) *nemesis {
+	w := t.World()
+	n := t.Servers()
+	return &nemesis{t: t, w: w, n: n, rand: w.Rand("faults"), node: make([]nodeHold, n+1),
+		cuts: map[int]*cutHold{}, links: map[int]*linkHold{}, runs: make([]*run, faults)}
+}
+
+// linkKey packs a directed link; node ids are below 1<<16 (sim caps them at 1024).
+func linkKey(from, to sim.NodeID) int { return int(from)<<16 | int(to) }
+
+func unpackLink(k int) (from, to sim.NodeID) { return sim.NodeID(k >> 16), sim.NodeID(k & 0xffff) }
+
+// begin starts fault i at its At.
+func (nm *nemesis) begin(i int, f Fault) {
+	if nm.healed {
+		nm.w.Note(0, fmt.Sprintf("fault %d skipped: the schedule already healed", i))
+		return
+	}
+	r := &run{idx: i, f: f}
+	if !nm.resolve(r) {
+		return
+	}
+	nm.active = append(nm.active, r)
+	nm.runs[i] = r
+	nm.w.Fault(r.first(), fmt.Sprintf("fault %d begin: %s", i, r.describe()))
+	nm.apply(r)
+	if f.Until == f.At {
+		nm.w.At(sim.Time(f.Until), func() { nm.finish(r) })
+	}
+}
+
+// end ends fault i at its Until, if it began (and was not healed already).
+func (nm *nemesis) end(i int) {
+	if r := nm.runs[i]; r != nil {
+		nm.finish(r)
+	}
+}
+
+// finish undoes r, once: at its Until, or earlier at the final heal.
+func (nm *nemesis) finish(r *run) {
+	if r.done {
+		return
+	}
+	r.done = true
+	if i := slices.Index(nm.active, r); i >= 0 {
+		nm.active = slices.Delete(nm.active, i, i+1)
+	}
+	if kindTable[r.f.Kind].instant {
+		return // nothing to undo
+	}
+	nm.w.Fault(r.first(), fmt.Sprintf("fault %d end: %s", r.idx, r.describe()))
+	nm.undo(r)
+}
+
+// first is the node a trace line about r is filed under (0: the world).
+func (r *run) first() sim.NodeID {
+	if len(r.nodes) > 0 {
+		return r.nodes[0]
+	}
+	if len(r.groups) > 0 && len(r.groups[0]) > 0 {
+		return r.groups[0][0]
+	}
+	return 0
+}
+
+// describe renders r with its targets as resolved.
+func (r *run) describe() string {
+	f := r.f
+	f.Leader = false
+	f.Nodes = ids(r.nodes)
+	f.Groups = nil
+	for _, g := range r.groups {
+		f.Groups = append(f.Groups, ids(g))
+	}
+	if f.Kind == IsolateLeader {
+		f.Nodes = nil
+	}
+	s := f.String()
+	if r.leader != 0 {
+		s += fmt.Sprintf(" (leader n%d)", r.leader)
+	}
+	return s
+}
+
+func ids(nodes []sim.NodeID) []int {
+	out := make([]int, len(nodes))
+	for i, id := range nodes {
+		out[i] = int(id)
+	}
+	return out
+}
+
+func nodeIDs(ids []int) []sim.NodeID {
+	out := make([]sim.NodeID, len(ids))
+	for i, id := range ids {
+		out[i] = sim.NodeID(id)
+	}
+	return out
+}
+
+// resolve fills in r's targets; it reports false (and says why in the
+// trace) if the fault cannot apply now.
+func (nm *nemesis) resolve(r *run) bool {
+	f := r.f
+	info := kindTable[f.Kind]
+	switch {
+	case f.Kind == IsolateLeader || f.Leader:
+		id, _ := nm.t.Leader()
+		if id < 1 || id > nm.n {
+			nm.w.Note(0, fmt.Sprintf("fault %d skipped: %s: no leader", r.idx, f))
+			return false
+		}
+		r.leader = id
+		r.nodes = []sim.NodeID{sim.NodeID(id)}
+	case info.target == targetNodes && len(f.Nodes) > 0:
+		r.nodes = nodeIDs(f.Nodes)
+	case info.target == targetNodes:
+		k := 1 // isolate, truncate, bitflip: one node
+		if f.Kind != Isolate && !info.storage {
+			k = 1 + nm.rand.IntN(max(1, (nm.n-1)/2))
+		}
+		r.nodes = nodeIDs(drawNodes(nm.rand, nm.n, k))
+	case len(f.Groups) > 0:
+		for _, g := range f.Groups {
+			r.groups = append(r.groups, nodeIDs(g))
+		}
+	case info.target == targetGroups || info.target == targetOneWay:
+		r.groups = nm.drawGroups(f.Kind)
+	}
+	return true
+}
+
+// drawNodes draws k distinct servers of 1..n, returned sorted.
+func drawNodes(r *sim.Rand, n, k int) []int {
+	all := make([]int, n)
+	for i := range all {
+		all[i] = i + 1
+	}
+	shuffle(r, all)
+	out := all[:min(k, n)]
+	slices.Sort(out)
+	return out
+}
+
+// shuffle is Fisher-Yates with the given stream.
+func shuffle(r *sim.Rand, s []int) {
+	for i := len(s) - 1; i > 0; i-- {
+		j := r.IntN(i + 1)
+		s[i], s[j] = s[j], s[i]
+	}
+}
+
+// drawGroups resolves a partition shape at start:
+//   - majority-minority: the current leader (if any) and random others form
+//     the largest minority, (n-1)/2 servers, so the old leader is cut off;
+//   - even-split: random halves;
+//   - bridge: a random bridge node, the rest split in two random sides;
+//   - one-way: a random server and everyone else, the direction drawn
+//     (the server goes mute or deaf).
+func (nm *nemesis) drawGroups(k Kind) [][]sim.NodeID {
+	n := nm.n
+	all := make([]int, n)
+	for i := range all {
+		all[i] = i + 1
+	}
+	shuffle(nm.rand, all)
+	var gs [][]int
+	switch k {
+	case MajorityMinority:
+		m := (n - 1) / 2
+		if lead, _ := nm.t.Leader(); lead >= 1 && lead <= n {
+			i := slices.Index(all, lead)
+			all[0], all[i] = all[i], all[0]
+		}
+		gs = [][]int{all[m:], all[:m]}
+	case EvenSplit:
+		gs = [][]int{all[:n/2], all[n/2:]}
+	case Bridge:
+		side := (n - 1) / 2
+		gs = [][]int{all[1 : 1+side], all[:1], all[1+side:]}
+	case OneWay:
+		gs = [][]int{all[:1], all[1:]}
+		if nm.rand.Chance(0.5) {
+			gs[0], gs[1] = gs[1], gs[0]
+		}
+	}
+	out := make([][]sim.NodeID, len(gs))
+	for i, g := range gs {
+		g = slices.Clone(g)
+		slices.Sort(g)
+		out[i] = nodeIDs(g)
+	}
+	return out
+}
+
+// apply makes r's effects hold.
+func (nm *nemesis) apply(r *run) {
+	f := r.f
+	switch f.Kind {
+	case Kill, TornKill:
+		for _, id := range r.nodes {
+			nm.down(r, id, f.Kind == TornKill)
+		}
+	case Truncate, Bitflip:
+		for _, id := range r.nodes {
+			nm.down(r, id, false)
+			nm.damage(r, id)
+		}
+	case Pause:
+		for _, id := range r.nodes {
+			h := &nm.node[id]
+			h.pause++
+			nm.pauseIfHeld(id)
+		}
+	case Isolate, IsolateLeader:
+		total := sim.NodeID(nm.w.Nodes())
+		for _, id := range r.nodes {
+			for o := sim.NodeID(1); o <= total; o++ {
+				if o != id {
+					nm.cut(r, id, o)
+					nm.cut(r, o, id)
+				}
+			}
+		}
+	case Partition, MajorityMinority, EvenSplit:
+		for i, a := range r.groups {
+			for j, b := range r.groups {
+				if i != j {
+					nm.cutAll(r, a, b)
+				}
+			}
+		}
+	case Bridge:
+		nm.cutAll(r, r.groups[0], r.groups[2])
+		nm.cutAll(r, r.groups[2], r.groups[0])
+	case OneWay:
+		nm.cutAll(r, r.groups[0], r.groups[1])
+	case Loss, Delay, Duplicate, Reorder:
+		nm.modifyLinks(r)
+	case ClockSkew, ClockJump:
+		for _, id := range r.nodes {
+			nm.must(r, nm.w.JumpClock(id, f.Delay))
+		}
+	case ClockDrift:
+		for _, id := range r.nodes {
+			nm.node[id].drift += f.PPM
+			nm.setDrift(r, id)
+		}
+	case SlowFsync:
+		for _, id := range r.nodes {
+			nm.node[id].slow = append(nm.node[id].slow, r)
+			nm.setSlow(id)
+		}
+	case FullDisk:
+		for _, id := range r.nodes {
+			d := nm.w.Disk(id)
+			r.capacity = max(d.VisibleBytes()+f.Bytes, 1) // 0 would mean unlimited
+			nm.node[id].full = append(nm.node[id].full, r)
+			nm.setFull(id)
+		}
+	case FailFsync:
+		for _, id := range r.nodes {
+			nm.node[id].failSync++
+			nm.w.Disk(id).SetFailSync(true)
+		}
+	case Quiet:
+		nm.quiet++
+		if nm.quiet == 1 {
+			nm.t.StopLoad()
+		}
+	}
+}
+
+// undo releases what r holds; effects end when their last holder does.
+func (nm *nemesis) undo(r *run) {
+	f := r.f
+	switch f.Kind {
+	case Kill, TornKill, Truncate, Bitflip:
+		for _, id := range r.nodes {
+			nm.node[id].down--
+			nm.revive(r, id)
+		}
+	case Pause:
+		for _, id := range r.nodes {
+			h := &nm.node[id]
+			h.pause--
+			if h.pause == 0 && h.pausedUs {
+				h.pausedUs = false
+				if nm.w.Paused(id) {
+					nm.must(r, nm.w.Resume(id))
+				}
+			}
+		}
+	case Isolate, IsolateLeader, Partition, MajorityMinority, EvenSplit, Bridge, OneWay:
+		for _, k := range r.cuts {
+			nm.uncut(r, k)
+		}
+	case Loss, Delay, Duplicate, Reorder:
+		for _, k := range r.mods {
+			h := nm.links[k]
+			h.runs = slices.DeleteFunc(h.runs, func(o *run) bool { return o == r })
+			nm.setLink(r, k, h)
+			if len(h.runs) == 0 {
+				delete(nm.links, k)
+			}
+		}
+	case ClockSkew:
+		for _, id := range r.nodes {
+			nm.must(r, nm.w.JumpClock(id, -f.Delay))
+		}
+	case ClockDrift:
+		for _, id := range r.nodes {
+			nm.node[id].drift -= f.PPM
+			nm.setDrift(r, id)
+		}
+	case SlowFsync:
+		for _, id := range r.nodes {
+			h := &nm.node[id]
+			h.slow = slices.DeleteFunc(h.slow, func(o *run) bool { return o == r })
+			nm.setSlow(id)
+		}
+	case FullDisk:
+		for _, id := range r.nodes {
+			h := &nm.node[id]
+			h.full = slices.DeleteFunc(h.full, func(o *run) bool { return o == r })
+			nm.setFull(id)
+			nm.revive(r, id)
+		}
+	case FailFsync:
+		for _, id := range r.nodes {
+			h := &nm.node[id]
+			h.failSync--
+			if h.failSync == 0 {
+				nm.w.Disk(id).SetFailSync(false)
+			}
+			nm.revive(r, id)
+		}
+	case Quiet:
+		nm.quiet--
+		if nm.quiet == 0 {
+			nm.t.StartLoad()
+		}
+	}
+}
+
+// must records a failed world call in the trace; a fault never panics.
+func (nm *nemesis) must(r *run, err error) {
+	if err != nil {
+		nm.w.Note(r.first(), fmt.Sprintf("fault %d: %v", r.idx, err))
+	}
+}
+
+// down takes a hold on id being down, killing it if it is up.
+func (nm *nemesis) down(r *run, id sim.NodeID, keepPrefix bool) {
+	h := &nm.node[id]
+	h.down++
+	if !nm.w.Up(id) {
+		nm.w.Note(id, fmt.Sprintf("fault %d: %s already down", r.idx, id))
+		return
+	}
+	h.pausedUs = false // a kill ends a pause
+	nm.must(r, nm.w.Kill(id, keepPrefix))
+}
+
+// revive restarts id if it is down and no active fault holds it down,
+// then pauses it again if a pause still holds it.
+func (nm *nemesis) revive(r *run, id sim.NodeID) {
+	if nm.node[id].down > 0 || nm.w.Up(id) {
+		return
+	}
+	nm.must(r, nm.w.Restart(id))
+	if err := nm.w.StartError(id); err != nil {
+		nm.w.Note(id, fmt.Sprintf("fault %d: %s did not restart: %v", r.idx, id, err))
+	}
+	nm.pauseIfHeld(id)
+}
+
+func (nm *nemesis) pauseIfHeld(id sim.NodeID) {
+	h := &nm.node[id]
+	if h.pause > 0 && nm.w.Up(id) && !nm.w.Paused(id) {
+		if nm.w.Pause(id) == nil {
+			h.pausedUs = true
+		}
+	}
+}
+
+// walSegments lists the WAL's segment files on d with their sizes, in
+// name (= replay) order. The names are the WAL's (raft/wal: wal-%016x.log).
+func walSegments(d *disk.Disk) (names []string, sizes []int64) {
+	all, _ := d.List()
+	for _, name := range all {
+		if !strings.HasPrefix(name, "wal-") || !strings.HasSuffix(name, ".log") {
+			continue
+		}
+		b, err := d.ReadFile(name)
+		if err != nil {
+			continue
+		}
+		names = append(names, name)
+		sizes = append(sizes, int64(len(b)))
+	}
+	return names, sizes
+}
+
+// damage truncates or flips a bit of id's durable WAL. The node is down
+// (killed by this fault, so what the disk shows is what is durable).
+func (nm *nemesis) damage(r *run, id sim.NodeID) {
+	d := nm.w.Disk(id)
+	names, sizes := walSegments(d)
+	f := r.f
+	switch f.Kind {
+	case Truncate:
+		// Cut the newest non-empty segment: the most recently synced data.
+		for i := len(names) - 1; i >= 0; i-- {
+			if sizes[i] == 0 {
+				continue
+			}
+			to := max(sizes[i]-f.Bytes, 0)
+			nm.must(r, d.TruncateDurable(names[i], to))
+			nm.w.Fault(id, fmt.Sprintf("fault %d: truncate %s from %d to %d bytes", r.idx, names[i], sizes[i], to))
+			return
+		}
+		nm.w.Note(id, fmt.Sprintf("fault %d: %s has no WAL data to truncate", r.idx, id))
+	case Bitflip:
+		var total int64
+		for _, s := range sizes {
+			total += s
+		}
+		if total == 0 {
+			nm.w.Note(id, fmt.Sprintf("fault %d: %s has no WAL data to corrupt", r.idx, id))
+			return
+		}
+		off := f.Offset % total
+		for i, s := range sizes {
+			if off < s {
+				nm.must(r, d.CorruptDurable(names[i], off, f.Bit))
+				nm.w.Fault(id, fmt.Sprintf("fault %d: flip bit %d of byte %d of %s", r.idx, f.Bit, off, names[i]))
+				return
+			}
+			off -= s
+		}
+	}
+}
+
+// cut takes a hold on from→to being cut.
+func (nm *nemesis) cut(r *run, from, to sim.NodeID) {
+	k := linkKey(from, to)
+	if slices.Contains(r.cuts, k) {
+		return
+	}
+	r.cuts = append(r.cuts, k)
+	h := nm.cuts[k]
+	if h == nil {
+		h = &cutHold{owned: nm.w.Net().Connected(from, to)}
+		nm.cuts[k] = h
+		if h.owned {
+			nm.must(r, nm.w.Net().Cut(from, to))
+		}
+	}
+	h.count++
+}
+
+func (nm *nemesis) cutAll(r *run, from, to []sim.NodeID) {
+	for _, a := range from {
+		for _, b := range to {
+			nm.cut(r, a, b)
+		}
+	}
+}
+
+// uncut releases a hold; the last holder reconnects the link if the
+// nemesis was the one that cut it.
+func (nm *nemesis) uncut(r *run, k int) {
+	h := nm.cuts[k]
+	if h == nil {
+		return
+	}
+	h.count--
+	if h.count > 0 {
+		return
+	}
+	delete(nm.cuts, k)
+	if h.owned {
+		from, to := unpackLink(k)
+		nm.must(r, nm.w.Net().Connect(from, to))
+	}
+}
+
+// modifyLinks adds r as a modifier of every link into and out of its nodes.
+func (nm *nemesis) modifyLinks(r *run) {
+	total := sim.NodeID(nm.w.Nodes())
+	for _, id := range r.nodes {
+		for o := sim.NodeID(1); o <= total; o++ {
+			if o == id {
+				continue
+			}
+			for _, k := range []int{linkKey(id, o), linkKey(o, id)} {
+				if slices.Contains(r.mods, k) {
+					continue
+				}
+				r.mods = append(r.mods, k)
+				h := nm.links[k]
+				if h == nil {
+					from, to := unpackLink(k)
+					h = &linkHold{base: nm.w.Net().Link(from, to)}
+					nm.links[k] = h
+				}
+				h.runs = append(h.runs, r)
+				nm.setLink(r, k, h)
+			}
+		}
+	}
+}
+
+// setLink configures link k as its base modified by every active holder
+// in start order: probabilities compose as independent events, delays add.
+func (nm *nemesis) setLink(r *run, k int, h *linkHold) {
+	cfg := h.base
+	for _, m := range h.runs {
+		switch m.f.Kind {
+		case Loss:
+			cfg.Loss = orProb(cfg.Loss, m.f.Prob)
+		case Duplicate:
+			cfg.Duplicate = orProb(cfg.Duplicate, m.f.Prob)
+		case Reorder:
+			cfg.Reorder = orProb(cfg.Reorder, m.f.Prob)
+		case Delay:
+			cfg.MinLatency += m.f.Delay
+			cfg.MaxLatency += m.f.Delay
+		}
+	}
+	from, to := unpackLink(k)
+	nm.must(r, nm.w.Net().SetLink(from, to, cfg))
+}
+
+// orProb is the probability that either of two independent events happens.
+// The explicit conversion stops the compiler fusing the multiply into the
+// subtraction, which would round differently per architecture.
+func orProb(a, b float64) float64 {
+	return min(max(a+b-float64(a*b), 0), 1) // = 1-(1-a)(1-b), exact when either is 0
+
+}
+
+func (nm *nemesis) setDrift(r *run, id sim.NodeID) {
+	ppm := min(max(nm.node[id].drift, -sim.MaxDriftPPM+1), sim.MaxDriftPPM-1)
+	nm.must(r, nm.w.SetClockDrift(id, ppm))
+}
+
+// setSlow sets id's fsync latency to the largest an active fault asks for.
+func (nm *nemesis) setSlow(id sim.NodeID) {
+	h := &nm.node[id]
+	if len(h.slow) == 0 {
+		nm.w.Disk(id).SetSyncLatency(nil)
+		return
+	}
+	var d time.Duration
+	for _, r := range h.slow {
+		d = max(d, r.f.Delay)
+	}
+	nm.w.Disk(id).SetSyncLatency(func() time.Duration { return d })
+}
+
+// setFull sets id's capacity to the smallest an active fault asks for.
+func (nm *nemesis) setFull(id sim.NodeID) {
+	h := &nm.node[id]
+	var c int64
+	for i, r := range h.full {
+		if i == 0 || r.capacity < c {
+			c = r.capacity
+		}
+	}
+	nm.w.Disk(id).SetCapacity(c) // 0: unlimited
+}
+
+// healAll ends every active fault, then puts the whole world back to
+// health whatever caused the damage: servers up and running, every link
+// connected and configured as before the faults, clocks at zero drift,
+// disk hooks off, load on. Faults scheduled after it are skipped.
+func (nm *nemesis) healAll() {
+	nm.w.Fault(0, "heal-all")
+	for _, r := range slices.Backward(slices.Clone(nm.active)) {
+		nm.finish(r)
+	}
+	nm.healed = true
+	for _, k := range slices.Sorted(maps.Keys(nm.links)) {
+		from, to := unpackLink(k)
+		_ = nm.w.Net().SetLink(from, to, nm.links[k].base)
+	}
+	clear(nm.links)
+	clear(nm.cuts)
+	nm.w.Net().Heal()
+	for i := 1; i <= nm.n; i++ {
+		id := sim.NodeID(i)
+		d := nm.w.Disk(id)
+		d.SetSyncLatency(nil)
+		d.SetCapacity(0)
+		d.SetFailSync(false)
+		_ = nm.w.SetClockDrift(id, 0)
+		if nm.w.Paused(id) {
+			_ = nm.w.Resume(id)
+		}
+		if !nm.w.Up(id) {
+			if err := nm.w.Restart(id); err != nil {
+				nm.w.Note(id, "heal-all: "+err.Error())
+			} else if err := nm.w.StartError(id); err != nil {
+				nm.w.Note(id, fmt.Sprintf("heal-all: %s did not restart: %v", id, err))
+			}
+		}
+		nm.node[i] = nodeHold{}
+	}
+	nm.quiet = 0
+	nm.t.StartLoad()
+}

@@ -1,0 +1,220 @@
+// Package runner executes one simulated run from start to verdict: it
+// builds the world and the cluster, installs the fault schedule, drives the
+// client load, gives the cluster a bounded time to recover after the last
+// fault heals, and runs every check. simrun, the scenario library and the
+// property tests all run through here, so a run means the same thing
+// everywhere.
+package runner
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/seed4fee1fef/raftsim/faults"
+	"github.com/seed4fee1fef/raftsim/linearizability/client"
+	"github.com/seed4fee1fef/raftsim/raft"
+	"github.com/seed4fee1fef/raftsim/raft/plant"
+	"github.com/seed4fee1fef/raftsim/raft/server"
+	"github.com/seed4fee1fef/raftsim/sim"
+	"github.com/seed4fee1fef/raftsim/sim/cluster"
+)
+
+// Options describe one run. Zero fields take defaults (see Defaults).
+type Options struct {
+	Seed     uint64
+	Servers  int
+	Clients  int
+	Workload client.Workload
+	// Link is every link's base setting.
+	Link sim.LinkConfig
+	// FaultTime is how long faults may be active; the schedule heals
+	// everything by then.
+	FaultTime time.Duration
+	// Settle is the liveness bound: after the heal, the cluster must elect
+	// a leader and complete a new client operation within it.
+	Settle time.Duration
+	// Drain is how long clients may finish open operations after the load
+	// stops, before the history is checked.
+	Drain time.Duration
+	// Schedule, if set, is the fault schedule; otherwise one is drawn from
+	// the seed with FaultKinds enabled (all kinds if empty).
+	Schedule   *faults.Schedule
+	FaultKinds []faults.Kind
+	// NoFaults runs without any fault schedule.
+	NoFaults bool
+	Trace    sim.TraceMode
+	// Planted bugs, for tests proving the harness catches them.
+	Planted plant.Set
+	// Server tuning shared by all servers (ID, Peers and hooks are set by the runner).
+	Server server.Config
+
+	_ struct{}
+}
+
+// Defaults fills zero fields.
+func (o *Options) Defaults() {
+	if o.Servers == 0 {
+		o.Servers = 5
+	}
+	if o.Clients == 0 {
+		o.Clients = 3
+	}
+	if o.Workload == (client.Workload{}) {
+		o.Workload = client.DefaultWorkload()
+	}
+	if o.Link == (sim.LinkConfig{}) {
+		o.Link = sim.LinkConfig{MinLatency: time.Millisecond, MaxLatency: 5 * time.Millisecond}
+	}
+	if o.FaultTime == 0 {
+		o.FaultTime = 20 * time.Second
+	}
+	if o.Settle == 0 {
+		o.Settle = 10 * time.Second
+	}
+	if o.Drain == 0 {
+		o.Drain = 3 * time.Second
+	}
+}
+
+// Validate names the first nonsensical option.
+func (o *Options) Validate() error {
+	switch {
+	case o.Servers < 1:
+		return fmt.Errorf("servers = %d, want at least 1", o.Servers)
+	case o.Clients < 0:
+		return fmt.Errorf("clients = %d, want 0 or more", o.Clients)
+	case o.FaultTime < 0 || o.Settle < 0 || o.Drain < 0:
+		return fmt.Errorf("negative phase length (faults %v, settle %v, drain %v)", o.FaultTime, o.Settle, o.Drain)
+	}
+	if err := o.Link.Validate(); err != nil {
+		return err
+	}
+	if o.Clients > 0 {
+		if err := o.Workload.Validate(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Run executes one run. An error means the options were unusable; a run
+// that found a problem returns a Result whose verdicts say so.
+func Run(opts Options) (*Result, error) {
+	opts.Defaults()
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	w, err := sim.New(sim.Config{Seed: opts.Seed, Nodes: opts.Servers + opts.Clients, Link: opts.Link, Trace: opts.Trace})
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Options: opts, World: w}
+	m := newMetrics(w)
+	scfg := opts.Server
+	scfg.Planted = opts.Planted
+	scfg.OnRole = func(id uint64, role raft.Role, lead, term uint64) {
+		m.role(id, role, term)
+	}
+	c, err := cluster.New(w, cluster.Config{Servers: opts.Servers, Clients: opts.Clients,
+		Workload: opts.Workload, Server: scfg})
+	if err != nil {
+		return nil, err
+	}
+	res.Cluster = c
+
+	sched := opts.Schedule
+	if sched == nil && !opts.NoFaults {
+		kinds := opts.FaultKinds
+		if len(kinds) == 0 {
+			kinds = DefaultKinds(opts.Servers)
+		}
+		s := faults.Generate(w.Rand("schedule"), faults.GenOptions{
+			Servers: opts.Servers, Duration: opts.FaultTime, Kinds: kinds})
+		sched = &s
+	}
+	healAt := sim.Time(0)
+	if sched != nil {
+		if err := sched.Install(c); err != nil {
+			return nil, err
+		}
+		healAt = sim.Time(sched.HealAt)
+		res.Schedule = sched
+	}
+	if healAt < sim.Time(opts.FaultTime) {
+		healAt = sim.Time(opts.FaultTime)
+	}
+
+	c.StartLoad()
+	w.RunUntil(healAt)
+	res.HealedAt = healAt
+	res.Liveness = checkLiveness(w, c, healAt, opts.Settle, opts.Clients > 0)
+	c.StopLoad()
+	w.RunFor(opts.Drain)
+
+	res.Metrics = m.finish(c)
+	res.Halted = haltedServers(w, c)
+	res.TraceHash, res.Events, res.VirtualTime = w.Trace().Hash(), w.Trace().Len(), w.Now()
+	res.decide()
+	return res, nil
+}
+
+// DefaultKinds are the fault kinds a seed draws from when none are named:
+// every kind Raft must tolerate on n servers, except damage to durable WAL
+// data (truncate, bitflip). A node that finds its WAL damaged refuses to
+// start rather than run on bad data, which is safe; rejoining after such
+// damage without voting until caught up is not built yet, so those kinds
+// run only when asked for.
+func DefaultKinds(n int) []faults.Kind {
+	var out []faults.Kind
+	for _, k := range faults.DefaultKinds(n) {
+		if k != faults.Truncate && k != faults.Bitflip {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// checkLiveness runs the settle phase: the cluster must have a leader and
+// complete an operation called after the heal, within settle.
+func checkLiveness(w *sim.World, c *cluster.Cluster, healAt sim.Time, settle time.Duration, withClients bool) Liveness {
+	deadline := healAt.Add(settle)
+	for w.Now() < deadline {
+		w.RunFor(50 * time.Millisecond)
+		id, _ := c.Leader()
+		if id == 0 {
+			continue
+		}
+		if !withClients || completedSince(c, healAt) {
+			return Liveness{OK: true, RecoveredAfter: w.Now().Sub(healAt)}
+		}
+	}
+	return Liveness{OK: false, RecoveredAfter: settle}
+}
+
+func completedSince(c *cluster.Cluster, t sim.Time) bool {
+	ops := c.History.Operations()
+	for i := len(ops) - 1; i >= 0; i-- {
+		if ops[i].Call < int64(t) {
+			return false
+		}
+		if !ops[i].Unknown {
+			return true
+		}
+	}
+	return false
+}
+
+// haltedServers lists servers that stopped themselves (or refused to
+// start) with an error: a node that cannot trust its disk says so rather
+// than running on bad data, and the run reports it.
+func haltedServers(w *sim.World, c *cluster.Cluster) []Halt {
+	var out []Halt
+	for id := 1; id <= c.Servers(); id++ {
+		if !w.Up(sim.NodeID(id)) {
+			if err := w.StartError(sim.NodeID(id)); err != nil {
+				out = append(out, Halt{Node: id, Err: err.Error()})
+			}
+		}
+	}
+	return out
+}

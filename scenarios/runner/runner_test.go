@@ -1,0 +1,41 @@
+package runner_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/seed4fee1fef/raftsim/scenarios/runner"
+	"github.com/seed4fee1fef/raftsim/sim"
+)
+
+func TestSameSeedSameRun(t *testing.T) {
+	opts := runner.Options{Seed: 9, FaultTime: 5 * time.Second, Trace: sim.TraceHashOnly}
+	a, err := runner.Run(opts)
+	require.NoError(t, err)
+	b, err := runner.Run(opts)
+	require.NoError(t, err)
+	assert.Equal(t, a.TraceHash, b.TraceHash)
+	assert.Equal(t, a.Metrics, b.Metrics)
+	opts.Seed = 10
+	c, err := runner.Run(opts)
+	require.NoError(t, err)
+	assert.NotEqual(t, a.TraceHash, c.TraceHash)
+}
+
+func TestBadOptionsAreErrors(t *testing.T) {
+	for _, tt := range []struct {
+		opts runner.Options
+		want string
+	}{
+		{runner.Options{Servers: -1}, "servers = -1"},
+		{runner.Options{Clients: -2}, "clients = -2"},
+		{runner.Options{Settle: -time.Second}, "negative phase length"},
+		{runner.Options{Link: sim.LinkConfig{Loss: 3}}, "loss probability 3"},
+	} {
+		_, err := runner.Run(tt.opts)
+		assert.ErrorContains(t, err, tt.want)
+	}
+}

@@ -79,3 +79,10 @@ func TestBadInputExitsTwo(t *testing.T) {
 		})
 	}
 }
+
+func TestPlantedBugFailsTheRunWithExitOne(t *testing.T) {
+	code, out, _ := simrun(t, "--seed", "3", "--plant", "forget-vote-on-restart", "--duration", "10s")
+	assert.Equal(t, 1, code, out)
+	assert.Equal(t, "FAIL", field(t, out, "result"))
+	assert.Contains(t, field(t, out, "invariants"), "durable-monotonic broken")
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/seed4fee1fef/raftsim/faults"
+	"github.com/seed4fee1fef/raftsim/linearizability/model"
 	"github.com/seed4fee1fef/raftsim/raft/plant"
 	"github.com/seed4fee1fef/raftsim/scenarios/runner"
 	"github.com/seed4fee1fef/raftsim/sim"
@@ -114,24 +115,33 @@ func summarize(res *runner.Result) *summary {
 	out.add("committed-entries", m.CommittedEntries)
 	out.add("messages-per-entry", fmt.Sprintf("%.2f", m.MessagesPerWrite))
 	out.add("bytes-per-entry", fmt.Sprintf("%.0f", m.BytesPerWrite))
-	if res.Liveness.OK {
-		out.add("liveness", "ok")
+	out.add("linearizable", linearizableWord(res.Linearizability.Verdict))
+	if v := res.Invariant; v != nil {
+		out.add("invariants", fmt.Sprintf("%s broken at %v (event %d): %s", v.Invariant, v.At, v.EventSeq, v.Message))
 	} else {
-		out.add("liveness", "FAIL")
+		out.add("invariants", "ok")
 	}
+	out.add("liveness", res.Liveness.String())
 	for _, h := range res.Halted {
 		out.add("halted", fmt.Sprintf("n%d: %s", h.Node, h.Err))
 	}
 	out.add("trace-hash", res.TraceHash)
-	if res.Pass {
-		out.add("result", "PASS")
-	} else {
-		out.add("result", "FAIL")
-		for _, f := range res.Failures {
-			out.add("failure", f)
-		}
+	out.add("result", string(res.Verdict))
+	for _, f := range res.Failures {
+		out.add("failure", f)
 	}
 	return out
+}
+
+// linearizableWord is porcupine's verdict as simrun prints it.
+func linearizableWord(v model.Verdict) string {
+	switch v {
+	case model.Linearizable:
+		return "true"
+	case model.NotLinearizable:
+		return "false"
+	}
+	return "unknown"
 }
 
 // summary is an ordered list of key/value pairs: the same facts for people

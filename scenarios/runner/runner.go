@@ -12,6 +12,8 @@ import (
 
 	"github.com/seed4fee1fef/raftsim/faults"
 	"github.com/seed4fee1fef/raftsim/linearizability/client"
+	"github.com/seed4fee1fef/raftsim/linearizability/invariants"
+	"github.com/seed4fee1fef/raftsim/linearizability/model"
 	"github.com/seed4fee1fef/raftsim/raft"
 	"github.com/seed4fee1fef/raftsim/raft/plant"
 	"github.com/seed4fee1fef/raftsim/raft/server"
@@ -43,6 +45,9 @@ type Options struct {
 	// NoFaults runs without any fault schedule.
 	NoFaults bool
 	Trace    sim.TraceMode
+	// CheckTimeout bounds the linearizability check (wall time, outside
+	// the simulation); a check that runs out is "unknown", never a pass.
+	CheckTimeout time.Duration
 	// Planted bugs, for tests proving the harness catches them.
 	Planted plant.Set
 	// Server tuning shared by all servers (ID, Peers and hooks are set by the runner).
@@ -73,6 +78,9 @@ func (o *Options) Defaults() {
 	}
 	if o.Drain == 0 {
 		o.Drain = 3 * time.Second
+	}
+	if o.CheckTimeout == 0 {
+		o.CheckTimeout = time.Minute
 	}
 }
 
@@ -110,8 +118,12 @@ func Run(opts Options) (*Result, error) {
 	}
 	res := &Result{Options: opts, World: w}
 	m := newMetrics(w)
+	// The invariant checker watches every event and stops the world at the
+	// first violation, so the trace ends where things went wrong.
+	ck := invariants.New(invariants.Options{StopWorld: true})
 	scfg := opts.Server
 	scfg.Planted = opts.Planted
+	scfg.OnApply = ck.OnApply
 	scfg.OnRole = func(id uint64, role raft.Role, lead, term uint64) {
 		m.role(id, role, term)
 	}
@@ -121,6 +133,7 @@ func Run(opts Options) (*Result, error) {
 		return nil, err
 	}
 	res.Cluster = c
+	ck.Install(c)
 
 	sched := opts.Schedule
 	if sched == nil && !opts.NoFaults {
@@ -147,10 +160,17 @@ func Run(opts Options) (*Result, error) {
 	c.StartLoad()
 	w.RunUntil(healAt)
 	res.HealedAt = healAt
-	res.Liveness = checkLiveness(w, c, healAt, opts.Settle, opts.Clients > 0)
-	c.StopLoad()
-	w.RunFor(opts.Drain)
+	if stopped, _ := w.Stopped(); !stopped {
+		res.Liveness = checkLiveness(w, c, healAt, opts.Settle, opts.Clients > 0)
+		c.StopLoad()
+		w.RunFor(opts.Drain)
+	} else {
+		res.Liveness = Liveness{Skipped: true}
+	}
 
+	res.Invariant = ck.Violation()
+	res.InvariantChecks = ck.Stats().Checks
+	res.Linearizability = model.Check(c.History.Operations(), opts.CheckTimeout)
 	res.Metrics = m.finish(c)
 	res.Halted = haltedServers(w, c)
 	res.TraceHash, res.Events, res.VirtualTime = w.Trace().Hash(), w.Trace().Len(), w.Now()
@@ -179,6 +199,9 @@ func DefaultKinds(n int) []faults.Kind {
 func checkLiveness(w *sim.World, c *cluster.Cluster, healAt sim.Time, settle time.Duration, withClients bool) Liveness {
 	deadline := healAt.Add(settle)
 	for w.Now() < deadline {
+		if stopped, _ := w.Stopped(); stopped {
+			return Liveness{Skipped: true}
+		}
 		w.RunFor(50 * time.Millisecond)
 		id, _ := c.Leader()
 		if id == 0 {

@@ -1,0 +1,40 @@
+// Package model checks a run's client history for linearizability against
+// a sequential specification of the KV store (raft/kv), with porcupine.
+//
+// Its one job: given every operation the clients called (history.Operation),
+// decide whether some single order of them, consistent with real time, is
+// a legal execution of kv.Store — and if not, which keys are to blame. The
+// model is partitioned by key (a history is linearizable if and only if
+// each key's sub-history is), and its Step mirrors raft/kv exactly: an
+// absent key reads as "" with Found=false, Append creates the key, CAS
+// compares Expected with the current value (absent counts as ""), and
+// every result reports the key as it was before the command (Value,
+// Found) with Applied saying whether the command wrote. Results are
+// checked in full, so a put that reports the wrong previous value is a
+// violation just like a stale read.
+//
+// The unknown-outcome rule: an operation whose outcome the client never
+// learned (it timed out, its client gave up, its node died) may have taken
+// effect at any time after its call, or never. Check gives it a return
+// time of infinity (math.MaxInt64) and the model accepts any output for it
+// while still applying its write when it is linearized: linearizing it
+// somewhere inside the run covers "it happened then", and linearizing it
+// after everything else covers "it never happened". Such an operation is
+// never dropped and never treated as failed: either would make the
+// checker accept wrong histories or reject right ones. A result marked
+// Stale says nothing about the key; the client should record it as
+// unknown, and Check does so itself if one slips through (counted in
+// Result.StaleOps).
+//
+// A timeout is never a pass: when porcupine runs out of time the verdict
+// is Unknown, which callers must treat as "not shown linearizable".
+// Verdict's zero value is Unknown for the same reason.
+//
+// The package runs after the simulation, not under it, but still obeys the
+// repository's determinism rules (sim/detguard): it reads no clock (the
+// caller times a check if it wants to), starts no goroutine and lets no
+// map order reach its output. Porcupine itself uses goroutines and a
+// wall-clock timer internally; only whether a check finishes within the
+// timeout depends on the machine, never the verdict of a check that
+// finishes.
+package model

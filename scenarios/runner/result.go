@@ -29,6 +29,8 @@ type Result struct {
 	InvariantChecks uint64
 	// Linearizability is porcupine's verdict on the whole history.
 	Linearizability model.Result
+	// Samples are the cluster's state every SampleEvery, for expectations.
+	Samples []Sample
 	Metrics         Metrics
 	// Verdict is the overall outcome; Failures says why it is not Pass.
 	Verdict  Verdict

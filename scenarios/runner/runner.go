@@ -134,6 +134,7 @@ func Run(opts Options) (*Result, error) {
 	}
 	res.Cluster = c
 	ck.Install(c)
+	smp := startSampler(w, c)
 
 	sched := opts.Schedule
 	if sched == nil && !opts.NoFaults {
@@ -172,6 +173,7 @@ func Run(opts Options) (*Result, error) {
 	res.InvariantChecks = ck.Stats().Checks
 	res.Linearizability = model.Check(c.History.Operations(), opts.CheckTimeout)
 	res.Metrics = m.finish(c)
+	res.Samples = smp.samples
 	res.Halted = haltedServers(w, c)
 	res.TraceHash, res.Events, res.VirtualTime = w.Trace().Hash(), w.Trace().Len(), w.Now()
 	res.decide()

@@ -1,0 +1,95 @@
+package runner
+
+import (
+	"time"
+
+	"github.com/seed4fee1fef/raftsim/raft"
+	"github.com/seed4fee1fef/raftsim/sim"
+	"github.com/seed4fee1fef/raftsim/sim/cluster"
+)
+
+// SampleEvery is how often the runner samples the cluster for expectations.
+const SampleEvery = 50 * time.Millisecond
+
+// Sample is the cluster as seen at one instant: what scenario expectations
+// (a stable leader across an interval, no commit across an interval,
+// progress after a heal, traffic to a restarted node) are judged on.
+type Sample struct {
+	At    sim.Time
+	Nodes []NodeSample // index i is server i+1
+}
+
+// NodeSample is one server's state in a Sample.
+type NodeSample struct {
+	Up        bool
+	Role      raft.Role
+	Term      uint64
+	Lead      uint64
+	Commit    uint64
+	LastIndex uint64
+	// BytesReceived is everything delivered to the node so far (servers
+	// and clients), cumulative across restarts.
+	BytesReceived uint64
+	// Incarnation counts the node's restarts.
+	Incarnation int
+}
+
+// Leader returns the id of the up node that leads with the highest term, or 0.
+func (s Sample) Leader() (id int, term uint64) {
+	for i, n := range s.Nodes {
+		if n.Up && n.Role == raft.Leader && n.Term >= term {
+			id, term = i+1, n.Term
+		}
+	}
+	return id, term
+}
+
+// MaxCommit is the highest commit index of any up node.
+func (s Sample) MaxCommit() uint64 {
+	var c uint64
+	for _, n := range s.Nodes {
+		if n.Up {
+			c = max(c, n.Commit)
+		}
+	}
+	return c
+}
+
+// sampler records a Sample every SampleEvery of virtual time.
+type sampler struct {
+	w       *sim.World
+	c       *cluster.Cluster
+	samples []Sample
+	incs    []int
+	up      []bool
+}
+
+func startSampler(w *sim.World, c *cluster.Cluster) *sampler {
+	s := &sampler{w: w, c: c, incs: make([]int, c.Servers()), up: make([]bool, c.Servers())}
+	var tick func()
+	tick = func() {
+		s.take()
+		w.After(SampleEvery, tick)
+	}
+	w.After(0, tick)
+	return s
+}
+
+func (s *sampler) take() {
+	smp := Sample{At: s.w.Now(), Nodes: make([]NodeSample, s.c.Servers())}
+	for i := range smp.Nodes {
+		id := i + 1
+		up := s.w.Up(sim.NodeID(id))
+		if up && !s.up[i] && s.w.Now() > 0 {
+			s.incs[i]++
+		}
+		s.up[i] = up
+		n := NodeSample{Up: up, Incarnation: s.incs[i], BytesReceived: s.w.Net().Received(sim.NodeID(id)).BytesDelivered}
+		if srv := s.c.Server(id); srv != nil {
+			st := srv.BasicStatus()
+			n.Role, n.Term, n.Lead, n.Commit, n.LastIndex = st.Role, st.Term, st.Lead, st.Commit, st.LastIndex
+		}
+		smp.Nodes[i] = n
+	}
+	s.samples = append(s.samples, smp)
+}

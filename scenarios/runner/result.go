@@ -31,7 +31,7 @@ type Result struct {
 	Linearizability model.Result
 	// Samples are the cluster's state every SampleEvery, for expectations.
 	Samples []Sample
-	Metrics         Metrics
+	Metrics Metrics
 	// Verdict is the overall outcome; Failures says why it is not Pass.
 	Verdict  Verdict
 	Pass     bool

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -81,8 +83,40 @@ func TestBadInputExitsTwo(t *testing.T) {
 }
 
 func TestPlantedBugFailsTheRunWithExitOne(t *testing.T) {
-	code, out, _ := simrun(t, "--seed", "3", "--plant", "forget-vote-on-restart", "--duration", "10s")
+	code, out, _ := simrun(t, "--seed", "3", "--plant", "forget-vote-on-restart", "--duration", "10s", "--out", t.TempDir())
 	assert.Equal(t, 1, code, out)
 	assert.Equal(t, "FAIL", field(t, out, "result"))
 	assert.Contains(t, field(t, out, "invariants"), "durable-monotonic broken")
+}
+
+func TestFailingRunWritesAReportThatReplays(t *testing.T) {
+	out := t.TempDir()
+	code, stdout, _ := simrun(t, "--seed", "12", "--plant", "stale-leader-reads", "--duration", "10s", "--out", out)
+	require.Equal(t, 1, code, stdout)
+	dir := field(t, stdout, "report")
+	assert.Equal(t, filepath.Join(out, "seed-12"), dir)
+	assert.Contains(t, field(t, stdout, "repro"), "--seed 12")
+
+	code, replayOut, errOut := simrun(t, "replay", dir)
+	require.Equal(t, 0, code, replayOut+errOut)
+	assert.Equal(t, "REPRODUCED", field(t, replayOut, "result"))
+	assert.Equal(t, field(t, stdout, "trace-hash"), field(t, replayOut, "trace-hash"))
+}
+
+func TestReplayRejectsBadReports(t *testing.T) {
+	dir := t.TempDir()
+	code, _, errOut := simrun(t, "replay", dir)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "summary.json")
+
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "summary.json"), []byte("{\n  \"seed\": \"one\"\n}\n"), 0o644))
+	code, _, errOut = simrun(t, "replay", dir)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "summary.json:2:")
+	assert.Contains(t, errOut, `field "seed"`)
+
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "summary.json"), []byte(`{"seed": 1, "args": ["--seed","1"], "trace_hash": "xyz", "verdict": "PASS"}`), 0o644))
+	code, _, errOut = simrun(t, "replay", dir)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "expected 16 hex digits")
 }

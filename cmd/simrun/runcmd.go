@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/seed4fee1fef/raftsim/faults"
 	"github.com/seed4fee1fef/raftsim/linearizability/model"
 	"github.com/seed4fee1fef/raftsim/raft/plant"
+	"github.com/seed4fee1fef/raftsim/reports"
 	"github.com/seed4fee1fef/raftsim/scenarios/runner"
 	"github.com/seed4fee1fef/raftsim/sim"
 )
@@ -25,6 +27,8 @@ type runOptions struct {
 	noFaults bool
 	plant    string
 	json     bool
+	out      string
+	report   bool
 }
 
 func (o *runOptions) register(cmd *cobra.Command) {
@@ -38,6 +42,30 @@ func (o *runOptions) register(cmd *cobra.Command) {
 	f.BoolVar(&o.noFaults, "no-faults", false, "run without any fault")
 	f.StringVar(&o.plant, "plant", "", "comma-separated bugs to plant on purpose (see raft/plant), to see the harness catch them")
 	f.BoolVar(&o.json, "json", false, "print one JSON object instead of key: value lines")
+	f.StringVar(&o.out, "out", "raftsim-reports", "directory under which a failing run writes its report")
+	f.BoolVar(&o.report, "report", false, "write the report even if the run passes")
+}
+
+// reproArgs are the flags that determine the run, as simrun arguments:
+// what a report's repro command and `simrun replay` use.
+func (o *runOptions) reproArgs() []string {
+	args := []string{"--seed", fmt.Sprint(o.seed), "--servers", fmt.Sprint(o.servers), "--clients", fmt.Sprint(o.clients),
+		"--duration", o.duration.String(), "--settle", o.settle.String()}
+	if o.faults != "" {
+		args = append(args, "--faults", o.faults)
+	}
+	if o.noFaults {
+		args = append(args, "--no-faults")
+	}
+	if o.plant != "" {
+		args = append(args, "--plant", o.plant)
+	}
+	return args
+}
+
+// reportDir is where this run's report goes.
+func (o *runOptions) reportDir() string {
+	return filepath.Join(o.out, fmt.Sprintf("seed-%d", o.seed))
 }
 
 func (o *runOptions) options() (runner.Options, error) {
@@ -83,7 +111,18 @@ func (o *runOptions) run(stdout io.Writer) error {
 	if err != nil {
 		return badInput("%v", err)
 	}
-	if err := summarize(res).print(stdout, o.json); err != nil {
+	out := summarize(res)
+	args := o.reproArgs()
+	if !res.Pass || o.report {
+		// Written before anything is printed: a failure found is never lost.
+		dir := o.reportDir()
+		if err := reports.Write(dir, res, reports.Summarize(res, "", args)); err != nil {
+			return fmt.Errorf("%w (the run's verdict was %s)", err, res.Verdict)
+		}
+		out.add("report", dir)
+	}
+	out.add("repro", reports.Command(args))
+	if err := out.print(stdout, o.json); err != nil {
 		return err
 	}
 	if !res.Pass {

@@ -1,0 +1,295 @@
+package reports
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+
+	"github.com/seed4fee1fef/raftsim/linearizability/model"
+	"github.com/seed4fee1fef/raftsim/scenarios/runner"
+	"github.com/seed4fee1fef/raftsim/sim"
+)
+
+// File names inside a report directory.
+const (
+	SummaryFile  = "summary.json"
+	TraceFile    = "trace.jsonl"
+	HistoryFile  = "history.json"
+	TimelineFile = "timeline.txt"
+	VisualFile   = "linearizability.html"
+	ReproFile    = "repro.sh"
+)
+
+// Summary is summary.json: what a person or a script needs to know about a
+// run without reading its trace, and what `simrun replay` needs to rerun it.
+type Summary struct {
+	Seed          uint64   `json:"seed"`
+	Scenario      string   `json:"scenario,omitempty"`
+	Verdict       string   `json:"verdict"`
+	Failures      []string `json:"failures,omitempty"`
+	Linearizable  string   `json:"linearizable"`
+	Invariants    string   `json:"invariants"`
+	Liveness      string   `json:"liveness"`
+	TraceHash     string   `json:"trace_hash"`
+	Events        uint64   `json:"events"`
+	VirtualTimeNS int64    `json:"virtual_time_ns"`
+	Build         string   `json:"build"`
+	Planted       string   `json:"planted,omitempty"`
+	Faults        []string `json:"faults,omitempty"`
+	Metrics       Metrics  `json:"metrics"`
+	// Args are simrun's arguments that reproduce the run; Command is
+	// them as a shell command.
+	Args    []string `json:"args"`
+	Command string   `json:"command"`
+}
+
+// Metrics is the health section of summary.json.
+type Metrics struct {
+	OpsCompleted     uint64   `json:"ops_completed"`
+	OpsUnknown       uint64   `json:"ops_unknown"`
+	Elections        int      `json:"elections"`
+	LeaderChanges    int      `json:"leader_changes"`
+	MaxTerm          uint64   `json:"max_term"`
+	LatencyP50NS     int64    `json:"latency_p50_ns"`
+	LatencyP99NS     int64    `json:"latency_p99_ns"`
+	CommittedEntries uint64   `json:"committed_entries"`
+	MessagesPerEntry float64  `json:"messages_per_entry"`
+	BytesPerEntry    float64  `json:"bytes_per_entry"`
+	LogEntries       []uint64 `json:"log_entries"`
+}
+
+// Build identifies the binary: same seed and same build give the same trace.
+func Build() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	parts := []string{bi.GoVersion}
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" || s.Key == "vcs.modified" {
+			parts = append(parts, s.Key+"="+s.Value)
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// Summarize builds the summary of res; args are simrun's arguments that
+// reproduce it.
+func Summarize(res *runner.Result, scenario string, args []string) Summary {
+	m := res.Metrics
+	s := Summary{
+		Seed: res.Options.Seed, Scenario: scenario, Verdict: string(res.Verdict), Failures: res.Failures,
+		Linearizable: res.Linearizability.Verdict.String(), Invariants: "ok", Liveness: res.Liveness.String(),
+		TraceHash: res.TraceHash, Events: res.Events, VirtualTimeNS: int64(res.VirtualTime), Build: Build(),
+		Metrics: Metrics{OpsCompleted: m.OpsCompleted, OpsUnknown: m.OpsUnknown, Elections: m.Elections,
+			LeaderChanges: m.LeaderChanges, MaxTerm: m.MaxTerm, LatencyP50NS: int64(m.LatencyP50),
+			LatencyP99NS: int64(m.LatencyP99), CommittedEntries: m.CommittedEntries,
+			MessagesPerEntry: m.MessagesPerWrite, BytesPerEntry: m.BytesPerWrite, LogEntries: m.LogEntries},
+		Args: args, Command: Command(args),
+	}
+	if res.Options.Planted != 0 {
+		s.Planted = res.Options.Planted.String()
+	}
+	if v := res.Invariant; v != nil {
+		s.Invariants = v.String()
+	}
+	if res.Schedule != nil {
+		for _, f := range res.Schedule.Faults {
+			s.Faults = append(s.Faults, f.String())
+		}
+	}
+	return s
+}
+
+// Command renders simrun arguments as a command a person can paste.
+func Command(args []string) string {
+	quoted := make([]string, len(args))
+	for i, a := range args {
+		if a == "" || strings.ContainsAny(a, " \t'\"$\\|&;<>()*?#~") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		quoted[i] = a
+	}
+	return strings.TrimSpace("go run ./cmd/simrun " + strings.Join(quoted, " "))
+}
+
+// Write writes the report of res into dir (created if needed). Each file
+// is written atomically, so a reader (or a crash of simrun itself) never
+// sees half a file. The trace is exported only if the run kept it.
+func Write(dir string, res *runner.Result, sum Summary) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	files := []struct {
+		name  string
+		write func(*bytes.Buffer) error
+	}{
+		{SummaryFile, func(b *bytes.Buffer) error { return writeJSON(b, sum) }},
+		{ReproFile, func(b *bytes.Buffer) error {
+			fmt.Fprintf(b, "#!/bin/sh\n# Reproduces this run exactly (same build): trace hash %s.\n%s\n", sum.TraceHash, sum.Command)
+			return nil
+		}},
+		{HistoryFile, func(b *bytes.Buffer) error { return writeJSON(b, history(res)) }},
+		{TimelineFile, func(b *bytes.Buffer) error { return writeTimeline(b, res) }},
+		{VisualFile, func(b *bytes.Buffer) error {
+			return model.WriteVisualization(b, res.Linearizability, annotations(res.World))
+		}},
+	}
+	if res.World.Trace().Kept() {
+		files = append(files, struct {
+			name  string
+			write func(*bytes.Buffer) error
+		}{TraceFile, func(b *bytes.Buffer) error { return res.World.Trace().WriteJSONL(b) }})
+	}
+	for _, f := range files {
+		var b bytes.Buffer
+		if err := f.write(&b); err != nil {
+			return fmt.Errorf("report %s: %w", f.name, err)
+		}
+		if err := WriteFileAtomic(filepath.Join(dir, f.name), b.Bytes()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func writeJSON(b *bytes.Buffer, v any) error {
+	enc := json.NewEncoder(b)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// WriteFileAtomic writes data to path through a temporary file in the same
+// directory, fsynced and renamed over path, then fsyncs the directory.
+func WriteFileAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // no-op once renamed
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("report: write %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("report: sync %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("report: close %s: %w", path, err)
+	}
+	mode := os.FileMode(0o644)
+	if strings.HasSuffix(path, ".sh") {
+		mode = 0o755
+	}
+	if err := os.Chmod(tmp.Name(), mode); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// historyOp is one operation in history.json.
+type historyOp struct {
+	Client   uint64 `json:"client"`
+	Seq      uint64 `json:"seq"`
+	Op       string `json:"op"`
+	Key      string `json:"key"`
+	Value    string `json:"value,omitempty"`
+	Expected string `json:"expected,omitempty"`
+	CallNS   int64  `json:"call_ns"`
+	ReturnNS *int64 `json:"return_ns"` // null: outcome unknown
+	Output   *struct {
+		Value   string `json:"value"`
+		Found   bool   `json:"found"`
+		Applied bool   `json:"applied"`
+	} `json:"output"`
+	Attempts int `json:"attempts"`
+}
+
+func history(res *runner.Result) []historyOp {
+	ops := res.Cluster.History.Operations()
+	out := make([]historyOp, 0, len(ops))
+	for _, op := range ops {
+		h := historyOp{Client: op.ClientID, Seq: op.Seq, Op: op.Input.Op.String(), Key: op.Input.Key,
+			Value: op.Input.Value, Expected: op.Input.Expected, CallNS: op.Call, Attempts: op.Attempts}
+		if !op.Unknown {
+			ret := op.Return
+			h.ReturnNS = &ret
+			h.Output = &struct {
+				Value   string `json:"value"`
+				Found   bool   `json:"found"`
+				Applied bool   `json:"applied"`
+			}{op.Output.Value, op.Output.Found, op.Output.Applied}
+		}
+		out = append(out, h)
+	}
+	return out
+}
+
+// writeTimeline writes the events a person scans first: faults, crashes,
+// restarts, pauses and the nodes' own notes (role changes, replays),
+// one dense line each.
+func writeTimeline(b *bytes.Buffer, res *runner.Result) error {
+	fmt.Fprintf(b, "seed %d  verdict %s  trace %s\n", res.Options.Seed, res.Verdict, res.TraceHash)
+	for _, f := range res.Failures {
+		fmt.Fprintf(b, "failure: %s\n", f)
+	}
+	if !res.World.Trace().Kept() {
+		b.WriteString("(trace not kept: rerun with the full trace for a timeline)\n")
+		return nil
+	}
+	res.World.Trace().Each(func(_ uint64, e *sim.Event) bool {
+		switch e.Kind {
+		case sim.KindFault, sim.KindCrash, sim.KindRestart, sim.KindStart, sim.KindPause, sim.KindResume, sim.KindNote:
+			b.WriteString(e.Format())
+			b.WriteByte('\n')
+		}
+		return true
+	})
+	return nil
+}
+
+// annotations turns the trace's faults, crashes and restarts into
+// annotations on the porcupine visualization.
+func annotations(w *sim.World) []model.Annotation {
+	var out []model.Annotation
+	if !w.Trace().Kept() {
+		return nil
+	}
+	w.Trace().Each(func(_ uint64, e *sim.Event) bool {
+		var desc string
+		switch e.Kind {
+		case sim.KindFault:
+			desc = e.Note
+		case sim.KindCrash:
+			desc = "crash: " + e.Note
+		case sim.KindRestart:
+			desc = "restart"
+		case sim.KindPause:
+			desc = "pause"
+		case sim.KindResume:
+			desc = "resume"
+		default:
+			return true
+		}
+		a := model.Annotation{Start: int64(e.At), End: int64(e.At), Description: desc}
+		if e.Node != 0 {
+			a.Node = e.Node.String()
+		}
+		out = append(out, a)
+		return true
+	})
+	return out
+}

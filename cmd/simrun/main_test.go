@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -119,4 +120,26 @@ func TestReplayRejectsBadReports(t *testing.T) {
 	code, _, errOut = simrun(t, "replay", dir)
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errOut, "expected 16 hex digits")
+}
+
+func TestSoakShardsSeedsAndReportsEachFailure(t *testing.T) {
+	out := t.TempDir()
+	code, stdout, _ := simrun(t, "soak", "--seeds", "1-8", "--shard", "1/2", "--plant", "forget-vote-on-restart",
+		"--duration", "10s", "--out", out)
+	assert.Equal(t, "4", field(t, stdout, "runs"), "shard 1/2 of 1-8 is seeds 2, 4, 6, 8")
+	if field(t, stdout, "failed") != "0" {
+		assert.Equal(t, 1, code)
+		assert.Contains(t, stdout, "repro: go run ./cmd/simrun --seed ")
+		entries, err := os.ReadDir(out)
+		require.NoError(t, err)
+		assert.Equal(t, field(t, stdout, "failed"), fmt.Sprint(len(entries)), "one report per failing seed")
+	}
+	code, stdout, _ = simrun(t, "soak", "--seeds", "1-6", "--duration", "5s", "--out", out)
+	assert.Equal(t, 0, code, stdout)
+	assert.Equal(t, "PASS", field(t, stdout, "result"))
+
+	for _, args := range [][]string{{"soak", "--shard", "2/2"}, {"soak", "--seeds", "9-3"}, {"soak", "--seeds", "x"}, {"soak", "--parallel", "0"}} {
+		code, _, errOut := simrun(t, args...)
+		assert.Equal(t, 2, code, "%v: %s", args, errOut)
+	}
 }

@@ -73,7 +73,8 @@ type Result struct {
 	timeout time.Duration
 }
 
-// Operations converts a history to porcupine operations for Model().
+// Operations converts a history to porcupine operations for ModelFor (or
+// Model).
 // Input is the kv.Command, Output an Output, ClientId the client's rank
 // among the history's distinct ClientIDs (porcupine draws one row per
 // ClientId from 0 up), and an operation with an unknown outcome (or a
@@ -139,9 +140,10 @@ func Operations(ops []history.Operation) []porcupine.Operation {
 }
 
 // Check decides whether ops, a run's whole client history, is
-// linearizable, key by key. timeout bounds porcupine's search (zero or
-// negative: no bound); when it runs out the verdict is Unknown, never a
-// pass.
+// linearizable, key by key, with porcupine: Operations(ops) against
+// ModelFor of them. timeout bounds porcupine's search (zero or negative:
+// no bound); when it runs out the verdict is Unknown, never a pass. Check
+// reads no clock; time it from the caller if you want the figure.
 //
 // When porcupine finds a violation and more than one key is left without
 // a linearization, those keys are checked again one by one (each with the

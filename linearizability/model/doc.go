@@ -16,15 +16,25 @@
 // The unknown-outcome rule: an operation whose outcome the client never
 // learned (it timed out, its client gave up, its node died) may have taken
 // effect at any time after its call, or never. Check gives it a return
-// time of infinity (math.MaxInt64) and the model accepts any output for it
-// while still applying its write when it is linearized: linearizing it
-// somewhere inside the run covers "it happened then", and linearizing it
-// after everything else covers "it never happened". Such an operation is
-// never dropped and never treated as failed: either would make the
-// checker accept wrong histories or reject right ones. A result marked
-// Stale says nothing about the key; the client should record it as
-// unknown, and Check does so itself if one slips through (counted in
-// Result.StaleOps).
+// time of infinity (math.MaxInt64), and the model accepts any output for
+// it while still applying its write where it is linearized. Each key also
+// gets an end-of-history marker, after every known operation: an unknown
+// operation linearized before the marker took effect there, one linearized
+// after it never took effect. Such an operation is never dropped and never
+// treated as failed: either would make the checker accept wrong histories
+// or reject right ones. A result marked Stale says nothing about the key;
+// the client should record it as unknown, and Check does so itself if one
+// slips through (counted in Result.StaleOps).
+//
+// Unknown operations that never took effect stay pending through the
+// whole search, and porcupine would try each at every point; on a key that
+// is not linearizable (where the search is exhaustive) a few dozen of them
+// made checks of a thousand operations time out. So the model only places
+// an unknown operation where a canonical linearization would: where it
+// changes the key, not directly overwriting another unobserved unknown
+// write, and leaving a value that some known operation could still
+// observe (see Model and ModelFor, which argue why no verdict changes; a
+// brute-force differential test backs the argument).
 //
 // A timeout is never a pass: when porcupine runs out of time the verdict
 // is Unknown, which callers must treat as "not shown linearizable".

@@ -1,6 +1,8 @@
 package runner_test
 
 import (
+	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -37,5 +39,34 @@ func TestBadOptionsAreErrors(t *testing.T) {
 	} {
 		_, err := runner.Run(tt.opts)
 		assert.ErrorContains(t, err, tt.want)
+	}
+}
+
+// TestFullRunsShareNoHiddenState runs one seed of the full harness (Raft,
+// faults, checkers) in parallel goroutines under GOMAXPROCS 1 and 2: any
+// global state anywhere in the stack would make some hash differ.
+func TestFullRunsShareNoHiddenState(t *testing.T) {
+	opts := runner.Options{Seed: 21, FaultTime: 5 * time.Second, Trace: sim.TraceHashOnly}
+	want, err := runner.Run(opts)
+	require.NoError(t, err)
+	for _, procs := range []int{1, 2} {
+		prev := runtime.GOMAXPROCS(procs)
+		hashes := make([]string, 4)
+		var wg sync.WaitGroup
+		for i := range hashes {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				res, err := runner.Run(opts)
+				if err == nil {
+					hashes[i] = res.TraceHash
+				}
+			}()
+		}
+		wg.Wait()
+		runtime.GOMAXPROCS(prev)
+		for _, h := range hashes {
+			assert.Equal(t, want.TraceHash, h, "GOMAXPROCS=%d", procs)
+		}
 	}
 }

@@ -65,6 +65,8 @@ type message struct {
 	id       uint64
 	from, to NodeID
 	data     []byte
+	// syncMark: the sender's disk syncs this message waited for (see Env.Send).
+	syncMark uint64
 }
 
 // Network carries byte messages between nodes with per-link latency, loss,

@@ -91,6 +91,7 @@ func (e *Env) Send(to NodeID, msg []byte) {
 		return
 	}
 	m := e.w.net.newMessage(e.p.id, to, msg)
+	m.syncMark = e.p.disk.SyncMark()
 	_, ev := e.w.schedule(e.w.now.Add(e.p.elapsed), evDepart)
 	ev.owner, ev.inc, ev.msg = e.p, e.inc, m
 }
@@ -277,6 +278,13 @@ func (w *World) Resume(id NodeID) error {
 	w.trace.add(Event{At: w.now, Kind: KindResume, Node: id}, nil)
 	w.wake(p)
 	return nil
+}
+
+// Syncing reports whether node id has a slow fsync in progress: what it
+// wrote before it is not durable yet (and nothing it sent after it has left).
+func (w *World) Syncing(id NodeID) bool {
+	p, err := w.proc(id)
+	return err == nil && p.up && p.disk.Syncing()
 }
 
 // Paused reports whether node id is frozen.

@@ -236,6 +236,8 @@ func (w *World) run(idx uint32) {
 		w.dispatch(p, ev.fn)
 	case evDepart:
 		w.recycle(idx)
+		// The fsyncs this message waited for are done before it leaves.
+		ev.owner.disk.CompleteSyncsUpTo(ev.msg.syncMark)
 		w.net.depart(ev.msg)
 	case evDeliver:
 		if !w.net.arrive(idx, ev.msg) {
@@ -280,6 +282,9 @@ func (w *World) dispatch(p *proc, fn func()) {
 		inc := p.inc
 		w.At(p.busyUntil, func() {
 			if p.inc == inc {
+				// The slow fsyncs it waited for complete now; a kill
+				// before this point would have found them unfinished.
+				p.disk.CompleteSyncs()
 				w.wake(p)
 			}
 		})

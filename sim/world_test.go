@@ -317,3 +317,58 @@ func TestExitIsFailStop(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "unsynced", string(data), "an exit is not a power loss: the page cache survives")
 }
+
+// slowWriter appends and fsyncs on every message it receives.
+type slowWriter struct {
+	f interface {
+		Write([]byte) (int, error)
+		Sync() error
+	}
+}
+
+func (s *slowWriter) Receive(_ sim.NodeID, msg []byte) {
+	_, _ = s.f.Write(msg)
+	_ = s.f.Sync()
+}
+
+func TestSlowFsyncIsDurableOnlyWhenItCompletes(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		killAt  time.Duration
+		durable bool
+	}{
+		{"killed during the fsync", 3 * time.Millisecond, false},
+		{"killed after it", 6 * time.Millisecond, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, 2, sim.LinkConfig{})
+			envs := make([]*sim.Env, 3)
+			for i := 1; i <= 2; i++ {
+				i := i
+				require.NoError(t, w.Start(sim.NodeID(i), func(env *sim.Env) (sim.Handler, error) {
+					envs[i] = env
+					f, err := env.Disk().Create("log")
+					if err != nil {
+						return nil, err
+					}
+					if err := env.Disk().SyncDir(); err != nil {
+						return nil, err
+					}
+					return &slowWriter{f: f}, nil
+				}))
+			}
+			w.RunFor(time.Millisecond)
+			w.Disk(2).SetSyncLatency(func() time.Duration { return 5 * time.Millisecond })
+			envs[1].Send(2, []byte("record"))
+			w.RunFor(tt.killAt) // delivered at once; the fsync takes 5ms
+			require.NoError(t, w.Kill(2, false))
+			data, err := w.Disk(2).ReadFile("log")
+			require.NoError(t, err)
+			if tt.durable {
+				assert.Equal(t, "record", string(data))
+			} else {
+				assert.Empty(t, data, "an fsync that had not completed made nothing durable")
+			}
+		})
+	}
+}

@@ -48,8 +48,9 @@
 // Durability: the checker records a node's (term, vote) as durable only
 // where it must be: at event boundaries (timers, deliveries and world
 // callbacks are traced before any process runs, so every node has finished
-// and persisted its previous work) and when the node sends a message (the
-// host persists before sending). State a node held only in memory and
+// and persisted its previous work, unless a slow fsync of its is still in
+// flight) and when the node sends a message (the host persists before
+// sending, and the message leaves only once that fsync completed). State a node held only in memory and
 // never acted on may be lost by a crash without violating anything.
 //
 // Cost: after each event the checker looks only at the nodes that event
@@ -393,7 +394,7 @@ func (ck *Checker) check(mask uint64, boundary bool, sender int) {
 		ns := &ck.nodes[id]
 		if mask&nodeBit(sim.NodeID(id)) == 0 && id != ck.sampleNode {
 			// Unchanged since it was last looked at.
-			if boundary && ns.srv != nil {
+			if boundary && ns.srv != nil && !ck.w.Syncing(sim.NodeID(id)) {
 				ns.durKnown, ns.durTerm, ns.durVote = true, ns.last.Term, ns.last.Vote
 			}
 			continue
@@ -414,7 +415,9 @@ func (ck *Checker) check(mask uint64, boundary bool, sender int) {
 			}
 		}
 		ck.checkNode(id, ns, s, st)
-		if ck.viol == nil && (boundary || sender == id) {
+		// A node with a slow fsync in flight has not made its latest
+		// state durable (and has sent nothing that depends on it).
+		if ck.viol == nil && (boundary || sender == id) && !ck.w.Syncing(sim.NodeID(id)) {
 			ns.durKnown, ns.durTerm, ns.durVote = true, st.Term, st.Vote
 		}
 	}

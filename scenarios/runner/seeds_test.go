@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/seed4fee1fef/raftsim/faults"
 	"github.com/seed4fee1fef/raftsim/raft/plant"
 	"github.com/seed4fee1fef/raftsim/scenarios/runner"
 	"github.com/seed4fee1fef/raftsim/sim"
@@ -77,4 +78,22 @@ func TestPlantedBugsAreCaught(t *testing.T) {
 			t.Fatalf("%s slipped past %d seeds", tt.bug, tt.maxSeeds)
 		})
 	}
+}
+
+// TestTornWritesHappenAndAreSurvived runs seeds with slow fsyncs and torn
+// kills: kills landing inside an fsync must really tear WAL writes (or the
+// fault would test nothing), and every run must still pass.
+func TestTornWritesHappenAndAreSurvived(t *testing.T) {
+	torn := int64(0)
+	for seed := uint64(1); seed <= 30; seed++ {
+		res, err := runner.Run(runner.Options{Seed: seed, FaultTime: 10 * time.Second, Trace: sim.TraceHashOnly,
+			FaultKinds: []faults.Kind{faults.SlowFsync, faults.TornKill}})
+		require.NoError(t, err)
+		require.True(t, res.Pass, "seed %d: %v", seed, res.Failures)
+		for id := 1; id <= res.Options.Servers; id++ {
+			torn += res.World.Disk(sim.NodeID(id)).Stats().TornWrites
+		}
+	}
+	t.Logf("%d torn writes over 30 seeds", torn)
+	assert.Positive(t, torn)
 }

@@ -45,8 +45,10 @@ func (d *Disk) Crash(r Rand, keepPrefix bool) {
 		ino.pending = 0
 	}
 	d.gen++
-	// The process that would have paid for earlier syncs is gone.
+	// The process that would have paid for earlier syncs is gone, and
+	// syncs still in progress never completed.
 	d.syncDelay = 0
+	d.inflight = nil
 	d.observe(Op{Kind: OpCrash, Size: int64(kept)})
 }
 

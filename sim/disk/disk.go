@@ -30,6 +30,11 @@ type Disk struct {
 	failSync    bool
 	syncLatency func() time.Duration
 	syncDelay   time.Duration
+	// inflight are slow syncs that have reached the device but not yet
+	// completed: their ops turn durable at CompleteSyncs, and a crash
+	// before that leaves them pending (so a torn write can hit them).
+	inflight []inflightSync
+	opSeq    uint64
 
 	observer func(Op)
 	stats    Stats
@@ -47,6 +52,8 @@ func New() *Disk {
 
 // push records a mutation that is already visible but not yet durable.
 func (d *Disk) push(op pendingOp) {
+	d.opSeq++
+	op.seq = d.opSeq
 	d.pending = append(d.pending, op)
 	if op.kind.isData() {
 		op.ino.pending++
@@ -170,10 +177,56 @@ func (d *Disk) SyncDir() error {
 	}
 	if d.pendingNames > 0 {
 		op.Size = int64(d.pendingNames)
-		d.flush(func(p pendingOp) bool { return !p.kind.isData() })
+		d.syncOrDefer(func(p pendingOp) bool { return !p.kind.isData() })
 	}
 	return d.done(op, nil)
 }
+
+// inflightSync is a slow sync in progress: it will make durable the ops it
+// selects among those pushed up to seq.
+type inflightSync struct {
+	sel func(pendingOp) bool
+	seq uint64
+}
+
+// syncOrDefer makes the selected pending ops durable now, or, if this sync
+// was charged latency, when the simulator completes it (CompleteSyncs).
+func (d *Disk) syncOrDefer(sel func(pendingOp) bool) {
+	if d.syncDelay > 0 {
+		d.inflight = append(d.inflight, inflightSync{sel: sel, seq: d.opSeq})
+		return
+	}
+	d.flush(sel)
+}
+
+// CompleteSyncs finishes the slow syncs in progress: the simulator calls it
+// once the sync latency it charged the process has passed. Ops written
+// after a sync was issued are not covered by it.
+func (d *Disk) CompleteSyncs() { d.CompleteSyncsUpTo(^uint64(0)) }
+
+// SyncMark identifies the syncs issued so far, for CompleteSyncsUpTo.
+func (d *Disk) SyncMark() uint64 { return d.opSeq }
+
+// CompleteSyncsUpTo finishes the slow syncs issued before mark (a
+// SyncMark): a message that waited for them leaves only once they are done.
+func (d *Disk) CompleteSyncsUpTo(mark uint64) {
+	n := 0
+	for _, s := range d.inflight {
+		if s.seq > mark {
+			break
+		}
+		seq, sel := s.seq, s.sel
+		d.flush(func(p pendingOp) bool { return p.seq <= seq && sel(p) })
+		n++
+	}
+	d.inflight = d.inflight[n:]
+	if len(d.inflight) == 0 {
+		d.inflight = nil
+	}
+}
+
+// Syncing reports whether a slow sync is still in progress.
+func (d *Disk) Syncing() bool { return len(d.inflight) > 0 }
 
 // flush makes durable, in order, every pending op selected by sel and
 // removes it from the pending list.

@@ -109,7 +109,7 @@ func (f *file) Sync() error {
 	}
 	if f.ino.pending > 0 {
 		ino := f.ino
-		d.flush(func(p pendingOp) bool { return p.ino == ino && p.kind.isData() })
+		d.syncOrDefer(func(p pendingOp) bool { return p.ino == ino && p.kind.isData() })
 	}
 	op.Size = int64(len(f.ino.durable))
 	return d.done(op, nil)

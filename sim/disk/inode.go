@@ -34,6 +34,7 @@ func (k opKind) isData() bool { return k == opWrite || k == opTruncate }
 // plus an unlink, because vfs promises it is atomic: a crash shows either
 // the old name or the new one, never both or neither.
 type pendingOp struct {
+	seq  uint64 // order of the mutation: a slow sync covers only ops before it
 	kind opKind
 	ino  *inode
 	name string // link, unlink: the name; rename: the old name

@@ -143,3 +143,12 @@ func TestSoakShardsSeedsAndReportsEachFailure(t *testing.T) {
 		assert.Equal(t, 2, code, "%v: %s", args, errOut)
 	}
 }
+
+func TestBenchReportsThroughput(t *testing.T) {
+	code, out, errOut := simrun(t, "bench", "--runs", "2", "--duration", "2s")
+	require.Equal(t, 0, code, errOut)
+	assert.NotEqual(t, "0", field(t, out, "committed-writes"))
+	assert.NotEmpty(t, field(t, out, "simulated-seconds-per-wall-second"))
+	code, _, _ = simrun(t, "bench", "--runs", "0")
+	assert.Equal(t, 2, code)
+}

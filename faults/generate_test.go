@@ -216,7 +216,6 @@ func requireNoStorm(t T, w *sim.World) {
 // suffix since Match (hundreds of MB within seconds). With duplicate
 // faults on top the ping-pong multiplies into an event storm.
 func TestTruncatedFollowerCatchesUp(t *testing.T) {
-	t.Skip("raft: the leader never lowers Match for a follower that lost synced entries (see the doc comment); unskip once fixed")
 	w, c := newCluster(t, 1, 5)
 	guardStorm(w)
 	w.RunUntil(sim.Time(2 * time.Second))

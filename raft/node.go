@@ -50,11 +50,29 @@ type Restored struct {
 	HardState raftpb.HardState
 	Entries   []raftpb.Entry
 	Snapshot  raftpb.Snapshot
+	// Recovering says the host found its storage shorter or damaged
+	// compared with what it had made durable (its separately stored
+	// high-water mark): entries it acknowledged, and perhaps its vote,
+	// may be gone. The node then neither votes (nor grants pre-votes) nor
+	// campaigns, and its append acknowledgements carry a marker so the
+	// leader does not count them toward a commit quorum, until its log
+	// reaches RecoverTo. RecoverTo 0 means unknown: the node recovers
+	// until its log reaches the first commit index a leader sends it.
+	// With storage faults on a minority of nodes nothing committed is
+	// lost: every committed entry is held by a majority whose remaining
+	// members are the only ones who can vote.
+	Recovering bool
+	RecoverTo  uint64
 }
 
 func (st *Restored) isEmpty() bool {
 	return st.HardState.IsEmpty() && len(st.Entries) == 0 && st.Snapshot.IsEmpty()
 }
+
+// noLog reports whether st holds no log at all (nothing to learn the
+// members from): a new node, or one whose storage lost all of its log
+// but kept (through its high-water mark) its term and vote.
+func (st *Restored) noLog() bool { return len(st.Entries) == 0 && st.Snapshot.IsEmpty() }
 
 // Ready is a batch of work for the host. See the package documentation for
 // the order in which it must be done.
@@ -96,6 +114,12 @@ type Status struct {
 	Role      Role
 	LastIndex uint64
 	LastTerm  uint64
+	// Recovering: the node lost durable data and neither votes nor counts
+	// toward commit quorums until its log reaches RecoverTo (0: until it
+	// reaches the first commit index a leader sends). See
+	// Restored.Recovering.
+	Recovering bool
+	RecoverTo  uint64
 	// Voters is the membership the node currently counts quorums over.
 	Voters []uint64
 	// Progress is the leader's view of every peer (itself included), in ID
@@ -111,7 +135,8 @@ type PeerProgress struct {
 	State        tracker.StateType
 	RecentActive bool
 	Paused       bool
-	Inflight     int // append messages in flight
+	Inflight     int  // append messages in flight
+	Recovering   bool // its acks do not count toward commit (it lost data)
 }
 
 // Node is one Raft peer as a deterministic state machine: inputs are Tick,
@@ -130,6 +155,10 @@ type Node struct {
 
 	log raftLog
 	trk *tracker.ProgressTracker
+	// recovering, recoverTo: see Restored.Recovering. recoverTo 0 while
+	// recovering means not yet known.
+	recovering bool
+	recoverTo  uint64
 	// msgs are outputs waiting for the next Ready.
 	msgs []raftpb.Message
 
@@ -181,7 +210,7 @@ func NewNode(cfg Config, st Restored) (*Node, error) {
 		planted:       cfg.Planted,
 	}
 	var voters quorum.MajorityConfig
-	if st.isEmpty() {
+	if st.noLog() {
 		if len(cfg.Peers) == 0 {
 			return nil, fmt.Errorf("%w: Peers is empty and there is no persisted state to learn the members from", ErrInvalidConfig)
 		}
@@ -194,6 +223,18 @@ func NewNode(cfg Config, st Restored) (*Node, error) {
 		n.log.entries = ents
 		n.log.committed = uint64(len(ents))
 		n.term = 1
+		if !st.isEmpty() {
+			// A node whose storage lost its whole log but whose term and
+			// vote survived: rebuild the initial log (identical on every
+			// member) and keep the term and vote, which never go back.
+			switch hs := st.HardState; {
+			case hs.Vote != None && hs.Term == 0:
+				return nil, fmt.Errorf("%w: vote for %d in term 0", ErrInvalidRestore, hs.Vote)
+			case hs.Term == 0:
+				return nil, fmt.Errorf("%w: HardState term is 0 although there is persisted state", ErrInvalidRestore)
+			}
+			n.term, n.vote = st.HardState.Term, st.HardState.Vote
+		}
 	} else {
 		var err error
 		if voters, err = validateRestored(&st); err != nil {
@@ -208,6 +249,10 @@ func NewNode(cfg Config, st Restored) (*Node, error) {
 		n.prevHard = st.HardState
 	}
 	n.trk = tracker.New(n.maxInflight, voters, n.log.lastIndex()+1)
+	if st.Recovering {
+		n.recovering, n.recoverTo = true, st.RecoverTo
+		n.maybeRecovered(n.log.committed)
+	}
 	n.becomeFollower(n.term, None)
 	n.prevSoft = n.softState()
 	return n, nil
@@ -372,17 +417,27 @@ func (n *Node) Status() Status {
 		LastIndex: n.log.lastIndex(),
 		LastTerm:  n.log.lastTerm(),
 		Voters:    slices.Clone(n.trk.Voters),
+
+		Recovering: n.recovering,
+		RecoverTo:  n.recoverTo,
 	}
 	if n.role == Leader {
 		n.trk.Visit(func(id uint64, pr *tracker.Progress) {
 			s.Progress = append(s.Progress, PeerProgress{
 				ID: id, Match: pr.Match, Next: pr.Next, State: pr.State,
 				RecentActive: pr.RecentActive, Paused: pr.IsPaused(), Inflight: pr.Inflights.Count(),
+				Recovering: pr.Recovering,
 			})
 		})
 	}
 	return s
 }
+
+// Recovery reports whether the node is recovering from lost durable data
+// and up to which index (0: not yet known); see Restored.Recovering. A
+// host persists it (with its high-water mark) so a restart before the
+// node caught up does not forget it.
+func (n *Node) Recovery() (recovering bool, to uint64) { return n.recovering, n.recoverTo }
 
 func (n *Node) softState() SoftState { return SoftState{Lead: n.lead, Role: n.role} }
 

@@ -35,6 +35,7 @@ func (n *Node) reset(term uint64) {
 		pr.BecomeProbe()
 		pr.Match, pr.Next = 0, last+1
 		pr.RecentActive = false
+		pr.Recovering = false // learnt again from its next append response
 		if id == n.id {
 			pr.Match = last
 			pr.RecentActive = true
@@ -80,8 +81,45 @@ func (n *Node) becomeLeader() {
 	n.appendEntries(raftpb.Entry{Type: raftpb.EntryNormal})
 }
 
-// promotable reports whether this node may campaign: it must be a voter.
-func (n *Node) promotable() bool { return n.trk.IsVoter(n.id) }
+// promotable reports whether this node may campaign: it must be a voter,
+// and not recovering from lost durable data.
+func (n *Node) promotable() bool {
+	return n.trk.IsVoter(n.id) && (!n.recovering || n.planted.Has(plant.IgnoreRecovery))
+}
+
+// recoveringContext marks the MsgAppResp of a node that is recovering
+// from lost durable data: the leader does not count it toward commit.
+var recoveringContext = []byte("recovering")
+
+// IsRecoveringAck reports whether m is an append response from a node
+// recovering from lost durable data.
+func IsRecoveringAck(m *raftpb.Message) bool {
+	return m.Type == raftpb.MsgAppResp && string(m.Context) == string(recoveringContext)
+}
+
+// maybeRecovered ends recovery once the log is known to match a leader's
+// (or to be committed) up to matched >= recoverTo. Log length alone is not
+// enough: a WAL cut at a damaged record may replay an older log, as long
+// as the newer one or longer, whose suffix a leader since overwrote.
+func (n *Node) maybeRecovered(matched uint64) {
+	if n.recovering && n.recoverTo > 0 && matched >= n.recoverTo {
+		n.recovering, n.recoverTo = false, 0
+	}
+}
+
+func (n *Node) committedTerm() uint64 {
+	t, _ := n.log.term(n.log.committed)
+	return t
+}
+
+// sendAppResp sends an append response, marked while recovering.
+func (n *Node) sendAppResp(m raftpb.Message) {
+	m.Type = raftpb.MsgAppResp
+	if n.recovering && !n.planted.Has(plant.IgnoreRecovery) {
+		m.Context = recoveringContext
+	}
+	n.send(m)
+}
 
 // --- elections ---
 
@@ -156,9 +194,13 @@ func (n *Node) handleVote(m *raftpb.Message) {
 	// to anyone if we have neither voted nor follow a leader this term. A
 	// pre-vote for a later term may be granted even then: it changes
 	// nothing here.
-	canVote := n.vote == m.From ||
+	// A node that lost durable data may have lost the entries (and the
+	// vote) a committed decision counted on: it votes for nobody until
+	// it has caught up.
+	recovering := n.recovering && !n.planted.Has(plant.IgnoreRecovery)
+	canVote := !recovering && (n.vote == m.From ||
 		(n.vote == None && n.lead == None) ||
-		(m.Type == raftpb.MsgPreVote && m.Term > n.term)
+		(m.Type == raftpb.MsgPreVote && m.Term > n.term))
 	if canVote && n.log.isUpToDate(m.Index, m.LogTerm) {
 		// Granted responses carry the request's term (for a pre-vote, the
 		// future term), so the candidate counts them.
@@ -379,6 +421,7 @@ func (n *Node) stepLeader(m *raftpb.Message) error {
 	switch m.Type {
 	case raftpb.MsgAppResp:
 		pr.RecentActive = true
+		pr.Recovering = IsRecoveringAck(m)
 		if m.Reject {
 			n.handleAppReject(m, pr)
 			return nil
@@ -502,10 +545,16 @@ func (n *Node) stepFollower(m *raftpb.Message) error {
 
 // handleAppend answers a MsgApp of the current term.
 func (n *Node) handleAppend(m *raftpb.Message) error {
+	if n.recovering && n.recoverTo == 0 {
+		// Recovering to an unknown point: catch up at least to what the
+		// leader says is committed.
+		n.recoverTo = max(m.Commit, 1)
+	}
 	if m.Index < n.log.committed {
 		// Everything up to committed is settled; acknowledging it lets
 		// the leader move on without resending.
-		n.send(raftpb.Message{Type: raftpb.MsgAppResp, To: m.From, Index: n.log.committed})
+		n.maybeRecovered(n.log.committed)
+		n.sendAppResp(raftpb.Message{To: m.From, Index: n.log.committed})
 		return nil
 	}
 	lastNew, ok, err := n.log.maybeAppend(m.Index, m.LogTerm, m.Commit, m.Entries)
@@ -513,14 +562,15 @@ func (n *Node) handleAppend(m *raftpb.Message) error {
 		return err // contradicts a committed entry: no correct leader sends this
 	}
 	if ok {
-		n.send(raftpb.Message{Type: raftpb.MsgAppResp, To: m.From, Index: lastNew})
+		n.maybeRecovered(lastNew)
+		n.sendAppResp(raftpb.Message{To: m.From, Index: lastNew})
 		return nil
 	}
 	// The log lacks (Index, LogTerm). Hint where it could match: the last
 	// entry at or below the probe whose term is <= LogTerm. Entries above
 	// it are of terms the leader did not have at those positions.
 	hintIndex, hintTerm := n.log.findConflictByTerm(min(m.Index, n.log.lastIndex()), m.LogTerm)
-	n.send(raftpb.Message{Type: raftpb.MsgAppResp, To: m.From, Index: m.Index, Reject: true,
+	n.sendAppResp(raftpb.Message{To: m.From, Index: m.Index, Reject: true,
 		RejectHint: hintIndex, LogTerm: hintTerm})
 	return nil
 }
@@ -528,8 +578,30 @@ func (n *Node) handleAppend(m *raftpb.Message) error {
 func (n *Node) handleHeartbeat(m *raftpb.Message) {
 	// The leader caps Commit at our Match, so it is within the log unless
 	// the log lost acknowledged entries; never commit past the log.
-	n.log.commitTo(min(m.Commit, n.log.lastIndex()))
+	recovering := n.recovering && !n.planted.Has(plant.IgnoreRecovery)
+	if !recovering {
+		// (A recovering node may hold an older log than the one it
+		// acknowledged, which the leader's Match cannot know: it
+		// commits only through appends, which check the log matches.)
+		n.log.commitTo(min(m.Commit, n.log.lastIndex()))
+	}
 	n.send(raftpb.Message{Type: raftpb.MsgHeartbeatResp, To: m.From})
+	if recovering && m.Commit > n.log.committed {
+		// Recovering: the leader's Match for us may count entries we
+		// lost (or an older log we replayed). Ask it to resend from
+		// what is surely ours, the committed prefix; its acks end the
+		// recovery once they reach recoverTo.
+		n.sendAppResp(raftpb.Message{To: m.From, Index: m.Commit, Reject: true,
+			RejectHint: n.log.committed, LogTerm: n.committedTerm()})
+	} else if last := n.log.lastIndex(); m.Commit > last {
+		// The leader believes we hold entries up to m.Commit, yet our
+		// log ends before it: our disk lost entries we acknowledged.
+		// Say so the way a failed probe does, so the leader lowers its
+		// Match for us and resends (with no new writes nothing else
+		// would make it).
+		n.sendAppResp(raftpb.Message{To: m.From, Index: m.Commit, Reject: true,
+			RejectHint: last, LogTerm: n.log.lastTerm()})
+	}
 }
 
 // --- replication ---

@@ -42,6 +42,12 @@ const (
 	// confirming it still leads. Caught by linearizability when a deposed
 	// leader serves a stale value.
 	StaleLeaderReads
+	// IgnoreRecovery: a node that found its durable data truncated or
+	// damaged (its WAL shorter than its high-water mark) votes and counts
+	// toward commit quorums at once, as if nothing was lost. Caught by
+	// the committed-entry-never-lost invariant when storage faults hit
+	// nodes a commit counted on.
+	IgnoreRecovery
 	bugEnd
 )
 
@@ -52,6 +58,7 @@ var names = map[Bug]string{
 	ForgetVoteOnRestart: "forget-vote-on-restart",
 	CommitPriorTerm:     "commit-prior-term",
 	StaleLeaderReads:    "stale-leader-reads",
+	IgnoreRecovery:      "ignore-recovery",
 }
 
 func (b Bug) String() string {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/seed4fee1fef/raftsim/raft"
+	"github.com/seed4fee1fef/raftsim/raft/plant"
 	"github.com/seed4fee1fef/raftsim/raft/raftpb"
 )
 
@@ -17,11 +18,17 @@ type Disk struct {
 	// Entries start at index 1 (there are no snapshots yet) and are
 	// contiguous.
 	Entries []raftpb.Entry
+	// Recovering and RecoverTo are what a host derives from its
+	// high-water mark (see raft.Restored); LoseDurable sets them, and
+	// each Ready records the node's current recovery state.
+	Recovering bool
+	RecoverTo  uint64
 }
 
 // Restored is the disk's contents as NewNode wants them.
 func (d *Disk) Restored() raft.Restored {
-	return raft.Restored{HardState: d.HardState, Entries: slices.Clone(d.Entries)}
+	return raft.Restored{HardState: d.HardState, Entries: slices.Clone(d.Entries),
+		Recovering: d.Recovering, RecoverTo: d.RecoverTo}
 }
 
 // LastIndex is the index of the last persisted entry (0 if none).
@@ -81,6 +88,8 @@ type Config struct {
 	// Restored, if set for an ID, is that node's initial disk contents
 	// instead of an empty disk (it then starts as if restarted).
 	Restored map[uint64]raft.Restored
+	// Planted bugs, for tests that prove a check catches them.
+	Planted plant.Set
 }
 
 // Cluster is N nodes and the network between them.
@@ -157,6 +166,17 @@ func New(cfg Config) (*Cluster, error) {
 	return c, nil
 }
 
+// NodeConfigFor is the raft.Config of node id of an n-node cluster
+// configured by cfg (defaults filled), for tests that drive a lone Node.
+func (cfg Config) NodeConfigFor(id uint64, n int) raft.Config {
+	cfg.N = n
+	c, err := New(Config{N: n, Seed: cfg.Seed, Planted: cfg.Planted, PreVote: cfg.PreVote, CheckQuorum: cfg.CheckQuorum})
+	if err != nil {
+		panic(err)
+	}
+	return c.NodeConfig(id)
+}
+
 // NodeConfig is the raft.Config node id runs with (a fresh Rand each
 // start, seeded from the cluster seed, the ID and the restart count).
 func (c *Cluster) NodeConfig(id uint64) raft.Config {
@@ -170,6 +190,7 @@ func (c *Cluster) NodeConfig(id uint64) raft.Config {
 		MaxSizePerMsg:   c.cfg.MaxSizePerMsg,
 		MaxInflightMsgs: c.cfg.MaxInflightMsgs,
 		Rand:            rand.New(rand.NewPCG(c.cfg.Seed, id<<32|c.restarts[id])),
+		Planted:         c.cfg.Planted,
 	}
 }
 
@@ -208,6 +229,8 @@ func (c *Cluster) Process(id uint64) error {
 		if err := c.disks[id].persist(&rd); err != nil {
 			return err
 		}
+		// What a host keeps with its high-water mark, in the same step.
+		c.disks[id].Recovering, c.disks[id].RecoverTo = n.Recovery()
 		if c.OnReady != nil {
 			c.OnReady(id, rd)
 		}
@@ -390,6 +413,21 @@ func (c *Cluster) Restart(id uint64) error {
 	c.Crash(id)
 	c.restarts[id]++
 	return c.start(id)
+}
+
+// LoseDurable crashes the node, cuts its durable log to its first keep
+// entries (a storage fault: truncated or damaged synced data) and restarts
+// it the way a host with a high-water mark does: term and vote kept,
+// recovering until its log reaches the index it had reached before.
+func (c *Cluster) LoseDurable(id uint64, keep int) error {
+	c.Crash(id)
+	d := c.disks[id]
+	if keep < len(d.Entries) {
+		d.Recovering, d.RecoverTo = true, max(d.RecoverTo, d.LastIndex())
+		d.Entries = d.Entries[:keep]
+		d.HardState.Commit = min(d.HardState.Commit, d.LastIndex())
+	}
+	return c.Restart(id)
 }
 
 // Campaign makes the node start an election.

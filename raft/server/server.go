@@ -84,8 +84,11 @@ type Server struct {
 	pending map[uint64]pendingRequest
 	// Replayed is what the WAL gave back at start, for tests and reports.
 	Replayed wal.State
-	stats    Stats
-	halted   bool
+	// marks is the durable high-water mark file; mark is its last record.
+	marks  *hwmWriter
+	mark   hwmRecord
+	stats  Stats
+	halted bool
 }
 
 // Stats counts a server's work since it started.
@@ -105,9 +108,41 @@ func Start(env Env, cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
-	w, st, err := wal.Open(env.Disk(), cfg.WAL)
+	fs := env.Disk()
+	mark, markStatus, markWhy, err := readHWM(fs)
+	if err != nil {
+		return nil, fmt.Errorf("server %d: %w", cfg.ID, err)
+	}
+	wopts := cfg.WAL
+	wopts.KeepValidPrefix = true
+	w, st, err := wal.Open(fs, wopts)
 	if err != nil {
 		return nil, fmt.Errorf("server %d: replay WAL: %w", cfg.ID, err)
+	}
+	walHS := st.HardState
+	rec := reconcile(&st, mark, markStatus)
+	if st.Corrupt != nil {
+		env.Note(fmt.Sprintf("storage fault: WAL damaged, kept the valid prefix: %v", st.Corrupt))
+	}
+	if markStatus == hwmDamaged {
+		env.Note(fmt.Sprintf("storage fault: %s damaged (%s): high-water mark unknown", hwmFile, markWhy))
+	}
+	if rec.Recovering {
+		env.Note(fmt.Sprintf("storage fault: WAL holds %d/%d, high-water mark %d/%d: recovering until %d (0: the first commit a leader reports)",
+			rec.LastIndex, rec.LastTerm, mark.LastIndex, mark.LastTerm, rec.RecoverTo))
+	}
+	if st.HardState != walHS {
+		// Term and vote never go back: the mark's win, and the WAL
+		// learns them before anything else happens.
+		if err := w.Save(st.HardState, nil); err != nil && !errors.Is(err, wal.ErrInvalid) {
+			_ = w.Close()
+			return nil, fmt.Errorf("server %d: persist restored hard state: %w", cfg.ID, err)
+		}
+	}
+	marks, err := createHWM(fs, rec)
+	if err != nil {
+		_ = w.Close()
+		return nil, fmt.Errorf("server %d: write %s: %w", cfg.ID, hwmFile, err)
 	}
 	if cfg.Planted.Has(plant.ForgetVoteOnRestart) {
 		st.HardState.Vote = raft.None
@@ -123,13 +158,15 @@ func Start(env Env, cfg Config) (*Server, error) {
 		MaxInflightMsgs: cfg.MaxInflightMsgs,
 		Rand:            env.Rand(),
 		Planted:         cfg.Planted,
-	}, raft.Restored{HardState: st.HardState, Entries: st.Entries})
+	}, raft.Restored{HardState: st.HardState, Entries: st.Entries,
+		Recovering: rec.Recovering, RecoverTo: rec.RecoverTo})
 	if err != nil {
 		_ = w.Close()
+		marks.close()
 		return nil, fmt.Errorf("server %d: restore raft state: %w", cfg.ID, err)
 	}
 	s := &Server{cfg: cfg, env: env, node: node, log: w, store: kv.New(),
-		pending: map[uint64]pendingRequest{}, Replayed: st}
+		pending: map[uint64]pendingRequest{}, Replayed: st, marks: marks, mark: rec}
 	hs := st.HardState
 	env.Note(fmt.Sprintf("replayed term=%d vote=%d commit=%d entries=%d", hs.Term, hs.Vote, hs.Commit, len(st.Entries)))
 	env.After(cfg.TickInterval, s.tick)
@@ -235,6 +272,26 @@ func (s *Server) ready() {
 				return
 			}
 		}
+		// The high-water mark follows the WAL, before any message that
+		// depends on it goes out.
+		next := s.mark
+		if k := len(rd.Entries); k > 0 {
+			next.LastIndex, next.LastTerm = rd.Entries[k-1].Index, rd.Entries[k-1].Term
+		}
+		if !rd.HardState.IsEmpty() {
+			next.Term, next.Vote = rd.HardState.Term, rd.HardState.Vote
+		}
+		next.Recovering, next.RecoverTo = s.node.Recovery()
+		if next != s.mark {
+			if err := s.marks.put(next); err != nil {
+				s.halt(fmt.Errorf("server %d: persist %s: %w", s.cfg.ID, hwmFile, err))
+				return
+			}
+			if s.mark.Recovering && !next.Recovering {
+				s.env.Note("recovered: caught up after a storage fault")
+			}
+			s.mark = next
+		}
 		if rd.SoftState != nil {
 			s.env.Note(fmt.Sprintf("role=%s lead=%d", rd.SoftState.Role, rd.SoftState.Lead))
 			if s.cfg.OnRole != nil {
@@ -320,6 +377,7 @@ func wipe(fs vfs.FS) error {
 
 func (s *Server) halt(err error) {
 	s.halted = true
+	s.marks.close()
 	s.env.Exit(err)
 }
 

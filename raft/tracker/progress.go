@@ -40,8 +40,14 @@ func (s StateType) String() string {
 type Progress struct {
 	// Match is the highest log index the follower has acknowledged holding
 	// (durably, and matching the leader's log up to it).
-	// Invariant: Match < Next; Match never decreases while one leader
-	// term lasts.
+	// Invariant: Match < Next. Match never decreases while one leader term
+	// lasts, with one exception: data loss. A follower whose disk lost
+	// entries it had acknowledged (truncation or damage of synced data)
+	// rejects an append at or below Match with a hint below Match; the
+	// leader then lowers Match to that hint (see MaybeDecrTo), since the
+	// follower no longer holds what it acknowledged. Lowering Match only
+	// ever understates what the follower holds, so it cannot commit
+	// anything early; the commit index itself never moves back.
 	Match uint64
 	// Next is the index of the first entry the leader will send next.
 	// Invariant: Match < Next. In StateReplicate, entries in (Match, Next)
@@ -66,6 +72,11 @@ type Progress struct {
 	// leader last checked quorum (CheckQuorum resets it every election
 	// timeout). The leader's own Progress is always active.
 	RecentActive bool
+
+	// Recovering is true if the follower's last append response said it
+	// is recovering from lost durable data: its Match does not count
+	// toward the commit quorum until it has caught up (Committed).
+	Recovering bool
 
 	// Inflights bounds the appends sent in StateReplicate and not yet
 	// acknowledged. Never nil.
@@ -134,12 +145,24 @@ func (pr *Progress) MaybeUpdate(n uint64) bool {
 // of the highest index where the logs may still agree. It reports whether
 // Next moved (the rejection was not stale); the caller then probes again.
 // A rejection in StateReplicate falls back to StateProbe.
+//
+// A rejection at or below Match whose hint is below Match means the
+// follower lost entries it had acknowledged (its disk was truncated or
+// damaged): Match drops to the hint and probing restarts there, so the
+// follower catches up instead of rejecting probes at Match+1 forever. (A
+// stale rejection, reordered or duplicated from before an ack, looks the
+// same; lowering Match for it costs one extra probe round trip and is
+// safe, because a lower Match understates what the follower holds.)
 func (pr *Progress) MaybeDecrTo(rejected, matchHint uint64) bool {
-	if pr.State == StateReplicate {
-		// Rejections at or below Match are stale: Match is known good.
-		if rejected <= pr.Match {
-			return false
+	if rejected <= pr.Match {
+		if matchHint >= pr.Match {
+			return false // stale: Match is known good
 		}
+		pr.Match = matchHint
+		pr.BecomeProbe()
+		return true
+	}
+	if pr.State == StateReplicate {
 		// The stream broke (a message was lost or reordered): fall back to
 		// probing from the last known match.
 		pr.BecomeProbe()
@@ -190,6 +213,9 @@ func (pr *Progress) String() string {
 	}
 	if !pr.RecentActive {
 		s += " inactive"
+	}
+	if pr.Recovering {
+		s += " recovering"
 	}
 	return s
 }

@@ -128,8 +128,6 @@ func TestProgressProbeAndReplicate(t *testing.T) {
 	pr.SentEntries(9, 0, false) // empty appends take no slot
 	assert.Equal(t, 2, pr.Inflights.Count())
 
-	// In replicate, rejections at or below Match are stale.
-	assert.False(t, pr.MaybeDecrTo(5, 0))
 	// Others fall back to probing from Match.
 	assert.True(t, pr.MaybeDecrTo(8, 0))
 	assert.Equal(t, StateProbe, pr.State)
@@ -205,4 +203,43 @@ func TestTrackerCommittedAndVotes(t *testing.T) {
 	_, _, res = empty.TallyVotes()
 	assert.Equal(t, quorum.VoteLost, res)
 	assert.False(t, empty.QuorumActive())
+}
+
+// A follower that lost acknowledged entries rejects at or below Match with
+// a hint below Match: the leader lowers Match to the hint and probes from
+// there. A rejection at or below Match with a hint at Match is stale.
+func TestProgressDataLossLowersMatch(t *testing.T) {
+	for _, tc := range []struct {
+		name               string
+		state              StateType
+		rejected, hint     uint64
+		ok                 bool
+		wantMatch, wantNxt uint64
+	}{
+		{"replicate probe at match, short log", StateReplicate, 10, 4, true, 4, 5},
+		{"probe state, probe at match", StateProbe, 10, 7, true, 7, 8},
+		{"rejected below match", StateReplicate, 8, 3, true, 3, 4},
+		{"hint at match is stale", StateReplicate, 10, 10, false, 10, 13},
+		{"hint zero", StateProbe, 10, 0, true, 0, 1},
+		{"above match: ordinary rejection", StateReplicate, 12, 11, true, 10, 11},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pr := NewProgress(1, 4)
+			pr.MaybeUpdate(10)
+			if tc.state == StateReplicate {
+				pr.BecomeReplicate()
+				pr.SentEntries(12, 1, true)
+			} else {
+				pr.BecomeProbe()
+				pr.Next = 13
+			}
+			assert.Equal(t, tc.ok, pr.MaybeDecrTo(tc.rejected, tc.hint))
+			assert.Equal(t, tc.wantMatch, pr.Match)
+			assert.Equal(t, tc.wantNxt, pr.Next)
+			if tc.ok {
+				assert.Equal(t, StateProbe, pr.State)
+				assert.False(t, pr.IsPaused())
+			}
+		})
+	}
 }

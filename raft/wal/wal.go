@@ -1,6 +1,7 @@
 package wal
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 
@@ -19,6 +20,15 @@ type Options struct {
 	// larger than SegmentBytes gets a segment of its own). Zero or less
 	// means DefaultSegmentBytes.
 	SegmentBytes int64
+	// KeepValidPrefix makes Open, instead of failing on damage to durable
+	// data (ErrCorrupt), cut the WAL at the first bad record (truncating
+	// that segment there and removing every later segment), make the cut
+	// durable, and replay what is left. State.Corrupt then reports the
+	// damage found. A host that uses it must know what it may have lost:
+	// it compares the result with a durable high-water mark kept
+	// elsewhere and does not vote or count toward quorums until it has
+	// caught up again.
+	KeepValidPrefix bool
 }
 
 // State is what Open replayed: the last hard state recorded, the last
@@ -32,6 +42,9 @@ type State struct {
 	// last segment (0 if none): the trace of a crash mid-write, worth a log
 	// line but not an error.
 	TornBytes int64
+	// Corrupt is the damage Open cut off with Options.KeepValidPrefix
+	// (the first of it, if it took several cuts), or nil.
+	Corrupt *CorruptError
 }
 
 // Stats are a WAL's counters since Open.
@@ -78,6 +91,77 @@ type WAL struct {
 // even if the bytes were only in the page cache of a process that died.
 // Damage to data that was once durable is an error wrapping ErrCorrupt.
 func Open(fsys vfs.FS, opts Options) (*WAL, State, error) {
+	if !opts.KeepValidPrefix {
+		return open(fsys, opts)
+	}
+	var first *CorruptError
+	for {
+		w, st, err := open(fsys, opts)
+		var ce *CorruptError
+		if !errors.As(err, &ce) {
+			if first != nil {
+				st.Corrupt = first
+			}
+			return w, st, err
+		}
+		if first == nil {
+			first = ce
+		}
+		if err := cutAt(fsys, ce); err != nil {
+			return nil, State{}, fmt.Errorf("wal: open: cutting off %v: %w", ce, err)
+		}
+	}
+}
+
+// cutAt makes the WAL end just before the damage ce reports: the damaged
+// segment is truncated at the bad record (removed if that changes
+// nothing, so every cut makes progress) and every later segment removed,
+// durably.
+func cutAt(fsys vfs.FS, ce *CorruptError) error {
+	seq, ok := parseSegmentName(ce.File)
+	if !ok {
+		return errors.New("damage outside a segment")
+	}
+	names, err := fsys.List()
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		s, ok := parseSegmentName(name)
+		if !ok || s < seq {
+			continue
+		}
+		if s == seq {
+			f, err := fsys.Open(name)
+			if err != nil {
+				return err
+			}
+			size, err := f.Size()
+			if err == nil && ce.Offset > 0 && ce.Offset < size {
+				if err = f.Truncate(ce.Offset); err == nil {
+					err = f.Sync()
+				}
+				if cerr := f.Close(); err == nil {
+					err = cerr
+				}
+				if err != nil {
+					return err
+				}
+				continue
+			}
+			f.Close()
+			if err != nil {
+				return err
+			}
+		}
+		if err := fsys.Remove(name); err != nil {
+			return err
+		}
+	}
+	return fsys.SyncDir()
+}
+
+func open(fsys vfs.FS, opts Options) (*WAL, State, error) {
 	if opts.SegmentBytes <= 0 {
 		opts.SegmentBytes = DefaultSegmentBytes
 	}

@@ -32,6 +32,9 @@ type Result struct {
 	// Samples are the cluster's state every SampleEvery, for expectations.
 	Samples []Sample
 	Metrics Metrics
+	// ExpectationFailures are a scenario's own expectations that did not
+	// hold (set by Judge); they count like the run's own failures.
+	ExpectationFailures []string
 	// Verdict is the overall outcome; Failures says why it is not Pass.
 	Verdict  Verdict
 	Pass     bool
@@ -53,19 +56,38 @@ const (
 type Liveness struct {
 	OK bool
 	// Skipped: a safety violation stopped the run before the heal.
-	Skipped        bool
-	RecoveredAfter time.Duration
+	Skipped bool
+	// ExpectUnavailable: the scenario expects the cluster not to recover
+	// (a majority gone for good), so a liveness failure is what should
+	// happen, and recovering is the failure.
+	ExpectUnavailable bool
+	RecoveredAfter    time.Duration
 }
 
-// String is "ok", "FAIL" or "skipped".
+// String is "ok", "FAIL" or "skipped"; when the scenario expects the
+// cluster to stay unavailable, "unavailable (expected)" or "ok (expected
+// unavailable)".
 func (l Liveness) String() string {
 	switch {
 	case l.Skipped:
 		return "skipped"
+	case l.ExpectUnavailable && !l.OK:
+		return "unavailable (expected)"
+	case l.ExpectUnavailable:
+		return "ok (expected unavailable)"
 	case l.OK:
 		return "ok"
 	}
 	return "FAIL"
+}
+
+// Judge re-decides the verdict with a scenario's expectations: their
+// failures are added to the run's own, and expectUnavailable turns the
+// liveness check around (a cluster that recovers fails it).
+func (r *Result) Judge(expectationFailures []string, expectUnavailable bool) {
+	r.ExpectationFailures = append([]string(nil), expectationFailures...)
+	r.Liveness.ExpectUnavailable = expectUnavailable
+	r.decide()
 }
 
 // Halt is a server that stopped itself with an error.
@@ -82,12 +104,17 @@ func (r *Result) decide() {
 	if r.Linearizability.Verdict == model.NotLinearizable {
 		r.Failures = append(r.Failures, "history not linearizable on keys "+strings.Join(r.Linearizability.FailingKeys, ","))
 	}
-	if !r.Liveness.OK && !r.Liveness.Skipped {
+	switch l := r.Liveness; {
+	case l.Skipped:
+	case l.ExpectUnavailable && l.OK:
+		r.Failures = append(r.Failures, "liveness: expected the cluster to stay unavailable, but it recovered "+l.RecoveredAfter.String()+" after the heal")
+	case !l.OK && !l.ExpectUnavailable:
 		r.Failures = append(r.Failures, "liveness: no leader and completed operation within "+r.Options.Settle.String()+" after the heal")
 	}
 	for _, h := range r.Halted {
 		r.Failures = append(r.Failures, "node "+sim.NodeID(h.Node).String()+" halted: "+h.Err)
 	}
+	r.Failures = append(r.Failures, r.ExpectationFailures...)
 	switch {
 	case len(r.Failures) > 0:
 		r.Verdict = Fail

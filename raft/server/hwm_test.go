@@ -1,0 +1,109 @@
+package server
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/seed4fee1fef/raftsim/raft/raftpb"
+	"github.com/seed4fee1fef/raftsim/raft/wal"
+	"github.com/seed4fee1fef/raftsim/sim/disk"
+)
+
+func TestHWMFile(t *testing.T) {
+	a := hwmRecord{LastIndex: 7, LastTerm: 2, Term: 3, Vote: 1}
+	b := hwmRecord{LastIndex: 9, LastTerm: 3, Term: 3, Vote: 1, Recovering: true, RecoverTo: 12}
+	two := b.append(a.append(nil))
+	flipped := append([]byte(nil), two...)
+	flipped[5] ^= 1
+	for _, tc := range []struct {
+		name   string
+		data   []byte
+		want   hwmRecord
+		status hwmStatus
+	}{
+		{"empty", nil, hwmRecord{}, hwmMissing},
+		{"one", a.append(nil), a, hwmOK},
+		{"last wins", two, b, hwmOK},
+		{"torn tail ignored", two[:len(two)-3], a, hwmOK},
+		{"zero tail ignored", append(a.append(nil), make([]byte, hwmRecSize)...), a, hwmOK},
+		{"bad checksum is damage", flipped, hwmRecord{}, hwmDamaged},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, st, _ := parseHWM(tc.data)
+			assert.Equal(t, tc.status, st)
+			assert.Equal(t, tc.want, got)
+		})
+	}
+
+	d := disk.New()
+	_, st, _, err := readHWM(d)
+	require.NoError(t, err)
+	assert.Equal(t, hwmMissing, st)
+	w, err := createHWM(d, a)
+	require.NoError(t, err)
+	require.NoError(t, w.put(b))
+	require.NoError(t, w.put(b)) // unchanged: nothing written
+	got, st, _, err := readHWM(d)
+	require.NoError(t, err)
+	assert.Equal(t, hwmOK, st)
+	assert.Equal(t, b, got)
+	assert.Equal(t, int64(2*hwmRecSize), w.size)
+	for i := range hwmCompactBytes / hwmRecSize {
+		require.NoError(t, w.put(hwmRecord{LastIndex: uint64(100 + i), Term: 4}))
+	}
+	assert.LessOrEqual(t, w.size, int64(hwmCompactBytes), "compacted")
+	got, _, _, err = readHWM(d)
+	require.NoError(t, err)
+	assert.Equal(t, w.last, got)
+	w.close()
+}
+
+func TestReconcile(t *testing.T) {
+	ents := func(terms ...uint64) []raftpb.Entry {
+		var out []raftpb.Entry
+		for i, tm := range terms {
+			out = append(out, raftpb.Entry{Index: uint64(i + 1), Term: tm})
+		}
+		return out
+	}
+	walState := func(term, vote uint64, e []raftpb.Entry) wal.State {
+		return wal.State{HardState: raftpb.HardState{Term: term, Vote: vote, Commit: 1}, Entries: e}
+	}
+	for _, tc := range []struct {
+		name     string
+		st       wal.State
+		mark     hwmRecord
+		status   hwmStatus
+		wantRec  bool
+		wantTo   uint64
+		wantTerm uint64
+		wantVote uint64
+	}{
+		{"fresh", wal.State{}, hwmRecord{}, hwmMissing, false, 0, 0, 0},
+		{"intact", walState(3, 2, ents(1, 2, 3)), hwmRecord{LastIndex: 3, LastTerm: 3, Term: 3, Vote: 2}, hwmOK, false, 0, 3, 2},
+		{"wal ahead of mark (crash before the mark)", walState(3, 2, ents(1, 2, 3, 3)), hwmRecord{LastIndex: 3, LastTerm: 3, Term: 3, Vote: 2}, hwmOK, false, 0, 3, 2},
+		{"truncated", walState(2, 1, ents(1, 2)), hwmRecord{LastIndex: 5, LastTerm: 3, Term: 4, Vote: 5}, hwmOK, true, 5, 4, 5},
+		{"older log, longer", walState(2, 1, ents(1, 2, 2, 2)), hwmRecord{LastIndex: 3, LastTerm: 3, Term: 3, Vote: 0}, hwmOK, true, 3, 3, 0},
+		{"whole log lost", wal.State{}, hwmRecord{LastIndex: 4, LastTerm: 2, Term: 2, Vote: 3}, hwmOK, true, 4, 2, 3},
+		{"mark damaged", walState(3, 2, ents(1, 2, 3)), hwmRecord{}, hwmDamaged, true, 0, 3, 2},
+		{"still recovering from before", walState(3, 2, ents(1, 2, 3)), hwmRecord{LastIndex: 3, LastTerm: 3, Term: 3, Vote: 2, Recovering: true, RecoverTo: 9}, hwmOK, true, 9, 3, 2},
+		{"vote kept in the same term", walState(3, 0, ents(1, 2, 3)), hwmRecord{LastIndex: 3, LastTerm: 3, Term: 3, Vote: 4}, hwmOK, false, 0, 3, 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := tc.st
+			rec := reconcile(&st, tc.mark, tc.status)
+			assert.Equal(t, tc.wantRec, rec.Recovering)
+			assert.Equal(t, tc.wantTo, rec.RecoverTo)
+			assert.Equal(t, tc.wantTerm, st.HardState.Term)
+			assert.Equal(t, tc.wantVote, st.HardState.Vote)
+			assert.Equal(t, rec.Term, st.HardState.Term)
+		})
+	}
+	st := walState(3, 2, ents(1, 2))
+	st.Corrupt = &wal.CorruptError{File: "wal-x"}
+	rec := reconcile(&st, hwmRecord{LastIndex: 2, LastTerm: 2, Term: 3, Vote: 2}, hwmOK)
+	assert.True(t, rec.Recovering, "a damaged WAL recovers even if the mark looks satisfied")
+	assert.Equal(t, uint64(2), rec.RecoverTo)
+}

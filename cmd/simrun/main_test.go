@@ -92,7 +92,8 @@ func TestPlantedBugFailsTheRunWithExitOne(t *testing.T) {
 
 func TestFailingRunWritesAReportThatReplays(t *testing.T) {
 	out := t.TempDir()
-	code, stdout, _ := simrun(t, "--seed", "12", "--plant", "stale-leader-reads", "--duration", "10s", "--out", out)
+	code, stdout, _ := simrun(t, "--seed", "12", "--plant", "stale-leader-reads", "--duration", "10s", "--out", out,
+		"--faults", "kill,torn-kill,pause,isolate,isolate-leader,partition,majority-minority,bridge,one-way,loss,delay,duplicate,reorder,clock-skew,clock-drift,clock-jump,slow-fsync,full-disk,fail-fsync,quiet")
 	require.Equal(t, 1, code, stdout)
 	dir := field(t, stdout, "report")
 	assert.Equal(t, filepath.Join(out, "seed-12"), dir)

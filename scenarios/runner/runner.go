@@ -181,20 +181,11 @@ func Run(opts Options) (*Result, error) {
 }
 
 // DefaultKinds are the fault kinds a seed draws from when none are named:
-// every kind Raft must tolerate on n servers, except damage to durable WAL
-// data (truncate, bitflip). A node that finds its WAL damaged refuses to
-// start rather than run on bad data, which is safe; rejoining after such
-// damage without voting until caught up is not built yet, so those kinds
-// run only when asked for.
-func DefaultKinds(n int) []faults.Kind {
-	var out []faults.Kind
-	for _, k := range faults.DefaultKinds(n) {
-		if k != faults.Truncate && k != faults.Bitflip {
-			out = append(out, k)
-		}
-	}
-	return out
-}
+// every kind Raft must tolerate on n servers, storage damage included (on
+// a minority, one node at a time: a node whose WAL is shorter or damaged
+// compared with its durable high-water mark rejoins recovering, with no
+// votes and no quorum acks until caught up).
+func DefaultKinds(n int) []faults.Kind { return faults.DefaultKinds(n) }
 
 // checkLiveness runs the settle phase: the cluster must have a leader and
 // complete an operation called after the heal, within settle.

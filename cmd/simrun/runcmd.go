@@ -161,6 +161,9 @@ func summarize(res *runner.Result) *summary {
 		out.add("invariants", "ok")
 	}
 	out.add("liveness", res.Liveness.String())
+	if len(res.StorageDamaged) > 0 {
+		out.add("storage-damaged", fmt.Sprint(res.StorageDamaged))
+	}
 	for _, h := range res.Halted {
 		out.add("halted", fmt.Sprintf("n%d: %s", h.Node, h.Err))
 	}

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -29,6 +30,9 @@ type Result struct {
 	InvariantChecks uint64
 	// Linearizability is porcupine's verdict on the whole history.
 	Linearizability model.Result
+	// StorageDamaged lists the servers that found their durable data
+	// damaged (and rejoined recovering), in node order.
+	StorageDamaged []int
 	// Samples are the cluster's state every SampleEvery, for expectations.
 	Samples []Sample
 	Metrics Metrics
@@ -96,8 +100,18 @@ type Halt struct {
 	Err  string
 }
 
+// BeyondTolerance reports whether storage faults damaged a majority of
+// servers: then Raft cannot promise anything, and the run says so.
+func (r *Result) BeyondTolerance() bool {
+	return len(r.StorageDamaged) > r.Options.Servers/2
+}
+
 func (r *Result) decide() {
 	r.Failures = nil
+	if r.BeyondTolerance() {
+		r.Failures = append(r.Failures, fmt.Sprintf("storage faults exceeded what Raft tolerates: durable data damaged on %d of %d servers %v; what follows is their consequence, not a Raft bug",
+			len(r.StorageDamaged), r.Options.Servers, r.StorageDamaged))
+	}
 	if v := r.Invariant; v != nil {
 		r.Failures = append(r.Failures, "invariant "+v.Invariant+" broken at "+v.At.String()+": "+v.Message)
 	}

@@ -8,6 +8,7 @@ package runner
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/seed4fee1fef/raftsim/faults"
@@ -133,6 +134,12 @@ func Run(opts Options) (*Result, error) {
 		return nil, err
 	}
 	res.Cluster = c
+	damaged := map[sim.NodeID]bool{}
+	w.Trace().OnEvent = func(e *sim.Event) { // runs before the checker's hook
+		if e.Kind == sim.KindNote && e.Node >= 1 && int(e.Node) <= opts.Servers && strings.HasPrefix(e.Note, "storage fault:") {
+			damaged[e.Node] = true
+		}
+	}
 	ck.Install(c)
 	smp := startSampler(w, c)
 
@@ -174,6 +181,11 @@ func Run(opts Options) (*Result, error) {
 	res.Linearizability = model.Check(c.History.Operations(), opts.CheckTimeout)
 	res.Metrics = m.finish(c)
 	res.Samples = smp.samples
+	for id := 1; id <= opts.Servers; id++ {
+		if damaged[sim.NodeID(id)] {
+			res.StorageDamaged = append(res.StorageDamaged, id)
+		}
+	}
 	res.Halted = haltedServers(w, c)
 	res.TraceHash, res.Events, res.VirtualTime = w.Trace().Hash(), w.Trace().Len(), w.Now()
 	res.decide()

@@ -107,3 +107,28 @@ func TestTornWritesHappenAndAreSurvived(t *testing.T) {
 	t.Logf("%d torn writes over 30 seeds", torn)
 	assert.Positive(t, torn)
 }
+
+// TestMajorityStorageDamageIsNamed truncates the WALs of 3 of 5 servers:
+// the run must say the faults exceeded what Raft tolerates, not report a
+// bare invariant violation.
+func TestMajorityStorageDamageIsNamed(t *testing.T) {
+	var fs []faults.Fault
+	for i, id := range []int{1, 2, 3} {
+		at := time.Duration(2+i) * time.Second
+		fs = append(fs, faults.Fault{Kind: faults.Truncate, At: at, Until: at + 500*time.Millisecond, Nodes: []int{id}, Bytes: 400})
+	}
+	sched := faults.Schedule{Faults: fs, End: 8 * time.Second, HealAt: 6 * time.Second}
+	res, err := runner.Run(runner.Options{Seed: 1, FaultTime: 6 * time.Second, Schedule: &sched, Trace: sim.TraceHashOnly})
+	require.NoError(t, err)
+	require.Len(t, res.StorageDamaged, 3, "%v", res.Failures)
+	assert.True(t, res.BeyondTolerance())
+	require.NotEmpty(t, res.Failures)
+	assert.Contains(t, res.Failures[0], "storage faults exceeded what Raft tolerates")
+
+	// One damaged server is within tolerance: the run passes.
+	sched.Faults = fs[:1]
+	res, err = runner.Run(runner.Options{Seed: 1, FaultTime: 6 * time.Second, Schedule: &sched, Trace: sim.TraceHashOnly})
+	require.NoError(t, err)
+	assert.Equal(t, []int{1}, res.StorageDamaged)
+	assert.True(t, res.Pass, "%v", res.Failures)
+}

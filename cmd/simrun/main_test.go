@@ -153,3 +153,48 @@ func TestBenchReportsThroughput(t *testing.T) {
 	code, _, _ = simrun(t, "bench", "--runs", "0")
 	assert.Equal(t, 2, code)
 }
+
+func TestScenarioListAndRun(t *testing.T) {
+	code, list, _ := simrun(t, "scenarios")
+	require.Equal(t, 0, code)
+	for _, name := range []string{"restart-remembers", "quiet-leader", "lagging-follower", "leader-isolation",
+		"minority-partition", "even-split", "majority-failure", "figure8", "rolling-restarts", "torn-wal",
+		"truncate-minority", "clock-skew", "flaky-network"} {
+		assert.NotEmpty(t, field(t, list, name), name)
+	}
+	code, out, errOut := simrun(t, "--scenario", "quiet-leader", "--seed", "1", "--out", t.TempDir())
+	require.Equal(t, 0, code, out+errOut)
+	assert.Equal(t, "quiet-leader", field(t, out, "scenario"))
+	assert.Equal(t, "PASS", field(t, out, "result"))
+	assert.Contains(t, out, "check: expect stable-leader")
+
+	code, out, _ = simrun(t, "--scenario", "quiet-leader", "--seed", "1", "--plant", "no-heartbeats", "--out", t.TempDir())
+	assert.Equal(t, 1, code, out)
+	assert.Equal(t, "FAIL", field(t, out, "result"))
+}
+
+func TestMalformedScenarioExitsTwoWithPosition(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.scn")
+	require.NoError(t, os.WriteFile(bad, []byte("servers 5\n# comment\nat 2s kil n3 until 4s\n"), 0o644))
+	code, out, errOut := simrun(t, "--scenario", bad)
+	assert.Equal(t, 2, code)
+	assert.Empty(t, out)
+	assert.Contains(t, errOut, bad+":3:7: unknown fault kind \"kil\"")
+
+	code, _, errOut = simrun(t, "--scenario", "no-such-scenario")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "no-such-scenario")
+	code, _, errOut = simrun(t, "--scenario", "quiet-leader", "--servers", "3")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "--scenario sets the cluster")
+}
+
+func TestEmittedScenarioReplaysTheRun(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "seed5.scn")
+	code, out, _ := simrun(t, "--seed", "5", "--duration", "8s", "--emit-scenario", file)
+	require.Equal(t, 0, code, out)
+	code, again, errOut := simrun(t, "--scenario", file, "--seed", "5")
+	require.Equal(t, 0, code, again+errOut)
+	assert.Equal(t, field(t, out, "trace-hash"), field(t, again, "trace-hash"))
+}

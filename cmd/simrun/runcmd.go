@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/seed4fee1fef/raftsim/linearizability/model"
 	"github.com/seed4fee1fef/raftsim/raft/plant"
 	"github.com/seed4fee1fef/raftsim/reports"
+	"github.com/seed4fee1fef/raftsim/scenarios"
 	"github.com/seed4fee1fef/raftsim/scenarios/runner"
 	"github.com/seed4fee1fef/raftsim/sim"
 )
@@ -29,6 +31,11 @@ type runOptions struct {
 	json     bool
 	out      string
 	report   bool
+	scenario string
+	emit     string
+	// explicit records flags the user set, so a scenario's own settings
+	// are overridden only by what was asked for.
+	explicit func(name string) bool
 }
 
 func (o *runOptions) register(cmd *cobra.Command) {
@@ -44,11 +51,21 @@ func (o *runOptions) register(cmd *cobra.Command) {
 	f.BoolVar(&o.json, "json", false, "print one JSON object instead of key: value lines")
 	f.StringVar(&o.out, "out", "raftsim-reports", "directory under which a failing run writes its report")
 	f.BoolVar(&o.report, "report", false, "write the report even if the run passes")
+	f.StringVar(&o.scenario, "scenario", "", "run a built-in scenario (see 'simrun scenarios') or a scenario file")
+	f.StringVar(&o.emit, "emit-scenario", "", "write this run's generated fault schedule as a scenario file that replays it")
+	o.explicit = func(name string) bool { return cmd.Flags().Changed(name) }
 }
 
 // reproArgs are the flags that determine the run, as simrun arguments:
 // what a report's repro command and `simrun replay` use.
 func (o *runOptions) reproArgs() []string {
+	if o.scenario != "" {
+		args := []string{"--scenario", o.scenario, "--seed", fmt.Sprint(o.seed)}
+		if o.plant != "" {
+			args = append(args, "--plant", o.plant)
+		}
+		return args
+	}
 	args := []string{"--seed", fmt.Sprint(o.seed), "--servers", fmt.Sprint(o.servers), "--clients", fmt.Sprint(o.clients),
 		"--duration", o.duration.String(), "--settle", o.settle.String()}
 	if o.faults != "" {
@@ -65,6 +82,10 @@ func (o *runOptions) reproArgs() []string {
 
 // reportDir is where this run's report goes.
 func (o *runOptions) reportDir() string {
+	if o.scenario != "" {
+		name := strings.TrimSuffix(filepath.Base(o.scenario), ".scn")
+		return filepath.Join(o.out, fmt.Sprintf("%s-seed-%d", name, o.seed))
+	}
 	return filepath.Join(o.out, fmt.Sprintf("seed-%d", o.seed))
 }
 
@@ -107,16 +128,53 @@ func (o *runOptions) run(stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	res, err := runner.Run(opts)
-	if err != nil {
-		return badInput("%v", err)
+	var res *runner.Result
+	var checks []scenarios.Check
+	scenarioName := ""
+	if o.scenario != "" {
+		sc, err := loadScenario(o.scenario)
+		if err != nil {
+			return err
+		}
+		if o.explicit != nil && (o.explicit("servers") || o.explicit("clients") || o.explicit("duration") || o.explicit("faults") || o.explicit("no-faults")) {
+			return badInput("--scenario sets the cluster and its faults; --servers, --clients, --duration, --faults and --no-faults go with a random run")
+		}
+		oc, err := scenarios.Run(sc, o.seed, func(ro *runner.Options) {
+			ro.Trace = sim.TraceFull
+			ro.Planted |= opts.Planted
+		})
+		if err != nil {
+			return badInput("scenario %s: %v", o.scenario, err)
+		}
+		res, checks, scenarioName = oc.Result, oc.Checks, sc.Name
+	} else {
+		res, err = runner.Run(opts)
+		if err != nil {
+			return badInput("%v", err)
+		}
+		if o.emit != "" && res.Schedule != nil {
+			script := scenarios.FromSchedule(res.Options, *res.Schedule).Script()
+			if err := reports.WriteFileAtomic(o.emit, []byte(script)); err != nil {
+				return badInput("--emit-scenario: %v", err)
+			}
+		}
 	}
 	out := summarize(res)
+	if scenarioName != "" {
+		out.keys = append([]string{"scenario"}, out.keys...)
+		out.vals = append([]any{scenarioName}, out.vals...)
+	}
+	for _, c := range checks {
+		out.add("check", c.String())
+	}
+	if o.emit != "" && o.scenario == "" {
+		out.add("emitted-scenario", o.emit)
+	}
 	args := o.reproArgs()
 	if !res.Pass || o.report {
 		// Written before anything is printed: a failure found is never lost.
 		dir := o.reportDir()
-		if err := reports.Write(dir, res, reports.Summarize(res, "", args)); err != nil {
+		if err := reports.Write(dir, res, reports.Summarize(res, scenarioName, args)); err != nil {
 			return fmt.Errorf("%w (the run's verdict was %s)", err, res.Verdict)
 		}
 		out.add("report", dir)
@@ -237,4 +295,25 @@ func faultLine(s *faults.Schedule) string {
 		parts[i] = fmt.Sprintf("%s×%d", k, count[k])
 	}
 	return fmt.Sprintf("%d (%s), healed at %v", len(s.Faults), strings.Join(parts, " "), s.HealAt)
+}
+
+// loadScenario reads a scenario: a file if the argument names one (a path
+// or a .scn name), else a built-in. Errors name file:line:column.
+func loadScenario(arg string) (*scenarios.Scenario, error) {
+	if strings.ContainsRune(arg, filepath.Separator) || strings.HasSuffix(arg, ".scn") {
+		src, err := os.ReadFile(arg)
+		if err != nil {
+			return nil, badInput("--scenario: %v", err)
+		}
+		sc, err := scenarios.Parse(arg, src)
+		if err != nil {
+			return nil, badInput("%v", err)
+		}
+		return sc, nil
+	}
+	sc, err := scenarios.Load(arg)
+	if err != nil {
+		return nil, badInput("--scenario: %v (see 'simrun scenarios'; a file needs a path or a .scn name)", err)
+	}
+	return sc, nil
 }

@@ -1,0 +1,437 @@
+package scenarios
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/seed4fee1fef/raftsim/linearizability/model"
+	"github.com/seed4fee1fef/raftsim/raft"
+	"github.com/seed4fee1fef/raftsim/raft/raftpb"
+	"github.com/seed4fee1fef/raftsim/scenarios/runner"
+	"github.com/seed4fee1fef/raftsim/sim"
+)
+
+// Check is one expectation's verdict on a run.
+type Check struct {
+	Expect Expectation
+	OK     bool
+	// Skipped: the run stopped early (a safety violation stopped the
+	// world) before the expectation could be judged. The run fails anyway.
+	Skipped bool
+	// Detail says what happened: why it failed, or what was seen.
+	Detail string
+}
+
+// String is "expect ...: ok (detail)", "expect ...: FAIL: detail" or
+// "expect ...: skipped (detail)".
+func (c Check) String() string {
+	switch {
+	case c.Skipped:
+		return fmt.Sprintf("%s: skipped (%s)", c.Expect, c.Detail)
+	case c.OK:
+		return fmt.Sprintf("%s: ok (%s)", c.Expect, c.Detail)
+	}
+	return fmt.Sprintf("%s: FAIL: %s", c.Expect, c.Detail)
+}
+
+// Restart-bytes slack: catching up is allowed Kx the bytes of the entries
+// it missed, plus RestartSlackBytes, plus RestartSlackPerSecond for each
+// second the catch-up took (heartbeats and client requests keep arriving
+// meanwhile).
+const (
+	RestartSlackBytes     = 2 << 10
+	RestartSlackPerSecond = 2 << 10
+)
+
+// evaluator judges expectations on one run's samples.
+type evaluator struct {
+	samples []runner.Sample
+	// stoppedAt is when a safety violation stopped the world, or -1.
+	stoppedAt sim.Time
+	// entryBytes is the mean encoded size of a log entry (raftpb
+	// AppendEntry), the unit of restart-bytes.
+	entryBytes float64
+}
+
+// check judges one sample-based expectation (the always-judged ones are
+// judged from the Result by baseCheck).
+func (ev *evaluator) check(e Expectation) Check {
+	c := Check{Expect: e}
+	if end := e.end(); end > 0 {
+		if skip, detail := ev.uncovered(end); detail != "" {
+			c.Skipped, c.Detail = skip, detail
+			return c
+		}
+	}
+	switch e.Kind {
+	case ExpectStableLeader:
+		c.OK, c.Detail = ev.stableLeader(e.From, e.To)
+	case ExpectTermStable:
+		c.OK, c.Detail = ev.termStable(e.From, e.To)
+	case ExpectNoCommit:
+		c.OK, c.Detail = ev.noCommit(e.From, e.To)
+	case ExpectProgress:
+		c.OK, c.Detail = ev.progress(e.After, e.Within)
+	case ExpectRestartBytes:
+		c.OK, c.Skipped, c.Detail = ev.restartBytes(e.Node, e.Factor)
+	case ExpectBytesPerWrite:
+		c.OK, c.Detail = ev.bytesPerWrite(e)
+	default:
+		c.Detail = fmt.Sprintf("unknown expectation %q", e.Kind)
+	}
+	return c
+}
+
+// uncovered says whether the samples reach end; if not, whether that is
+// because the run stopped early (skip) and what to report.
+func (ev *evaluator) uncovered(end time.Duration) (skip bool, detail string) {
+	last := sim.Time(-1)
+	if n := len(ev.samples); n > 0 {
+		last = ev.samples[n-1].At
+	}
+	if last.Add(runner.SampleEvery) > sim.Time(end) {
+		return false, ""
+	}
+	if ev.stoppedAt >= 0 {
+		return true, fmt.Sprintf("the run stopped at %v, before %v", ev.stoppedAt, end)
+	}
+	return false, fmt.Sprintf("the run ended at %v, before %v", max(last, 0), end)
+}
+
+// in returns the samples taken in [from, to].
+func (ev *evaluator) in(from, to time.Duration) []runner.Sample {
+	var out []runner.Sample
+	for _, s := range ev.samples {
+		if s.At >= sim.Time(from) && s.At <= sim.Time(to) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// leaders lists the up nodes whose role is leader, with their terms.
+func leaders(s runner.Sample) (ids []int, terms []uint64) {
+	for i, n := range s.Nodes {
+		if n.Up && n.Role == raft.Leader {
+			ids, terms = append(ids, i+1), append(terms, n.Term)
+		}
+	}
+	return ids, terms
+}
+
+// stableLeader: in every sample of [from, to] exactly one up node leads,
+// and it is the same node in the same term throughout.
+func (ev *evaluator) stableLeader(from, to time.Duration) (bool, string) {
+	ss := ev.in(from, to)
+	if len(ss) == 0 {
+		return false, "no samples in the interval"
+	}
+	lead, term := 0, uint64(0)
+	for _, s := range ss {
+		ids, terms := leaders(s)
+		switch {
+		case len(ids) == 0:
+			return false, fmt.Sprintf("no leader at %v", s.At)
+		case len(ids) > 1:
+			var parts []string
+			for i, id := range ids {
+				parts = append(parts, fmt.Sprintf("n%d term %d", id, terms[i]))
+			}
+			return false, fmt.Sprintf("%d leaders at %v (%s)", len(ids), s.At, strings.Join(parts, ", "))
+		case lead == 0:
+			lead, term = ids[0], terms[0]
+		case ids[0] != lead || terms[0] != term:
+			return false, fmt.Sprintf("at %v n%d led term %d, not n%d term %d as at %v", s.At, ids[0], terms[0], lead, term, ss[0].At)
+		}
+	}
+	return true, fmt.Sprintf("n%d led term %d in all %d samples", lead, term, len(ss))
+}
+
+// maxTerm is the highest term of any up node.
+func maxTerm(s runner.Sample) uint64 {
+	var t uint64
+	for _, n := range s.Nodes {
+		if n.Up {
+			t = max(t, n.Term)
+		}
+	}
+	return t
+}
+
+// termStable: the highest term of any up node is the same in every
+// sample of [from, to].
+func (ev *evaluator) termStable(from, to time.Duration) (bool, string) {
+	ss := ev.in(from, to)
+	if len(ss) == 0 {
+		return false, "no samples in the interval"
+	}
+	t0 := maxTerm(ss[0])
+	for _, s := range ss[1:] {
+		if t := maxTerm(s); t != t0 {
+			return false, fmt.Sprintf("term went from %d to %d at %v", t0, t, s.At)
+		}
+	}
+	return true, fmt.Sprintf("term %d throughout", t0)
+}
+
+// noCommit: the highest commit index of any up node is the same in every
+// sample of [from, to].
+func (ev *evaluator) noCommit(from, to time.Duration) (bool, string) {
+	ss := ev.in(from, to)
+	if len(ss) == 0 {
+		return false, "no samples in the interval"
+	}
+	c0 := ss[0].MaxCommit()
+	for _, s := range ss[1:] {
+		if c := s.MaxCommit(); c != c0 {
+			return false, fmt.Sprintf("commit index went from %d to %d at %v", c0, c, s.At)
+		}
+	}
+	return true, fmt.Sprintf("commit index stayed at %d", c0)
+}
+
+// progress: some sample in (after, after+within] shows a commit index
+// above the highest any sample up to after showed.
+func (ev *evaluator) progress(after, within time.Duration) (bool, string) {
+	var base uint64
+	for _, s := range ev.samples {
+		if s.At <= sim.Time(after) {
+			base = max(base, s.MaxCommit())
+		}
+	}
+	for _, s := range ev.in(after, after+within) {
+		if s.At > sim.Time(after) && s.MaxCommit() > base {
+			return true, fmt.Sprintf("commit index rose from %d to %d by %v", base, s.MaxCommit(), s.At)
+		}
+	}
+	return false, fmt.Sprintf("commit index stayed at %d from %v to %v", base, after, after+within)
+}
+
+// restartBytes: after each restart of node (a sample in which it is up
+// after one in which it was down), the bytes delivered to it until it has
+// caught up are at most
+//
+//	factor × missed × entryBytes + RestartSlackBytes + RestartSlackPerSecond × catch-up seconds
+//
+// where "caught up" is the first sample in which its last log index
+// reaches the highest last index any other up node had at the restart
+// sample, missed is its last index then minus its last index in the last
+// sample before it went down, and the bytes are its BytesReceived then
+// minus in the sample before the restart (it receives nothing while
+// down). A blank restart (sent the whole log again) or a leader that
+// resends the whole log breaks it by the ratio of log length to missed
+// entries. It fails if the node never restarts, or has not caught up when
+// the run ends; a restart cut short by another crash is not judged.
+func (ev *evaluator) restartBytes(node int, factor float64) (ok, skipped bool, detail string) {
+	i := node - 1
+	ss := ev.samples
+	restarts, judged := 0, 0
+	var notes []string
+	lastUp := -1 // index of the last sample in which the node was up
+	for k := 0; k < len(ss); k++ {
+		if i >= len(ss[k].Nodes) {
+			return false, false, fmt.Sprintf("no node n%d in the samples", node)
+		}
+		if !ss[k].Nodes[i].Up {
+			continue
+		}
+		if k == 0 || ss[k-1].Nodes[i].Up {
+			lastUp = k
+			continue
+		}
+		// A restart at sample k.
+		restarts++
+		var before uint64
+		if lastUp >= 0 {
+			before = ss[lastUp].Nodes[i].LastIndex
+		}
+		base := ss[k-1].Nodes[i].BytesReceived
+		var target uint64
+		for j, n := range ss[k].Nodes {
+			if j != i && n.Up {
+				target = max(target, n.LastIndex)
+			}
+		}
+		caught := -1
+		for j := k; j < len(ss) && ss[j].Nodes[i].Up; j++ {
+			if ss[j].Nodes[i].LastIndex >= target {
+				caught = j
+				break
+			}
+			lastUp = j
+		}
+		if caught < 0 {
+			j := k
+			for j < len(ss) && ss[j].Nodes[i].Up {
+				j++
+			}
+			if j < len(ss) {
+				notes = append(notes, fmt.Sprintf("restart at %v went down again at %v before catching up (not judged)", ss[k].At, ss[j].At))
+				k = j - 1
+				continue
+			}
+			if ev.stoppedAt >= 0 {
+				return false, true, fmt.Sprintf("the run stopped at %v before n%d (restarted at %v) caught up", ev.stoppedAt, node, ss[k].At)
+			}
+			return false, false, fmt.Sprintf("n%d restarted at %v and had not caught up to index %d when the run ended at %v (at %d)",
+				node, ss[k].At, target, ss[len(ss)-1].At, ss[len(ss)-1].Nodes[i].LastIndex)
+		}
+		judged++
+		c := ss[caught].Nodes[i]
+		var missed uint64
+		if c.LastIndex > before {
+			missed = c.LastIndex - before
+		}
+		took := ss[caught].At.Sub(ss[k-1].At)
+		got := c.BytesReceived - base
+		allowed := factor*float64(missed)*ev.entryBytes + RestartSlackBytes + RestartSlackPerSecond*took.Seconds()
+		what := fmt.Sprintf("restart at %v: caught up by %v, %d entries missed (%d to %d), %d bytes received, allowed %.0f (%.1f bytes/entry)",
+			ss[k].At, ss[caught].At, missed, before, c.LastIndex, got, allowed, ev.entryBytes)
+		if float64(got) > allowed {
+			return false, false, what
+		}
+		notes = append(notes, what)
+		lastUp = caught
+		k = caught
+	}
+	switch {
+	case restarts == 0 && ev.stoppedAt >= 0:
+		return false, true, fmt.Sprintf("the run stopped at %v before n%d restarted", ev.stoppedAt, node)
+	case restarts == 0:
+		return false, false, fmt.Sprintf("n%d never restarted", node)
+	case judged == 0:
+		return false, false, strings.Join(notes, "; ")
+	}
+	return true, false, strings.Join(notes, "; ")
+}
+
+// bytesPerWrite: bytes delivered to all servers per committed entry over
+// [From, To] is at most Factor times the same over [BaseFrom, BaseTo].
+// Each window runs from the last sample at or before its start to the
+// last sample at or before its end; committed entries are the rise of
+// the highest commit index seen so far. Resending the whole log on every
+// append makes the cost grow with the log, so a later window costs many
+// times an earlier one.
+func (ev *evaluator) bytesPerWrite(e Expectation) (bool, string) {
+	cost := func(from, to time.Duration) (float64, uint64, string) {
+		a, b := -1, -1
+		var seen, ca, cb uint64
+		for k, s := range ev.samples {
+			seen = max(seen, s.MaxCommit())
+			if s.At <= sim.Time(from) {
+				a, ca = k, seen
+			}
+			if s.At <= sim.Time(to) {
+				b, cb = k, seen
+			}
+		}
+		if a < 0 || b <= a {
+			return 0, 0, fmt.Sprintf("no samples from %v to %v", from, to)
+		}
+		var bytes uint64
+		for i := range ev.samples[b].Nodes {
+			bytes += ev.samples[b].Nodes[i].BytesReceived - ev.samples[a].Nodes[i].BytesReceived
+		}
+		if cb == ca {
+			return 0, 0, fmt.Sprintf("no entry committed from %v to %v", from, to)
+		}
+		return float64(bytes) / float64(cb-ca), cb - ca, ""
+	}
+	got, n, why := cost(e.From, e.To)
+	if why != "" {
+		return false, why
+	}
+	base, nb, why := cost(e.BaseFrom, e.BaseTo)
+	if why != "" {
+		return false, why + " (the baseline)"
+	}
+	detail := fmt.Sprintf("%.0f bytes per write from %v to %v (%d writes), %.0f from %v to %v (%d writes): %.2fx",
+		got, e.From, e.To, n, base, e.BaseFrom, e.BaseTo, nb, got/base)
+	return got <= e.Factor*base, detail
+}
+
+// baseCheck judges one of the always-judged expectations from the result.
+func baseCheck(e Expectation, res *runner.Result) Check {
+	c := Check{Expect: e}
+	switch e.Kind {
+	case ExpectLinearizable:
+		lin := res.Linearizability
+		c.OK = lin.Verdict == model.Linearizable
+		switch lin.Verdict {
+		case model.Linearizable:
+			c.Detail = "history linearizable"
+		case model.NotLinearizable:
+			c.Detail = "not linearizable on keys " + strings.Join(lin.FailingKeys, ",")
+		default:
+			c.Detail = "the check did not finish (unknown)"
+		}
+	case ExpectInvariants:
+		c.OK = res.Invariant == nil && len(res.Halted) == 0
+		switch {
+		case res.Invariant != nil:
+			c.Detail = fmt.Sprintf("%s broken at %v: %s", res.Invariant.Invariant, res.Invariant.At, res.Invariant.Message)
+		case len(res.Halted) > 0:
+			c.Detail = fmt.Sprintf("n%d halted: %s", res.Halted[0].Node, res.Halted[0].Err)
+		default:
+			c.Detail = fmt.Sprintf("%d checks, none broken", res.InvariantChecks)
+		}
+	case ExpectLiveness, ExpectUnavailable:
+		l := res.Liveness
+		c.Skipped = l.Skipped
+		c.OK = l.OK == (e.Kind == ExpectLiveness) && !l.Skipped
+		switch {
+		case l.Skipped:
+			c.Detail = "a safety violation stopped the run before the heal"
+		case l.OK:
+			c.Detail = fmt.Sprintf("recovered %v after the heal at %v", l.RecoveredAfter, res.HealedAt)
+		default:
+			c.Detail = fmt.Sprintf("no leader and completed operation within %v after the heal at %v", res.Options.Settle, res.HealedAt)
+		}
+	}
+	return c
+}
+
+func isBase(k ExpectKind) bool {
+	switch k {
+	case ExpectLinearizable, ExpectInvariants, ExpectLiveness, ExpectUnavailable:
+		return true
+	}
+	return false
+}
+
+// meanEntryBytes is the mean encoded size of the entries in the log of
+// the live server with the longest log.
+func meanEntryBytes(res *runner.Result) float64 {
+	c := res.Cluster
+	if c == nil {
+		return 0
+	}
+	best, last := 0, uint64(0)
+	for id := 1; id <= c.Servers(); id++ {
+		if s := c.Server(id); s != nil {
+			if li := s.BasicStatus().LastIndex; li > last {
+				best, last = id, li
+			}
+		}
+	}
+	if best == 0 {
+		return 0
+	}
+	s := c.Server(best)
+	var total, n int
+	var buf []byte
+	for i := uint64(1); i <= last; i++ {
+		e, ok := s.LogEntry(i)
+		if !ok {
+			continue
+		}
+		buf = raftpb.AppendEntry(buf[:0], &e)
+		total += len(buf)
+		n++
+	}
+	if n == 0 {
+		return 0
+	}
+	return float64(total) / float64(n)
+}

@@ -1,0 +1,263 @@
+package scenarios
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/seed4fee1fef/raftsim/linearizability/model"
+	"github.com/seed4fee1fef/raftsim/raft"
+	"github.com/seed4fee1fef/raftsim/scenarios/runner"
+	"github.com/seed4fee1fef/raftsim/sim"
+)
+
+// cluster builds n samples 50ms apart of a 3-node cluster in which n1
+// leads term 2 and commit and last index rise by 10 per sample, each node
+// receiving 300 bytes per sample; edit adjusts sample k.
+func cluster(n int, edit func(k int, s *runner.Sample)) []runner.Sample {
+	out := make([]runner.Sample, n)
+	for k := range out {
+		s := runner.Sample{At: sim.Time(time.Duration(k) * runner.SampleEvery), Nodes: make([]runner.NodeSample, 3)}
+		for i := range s.Nodes {
+			s.Nodes[i] = runner.NodeSample{Up: true, Role: raft.Follower, Term: 2, Lead: 1,
+				Commit: uint64(10 * k), LastIndex: uint64(10 * k), BytesReceived: uint64(300 * k)}
+		}
+		s.Nodes[0].Role = raft.Leader
+		if edit != nil {
+			edit(k, &s)
+		}
+		out[k] = s
+	}
+	return out
+}
+
+func ms(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+
+func judge(t *testing.T, samples []runner.Sample, line string) Check {
+	t.Helper()
+	s, err := Parse("t.scn", []byte("servers 3\nfaults-until 10s\n"+line+"\n"))
+	require.NoError(t, err)
+	require.Len(t, s.Expect, 1)
+	ev := &evaluator{samples: samples, stoppedAt: -1, entryBytes: 20}
+	return ev.check(s.Expect[0])
+}
+
+func TestStableLeader(t *testing.T) {
+	c := judge(t, cluster(100, nil), "expect stable-leader from 1s to 4s")
+	assert.True(t, c.OK, c.Detail)
+	assert.Equal(t, "n1 led term 2 in all 61 samples", c.Detail)
+
+	c = judge(t, cluster(100, func(k int, s *runner.Sample) {
+		if k >= 50 {
+			s.Nodes[0].Role, s.Nodes[1].Role = raft.Follower, raft.Leader
+			s.Nodes[1].Term = 3
+		}
+	}), "expect stable-leader from 1s to 4s")
+	assert.False(t, c.OK)
+	assert.Equal(t, "at 2.5s n2 led term 3, not n1 term 2 as at 1s", c.Detail)
+
+	c = judge(t, cluster(100, func(k int, s *runner.Sample) {
+		if k == 30 {
+			s.Nodes[2].Role, s.Nodes[2].Term = raft.Leader, 3
+		}
+	}), "expect stable-leader from 1s to 4s")
+	assert.Equal(t, "2 leaders at 1.5s (n1 term 2, n3 term 3)", c.Detail)
+
+	c = judge(t, cluster(100, func(k int, s *runner.Sample) {
+		if k == 70 {
+			s.Nodes[0].Up = false // a leader that is down leads nothing
+		}
+	}), "expect stable-leader from 1s to 4s")
+	assert.Equal(t, "no leader at 3.5s", c.Detail)
+}
+
+func TestTermStable(t *testing.T) {
+	assert.True(t, judge(t, cluster(100, nil), "expect term-stable from 1s to 4s").OK)
+	c := judge(t, cluster(100, func(k int, s *runner.Sample) {
+		if k >= 40 {
+			s.Nodes[2].Term = 5 // a follower's term alone moving counts
+		}
+	}), "expect term-stable from 1s to 4s")
+	assert.False(t, c.OK)
+	assert.Equal(t, "term went from 2 to 5 at 2s", c.Detail)
+}
+
+func TestNoCommitAndProgress(t *testing.T) {
+	stall := cluster(100, func(k int, s *runner.Sample) {
+		for i := range s.Nodes {
+			c := uint64(10 * min(k, 40))
+			if k >= 80 {
+				c += uint64(k - 79)
+			}
+			s.Nodes[i].Commit = c
+		}
+	})
+	c := judge(t, stall, "expect no-commit from 2s to 3950ms")
+	assert.True(t, c.OK, c.Detail)
+	assert.Equal(t, "commit index stayed at 400", c.Detail)
+	c = judge(t, stall, "expect no-commit from 1s to 3s")
+	assert.Equal(t, "commit index went from 200 to 210 at 1.05s", c.Detail)
+
+	c = judge(t, stall, "expect progress within 1s after 3500ms")
+	assert.True(t, c.OK)
+	assert.Equal(t, "commit index rose from 400 to 401 by 4s", c.Detail)
+	c = judge(t, stall, "expect progress within 1s after 2500ms")
+	assert.False(t, c.OK)
+	assert.Equal(t, "commit index stayed at 400 from 2.5s to 3.5s", c.Detail)
+
+	// A commit index that drops (its node died) and comes back is not progress.
+	dip := cluster(100, func(k int, s *runner.Sample) {
+		for i := range s.Nodes {
+			s.Nodes[i].Commit = 500
+			if k >= 50 && k < 60 {
+				s.Nodes[i].Commit = 400
+			}
+		}
+	})
+	assert.False(t, judge(t, dip, "expect progress within 1s after 2700ms").OK)
+}
+
+// restartSamples: n3 is down from 1s to 2s (samples 20..39) while the
+// others go on; it restarts with its log and catches up by 2.1s, having
+// received got bytes by then.
+func restartSamples(blank bool) []runner.Sample {
+	return cluster(80, func(k int, s *runner.Sample) {
+		n := &s.Nodes[2]
+		switch {
+		case k >= 20 && k < 40:
+			*n = runner.NodeSample{BytesReceived: 300 * 19}
+		case k == 40:
+			n.LastIndex, n.BytesReceived = 190, 300*19+100 // replayed its log
+			if blank {
+				n.LastIndex = 0
+			}
+		case k > 40:
+			// Catching up: a correct leader sends the 210 entries it
+			// missed (about 20 bytes each, plus headers); a blank
+			// follower gets all 400.
+			extra := uint64(210 * 25)
+			if blank {
+				extra = 400 * 25
+			}
+			n.BytesReceived = 300*19 + extra + uint64(300*(k-41))
+		}
+		if k >= 20 && k < 40 {
+			n.Incarnation = 0
+		}
+	})
+}
+
+func TestRestartBytes(t *testing.T) {
+	c := judge(t, restartSamples(false), "expect restart-bytes n3 <= 2x-missed")
+	assert.True(t, c.OK, c.Detail)
+	assert.Equal(t, "restart at 2s: caught up by 2.05s, 220 entries missed (190 to 410), 5250 bytes received, allowed 11053 (20.0 bytes/entry)", c.Detail)
+
+	// A blank follower is sent the whole log: about twice what it missed
+	// here, so 1.5x catches it (a long log catches it by far more).
+	c = judge(t, restartSamples(true), "expect restart-bytes n3 <= 1x-missed")
+	assert.False(t, c.OK)
+	assert.Equal(t, "restart at 2s: caught up by 2.05s, 220 entries missed (190 to 410), 10000 bytes received, allowed 6653 (20.0 bytes/entry)", c.Detail)
+
+	c = judge(t, cluster(80, nil), "expect restart-bytes n3 <= 2x-missed")
+	assert.False(t, c.OK)
+	assert.Equal(t, "n3 never restarted", c.Detail)
+
+	// Restarted but never caught up (the others moved on, it did not).
+	stuck := cluster(80, func(k int, s *runner.Sample) {
+		if k >= 20 && k < 40 {
+			s.Nodes[2] = runner.NodeSample{}
+		} else if k >= 40 {
+			s.Nodes[2].LastIndex = 190
+		}
+	})
+	c = judge(t, stuck, "expect restart-bytes n3 <= 2x-missed")
+	assert.False(t, c.OK)
+	assert.Equal(t, "n3 restarted at 2s and had not caught up to index 400 when the run ended at 3.95s (at 190)", c.Detail)
+
+	// A run stopped by a safety violation cannot be judged.
+	ev := &evaluator{samples: stuck[:45], stoppedAt: sim.Time(2250 * time.Millisecond), entryBytes: 20}
+	ok, skipped, detail := ev.restartBytes(3, 2)
+	assert.False(t, ok)
+	assert.True(t, skipped)
+	assert.Equal(t, "the run stopped at 2.25s before n3 (restarted at 2s) caught up", detail)
+}
+
+func TestBytesPerWrite(t *testing.T) {
+	flat := cluster(200, nil)
+	c := judge(t, flat, "expect bytes-per-write from 8s to 9950ms <= 1.1x from 1s to 3s")
+	assert.True(t, c.OK, c.Detail)
+	assert.Equal(t, "90 bytes per write from 8s to 9.95s (390 writes), 90 from 1s to 3s (400 writes): 1.00x", c.Detail)
+
+	// Every write resends the log so far: the cost grows with its length.
+	growing := cluster(200, func(k int, s *runner.Sample) {
+		for i := range s.Nodes {
+			s.Nodes[i].BytesReceived = uint64(30 * k * k)
+		}
+	})
+	c = judge(t, growing, "expect bytes-per-write from 8s to 9950ms <= 2x from 1s to 3s")
+	assert.False(t, c.OK)
+	assert.Contains(t, c.Detail, "4.49x")
+
+	idle := cluster(200, func(k int, s *runner.Sample) {
+		for i := range s.Nodes {
+			s.Nodes[i].Commit = 0
+		}
+	})
+	c = judge(t, idle, "expect bytes-per-write from 8s to 9950ms <= 2x from 1s to 3s")
+	assert.Equal(t, "no entry committed from 8s to 9.95s", c.Detail)
+}
+
+func TestShortRunsAreReported(t *testing.T) {
+	short := cluster(40, nil) // ends at 1.95s
+	c := judge(t, short, "expect stable-leader from 1s to 4s")
+	assert.False(t, c.OK)
+	assert.False(t, c.Skipped)
+	assert.Equal(t, "the run ended at 1.95s, before 4s", c.Detail)
+
+	ev := &evaluator{samples: short, stoppedAt: sim.Time(1950 * time.Millisecond)}
+	c = ev.check(Expectation{Kind: ExpectNoCommit, From: time.Second, To: 4 * time.Second})
+	assert.True(t, c.Skipped)
+	assert.Equal(t, "expect no-commit from 1s to 4s: skipped (the run stopped at 1.95s, before 4s)", c.String())
+}
+
+func TestJudgeUnavailable(t *testing.T) {
+	s, err := Parse("t.scn", []byte("expect unavailable\n"))
+	require.NoError(t, err)
+	res := &runner.Result{Linearizability: model.Result{Verdict: model.Linearizable}, Liveness: runner.Liveness{OK: false}}
+	out := Judge(s, res)
+	assert.True(t, out.Pass, out.Failures)
+	assert.Equal(t, "unavailable (expected)", res.Liveness.String())
+
+	res = &runner.Result{Linearizability: model.Result{Verdict: model.Linearizable},
+		Liveness: runner.Liveness{OK: true, RecoveredAfter: ms(250)}}
+	out = Judge(s, res)
+	assert.False(t, out.Pass)
+	assert.Equal(t, []string{"liveness: expected the cluster to stay unavailable, but it recovered 250ms after the heal"}, out.Failures)
+	assert.Equal(t, "ok (expected unavailable)", res.Liveness.String())
+
+	// Without the expectation, the same run fails on liveness.
+	res = &runner.Result{Linearizability: model.Result{Verdict: model.Linearizable}}
+	out = Judge(&Scenario{}, res)
+	assert.False(t, out.Pass)
+	assert.Equal(t, "FAIL", res.Liveness.String())
+	require.Len(t, out.Checks, 3)
+	assert.Equal(t, ExpectLiveness, out.Checks[2].Expect.Kind)
+}
+
+func TestExpectationFailuresCount(t *testing.T) {
+	s, err := Parse("t.scn", []byte("servers 3\nfaults-until 5s\nexpect term-stable from 1s to 2s\n"))
+	require.NoError(t, err)
+	res := &runner.Result{Linearizability: model.Result{Verdict: model.Linearizable}, Liveness: runner.Liveness{OK: true},
+		Samples: cluster(100, func(k int, s *runner.Sample) {
+			if k > 30 {
+				s.Nodes[1].Term = 3
+			}
+		})}
+	out := Judge(s, res)
+	assert.Equal(t, runner.Fail, out.Verdict)
+	assert.Equal(t, []string{"expect term-stable from 1s to 2s: term went from 2 to 3 at 1.55s"}, out.Failures)
+	assert.Equal(t, out.Failures, res.Failures, "the result carries the expectation failures for reports")
+	assert.Equal(t, out.Failures, res.ExpectationFailures)
+}

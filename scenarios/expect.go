@@ -1,0 +1,80 @@
+package scenarios
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// ExpectKind names an expectation exactly as the script spells it after
+// "expect".
+type ExpectKind string
+
+// The expectations. What each means precisely is in docs/SCENARIOS.md and
+// on the evaluators in check.go.
+const (
+	// Always judged (listing them documents the scenario):
+	ExpectLinearizable ExpectKind = "linearizable" // porcupine finds the history linearizable
+	ExpectInvariants   ExpectKind = "invariants"   // no Raft safety invariant broken, no node halted
+	ExpectLiveness     ExpectKind = "liveness"     // leader and a completed operation within settle after the heal
+	// ExpectUnavailable turns liveness around: the cluster must NOT
+	// recover after the heal (a majority gone for good).
+	ExpectUnavailable ExpectKind = "unavailable"
+
+	// Judged on the samples (runner.Sample, every 50ms):
+	ExpectStableLeader  ExpectKind = "stable-leader"   // from T to T
+	ExpectTermStable    ExpectKind = "term-stable"     // from T to T
+	ExpectNoCommit      ExpectKind = "no-commit"       // from T to T
+	ExpectProgress      ExpectKind = "progress"        // within D after T
+	ExpectRestartBytes  ExpectKind = "restart-bytes"   // nX <= Kx-missed
+	ExpectBytesPerWrite ExpectKind = "bytes-per-write" // from T to T <= Kx from T to T
+)
+
+var expectKinds = []ExpectKind{ExpectLinearizable, ExpectInvariants, ExpectLiveness, ExpectUnavailable,
+	ExpectStableLeader, ExpectTermStable, ExpectNoCommit, ExpectProgress, ExpectRestartBytes, ExpectBytesPerWrite}
+
+// Expectation is one expect line. Only the fields its kind uses are set.
+type Expectation struct {
+	Kind ExpectKind
+	// From and To bound the interval of stable-leader, term-stable,
+	// no-commit, and the measured window of bytes-per-write.
+	From, To time.Duration
+	// progress within Within after After.
+	After, Within time.Duration
+	// Node is restart-bytes' server.
+	Node int
+	// Factor is restart-bytes' K (Kx-missed) and bytes-per-write's K.
+	Factor float64
+	// BaseFrom and BaseTo are bytes-per-write's baseline window.
+	BaseFrom, BaseTo time.Duration
+}
+
+// String renders e as its script line, e.g. "expect stable-leader from 2s to 30s".
+func (e Expectation) String() string {
+	s := "expect " + string(e.Kind)
+	switch e.Kind {
+	case ExpectStableLeader, ExpectTermStable, ExpectNoCommit:
+		s += fmt.Sprintf(" from %v to %v", e.From, e.To)
+	case ExpectProgress:
+		s += fmt.Sprintf(" within %v after %v", e.Within, e.After)
+	case ExpectRestartBytes:
+		s += fmt.Sprintf(" n%d <= %sx-missed", e.Node, strconv.FormatFloat(e.Factor, 'g', -1, 64))
+	case ExpectBytesPerWrite:
+		s += fmt.Sprintf(" from %v to %v <= %sx from %v to %v", e.From, e.To,
+			strconv.FormatFloat(e.Factor, 'g', -1, 64), e.BaseFrom, e.BaseTo)
+	}
+	return s
+}
+
+// end is the latest time e looks at (0 for the whole-run checks).
+func (e Expectation) end() time.Duration {
+	switch e.Kind {
+	case ExpectStableLeader, ExpectTermStable, ExpectNoCommit:
+		return e.To
+	case ExpectProgress:
+		return e.After + e.Within
+	case ExpectBytesPerWrite:
+		return max(e.To, e.BaseTo)
+	}
+	return 0
+}

@@ -1,0 +1,640 @@
+package scenarios
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/seed4fee1fef/raftsim/faults"
+	"github.com/seed4fee1fef/raftsim/linearizability/client"
+	"github.com/seed4fee1fef/raftsim/raft/plant"
+	"github.com/seed4fee1fef/raftsim/sim"
+)
+
+// ErrParse is what every *ParseError wraps: errors.Is(err, ErrParse)
+// tells a bad script from any other failure.
+var ErrParse = errors.New("scenario parse error")
+
+// ParseError is one problem in a script: where it is and what was
+// expected there. Line and Col are 1-based; Col counts bytes.
+type ParseError struct {
+	File      string
+	Line, Col int
+	Msg       string
+}
+
+// Error is "file:line:col: msg".
+func (e *ParseError) Error() string {
+	return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Col, e.Msg)
+}
+
+// Unwrap makes errors.Is(err, ErrParse) hold.
+func (e *ParseError) Unwrap() error { return ErrParse }
+
+// Limits on the cluster a script may ask for.
+const (
+	MaxServers = 64
+	MaxClients = 64
+	MaxKeys    = 1 << 20
+	// MaxDuration bounds every time and duration, so sums of them cannot
+	// overflow.
+	MaxDuration = 1000 * time.Hour
+)
+
+// commands lists every command, in the order errors suggest them.
+var commands = []string{"describe", "catches", "servers", "clients", "keys", "mix", "think", "link", "server",
+	"faults-until", "settle", "drain", "no-heal", "plant", "random-faults", "at", "every", "expect"}
+
+type token struct {
+	text string
+	col  int // 1-based byte column
+}
+
+// tokenize splits a line at spaces and tabs; a word starting with '#'
+// begins a comment that runs to the end of the line.
+func tokenize(line string) []token {
+	var toks []token
+	for i := 0; i < len(line); {
+		if isSpace(line[i]) {
+			i++
+			continue
+		}
+		if line[i] == '#' {
+			break
+		}
+		j := i
+		for j < len(line) && !isSpace(line[j]) {
+			j++
+		}
+		toks = append(toks, token{text: line[i:j], col: i + 1})
+		i = j
+	}
+	return toks
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f' }
+
+// pos is a place in the script, kept for checks made after the whole
+// script is read (they need the final server count).
+type pos struct{ line, col int }
+
+type nodeRef struct {
+	id int
+	at pos
+}
+
+// faultPos is where one fault's parts are.
+type faultPos struct {
+	kind, until pos
+	nodes       []nodeRef
+	length      time.Duration // "for DURATION", or 0
+}
+
+type expectPos struct {
+	kind pos
+	end  pos // the token of the latest time the expectation looks at
+	node pos // restart-bytes' node
+}
+
+type parser struct {
+	file string
+	s    *Scenario
+	line int
+	raw  string
+	toks []token
+	// once remembers the line of each command or field that may appear
+	// only once (lookups only).
+	once map[string]pos
+	// lastAt is the previous fault's start.
+	lastAt     time.Duration
+	haveLastAt bool
+	faultPos   []faultPos
+	expectPos  []expectPos
+	workload   bool // a workload command started from the default
+	link       bool
+}
+
+// Parse reads a script. name is the file name errors report (and whose
+// base, without ".scn", names the scenario). Everything is checked before
+// anything runs: the first problem comes back as a *ParseError. Parse
+// never panics.
+func Parse(name string, src []byte) (*Scenario, error) {
+	p := &parser{file: name, s: &Scenario{Name: baseName(name)}, once: map[string]pos{}}
+	lines := strings.Split(string(src), "\n")
+	for i, l := range lines {
+		p.line = i + 1
+		p.raw = l
+		p.toks = tokenize(l)
+		if len(p.toks) == 0 {
+			continue
+		}
+		if err := p.command(); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.finish(); err != nil {
+		return nil, err
+	}
+	return p.s, nil
+}
+
+// baseName is name without directories and without ".scn".
+func baseName(name string) string {
+	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
+		name = name[i+1:]
+	}
+	return strings.TrimSuffix(name, ".scn")
+}
+
+func (p *parser) errAt(line, col int, format string, args ...any) error {
+	return &ParseError{File: p.file, Line: line, Col: col, Msg: fmt.Sprintf(format, args...)}
+}
+
+// errf reports a problem at column col of the current line.
+func (p *parser) errf(col int, format string, args ...any) error {
+	return p.errAt(p.line, col, format, args...)
+}
+
+// endCol is the column just past the line's last token (a missing word
+// is reported one column further, where it would start).
+func (p *parser) endCol() int {
+	t := p.toks[len(p.toks)-1]
+	return t.col + len(t.text)
+}
+
+// tok returns token i, or reports what was expected there.
+func (p *parser) tok(i int, expected string) (token, error) {
+	if i < len(p.toks) {
+		return p.toks[i], nil
+	}
+	return token{}, p.errf(p.endCol()+1, "expected %s", expected)
+}
+
+// noMore reports an unexpected token from i on.
+func (p *parser) noMore(i int, expected string) error {
+	if i < len(p.toks) {
+		return p.errf(p.toks[i].col, "unexpected %q; expected %s", p.toks[i].text, expected)
+	}
+	return nil
+}
+
+// setOnce records key (a command or field) as set on this line, or says
+// where it was set before.
+func (p *parser) setOnce(key string, col int) error {
+	if at, ok := p.once[key]; ok {
+		return p.errf(col, "%s already set at line %d", key, at.line)
+	}
+	p.once[key] = pos{p.line, col}
+	return nil
+}
+
+func (p *parser) command() error {
+	cmd := p.toks[0]
+	switch cmd.text {
+	case "describe", "catches", "servers", "clients", "keys", "mix", "think", "faults-until", "settle",
+		"drain", "no-heal", "random-faults":
+		if err := p.setOnce(cmd.text, cmd.col); err != nil {
+			return err
+		}
+	}
+	switch cmd.text {
+	case "describe":
+		if len(p.toks) < 2 {
+			return p.errf(p.endCol()+1, "expected a one-line description after describe")
+		}
+		last := p.toks[len(p.toks)-1]
+		p.s.Description = p.raw[p.toks[1].col-1 : last.col-1+len(last.text)]
+		return nil
+	case "catches":
+		bugs, err := p.bugs(1)
+		if err != nil {
+			return err
+		}
+		p.s.Catches = bugs
+		return nil
+	case "plant":
+		bugs, err := p.bugs(1)
+		if err != nil {
+			return err
+		}
+		for _, b := range bugs {
+			p.s.Planted |= plant.Of(b)
+		}
+		return nil
+	case "servers":
+		n, err := p.intArg(1, "a server count", 1, MaxServers)
+		p.s.Servers = n
+		return err
+	case "clients":
+		n, err := p.intArg(1, "a client count", 1, MaxClients)
+		p.s.Clients = n
+		return err
+	case "keys":
+		n, err := p.intArg(1, "a key count", 1, MaxKeys)
+		p.startWorkload()
+		p.s.Workload.Keys = n
+		return err
+	case "mix":
+		return p.mix()
+	case "think":
+		d, err := p.durArg(1, "a think time", false)
+		p.startWorkload()
+		p.s.Workload.Think = d
+		return err
+	case "link":
+		return p.linkCmd()
+	case "server":
+		return p.serverCmd()
+	case "faults-until", "settle", "drain":
+		d, err := p.durArg(1, "a duration", true)
+		if err != nil {
+			return err
+		}
+		switch cmd.text {
+		case "faults-until":
+			p.s.FaultTime = d
+		case "settle":
+			p.s.Settle = d
+		default:
+			p.s.Drain = d
+		}
+		return nil
+	case "no-heal":
+		p.s.NoHeal = true
+		return p.noMore(1, "end of line after no-heal")
+	case "random-faults":
+		return p.randomFaults()
+	case "at":
+		return p.fault()
+	case "every":
+		return p.every()
+	case "expect":
+		return p.expect()
+	}
+	return p.errf(cmd.col, "unknown command %q; expected one of %s", cmd.text, strings.Join(commands, ", "))
+}
+
+func (p *parser) startWorkload() {
+	if !p.workload {
+		p.workload = true
+		p.s.Workload = client.DefaultWorkload()
+	}
+}
+
+func (p *parser) bugs(from int) ([]plant.Bug, error) {
+	var out []plant.Bug
+	for _, t := range p.toks[from:] {
+		off := 0
+		for _, name := range strings.Split(t.text, ",") {
+			if name != "" { // "a,b", "a, b" and "a ,b" all list two
+				b, err := plant.Parse(name)
+				if err != nil {
+					return nil, p.errf(t.col+off, "%v", err)
+				}
+				out = append(out, b)
+			}
+			off += len(name) + 1
+		}
+	}
+	if len(out) == 0 {
+		return nil, p.errf(p.endCol()+1, "expected a bug name like %s", plant.BlankRestart)
+	}
+	return out, nil
+}
+
+// intArg reads the command's single whole-number argument in [lo, hi].
+func (p *parser) intArg(i int, what string, lo, hi int) (int, error) {
+	t, err := p.tok(i, what)
+	if err != nil {
+		return 0, err
+	}
+	n, err := p.integer(t, what, lo, hi)
+	if err != nil {
+		return 0, err
+	}
+	return n, p.noMore(i+1, "end of line")
+}
+
+func (p *parser) integer(t token, what string, lo, hi int) (int, error) {
+	n, err := strconv.Atoi(t.text)
+	if err != nil {
+		return 0, p.errf(t.col, "bad number %q; expected %s (a whole number)", t.text, what)
+	}
+	if n < lo || n > hi {
+		return 0, p.errf(t.col, "%d out of range; expected %s in %d..%d", n, what, lo, hi)
+	}
+	return n, nil
+}
+
+// durArg reads the command's single duration argument (above zero if
+// positive).
+func (p *parser) durArg(i int, what string, positive bool) (time.Duration, error) {
+	t, err := p.tok(i, what)
+	if err != nil {
+		return 0, err
+	}
+	d, err := p.duration(t, positive)
+	if err != nil {
+		return 0, err
+	}
+	return d, p.noMore(i+1, "end of line")
+}
+
+// duration parses a Go duration, never negative (above zero if positive).
+func (p *parser) duration(t token, positive bool) (time.Duration, error) {
+	d, err := time.ParseDuration(t.text)
+	if err != nil {
+		return 0, p.errf(t.col, "bad duration %q; expected a duration like 500ms, 2s or 1m30s", t.text)
+	}
+	if d < 0 {
+		return 0, p.errf(t.col, "duration %v is negative", d)
+	}
+	if d > MaxDuration {
+		return 0, p.errf(t.col, "duration %v above the limit of %v", d, MaxDuration)
+	}
+	if positive && d == 0 {
+		return 0, p.errf(t.col, "duration %v must be above 0", d)
+	}
+	return d, nil
+}
+
+// probability parses a probability in [0, 1].
+func (p *parser) probability(t token) (float64, error) {
+	f, err := strconv.ParseFloat(t.text, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, p.errf(t.col, "bad probability %q; expected a number in [0, 1] like 0.2", t.text)
+	}
+	switch {
+	case f < 0:
+		return 0, p.errf(t.col, "probability %s below 0", t.text)
+	case f > 1:
+		return 0, p.errf(t.col, "probability %s above 1", t.text)
+	}
+	return f, nil
+}
+
+// fields reads "name value" pairs from token 1 on; each name at most
+// once across the lines of cmd.
+func (p *parser) fields(cmd string, names []string, set func(name string, v token) error) error {
+	if len(p.toks) < 2 {
+		return p.errf(p.endCol()+1, "expected one of %s after %s", strings.Join(names, ", "), cmd)
+	}
+	for i := 1; i < len(p.toks); i += 2 {
+		name := p.toks[i]
+		known := false
+		for _, n := range names {
+			known = known || n == name.text
+		}
+		if !known {
+			return p.errf(name.col, "unknown %s field %q; expected one of %s", cmd, name.text, strings.Join(names, ", "))
+		}
+		if err := p.setOnce(cmd+" "+name.text, name.col); err != nil {
+			return err
+		}
+		v, err := p.tok(i+1, "a value for "+name.text)
+		if err != nil {
+			return err
+		}
+		if err := set(name.text, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *parser) mix() error {
+	w := p.toks[0]
+	p.startWorkload()
+	wl := &p.s.Workload
+	wl.Put, wl.Get, wl.Append, wl.CAS = 0, 0, 0, 0
+	if len(p.toks) < 2 {
+		return p.errf(p.endCol()+1, "expected weights like put=3 get=4 append=2 cas=1")
+	}
+	for _, t := range p.toks[1:] {
+		name, val, ok := strings.Cut(t.text, "=")
+		var dst *int
+		switch name {
+		case "put":
+			dst = &wl.Put
+		case "get":
+			dst = &wl.Get
+		case "append":
+			dst = &wl.Append
+		case "cas":
+			dst = &wl.CAS
+		}
+		if !ok || dst == nil {
+			return p.errf(t.col, "bad weight %q; expected put=N, get=N, append=N or cas=N", t.text)
+		}
+		if err := p.setOnce("mix "+name, t.col); err != nil {
+			return err
+		}
+		n, err := p.integer(token{val, t.col + len(name) + 1}, name+" weight", 0, 1_000_000)
+		if err != nil {
+			return err
+		}
+		*dst = n
+	}
+	if wl.Put+wl.Get+wl.Append+wl.CAS == 0 {
+		return p.errf(w.col, "mix weights are all 0; expected at least one above 0")
+	}
+	return nil
+}
+
+func (p *parser) linkCmd() error {
+	if !p.link {
+		p.link = true
+		p.s.Link = sim.LinkConfig{MinLatency: time.Millisecond, MaxLatency: 5 * time.Millisecond}
+	}
+	l := &p.s.Link
+	return p.fields("link", []string{"latency", "loss", "duplicate", "reorder"}, func(name string, v token) error {
+		var err error
+		switch name {
+		case "latency":
+			lo, hi, ok := strings.Cut(v.text, "..")
+			if !ok {
+				hi = lo
+			}
+			if l.MinLatency, err = p.duration(token{lo, v.col}, false); err != nil {
+				return err
+			}
+			if l.MaxLatency, err = p.duration(token{hi, v.col + len(lo) + 2}, false); err != nil {
+				return err
+			}
+			if l.MaxLatency < l.MinLatency {
+				return p.errf(v.col, "latency %s: maximum below minimum; expected MIN..MAX like 1ms..5ms", v.text)
+			}
+			if l.MaxLatency == 0 {
+				return p.errf(v.col, "latency %s: expected a maximum above 0", v.text)
+			}
+		case "loss":
+			l.Loss, err = p.probability(v)
+		case "duplicate":
+			l.Duplicate, err = p.probability(v)
+		case "reorder":
+			l.Reorder, err = p.probability(v)
+		}
+		return err
+	})
+}
+
+func (p *parser) serverCmd() error {
+	st := &p.s.Server
+	names := []string{"tick", "election-ticks", "heartbeat-ticks", "max-size-per-msg", "max-inflight"}
+	return p.fields("server", names, func(name string, v token) error {
+		var err error
+		switch name {
+		case "tick":
+			st.TickInterval, err = p.duration(v, true)
+		case "election-ticks":
+			st.ElectionTicks, err = p.integer(v, "election ticks", 1, 10_000)
+		case "heartbeat-ticks":
+			st.HeartbeatTicks, err = p.integer(v, "heartbeat ticks", 1, 10_000)
+		case "max-size-per-msg":
+			var n int
+			n, err = p.integer(v, "a message size in bytes", 1, 1<<30)
+			st.MaxSizePerMsg = uint64(n)
+		case "max-inflight":
+			st.MaxInflightMsgs, err = p.integer(v, "a message count", 1, 1<<20)
+		}
+		return err
+	})
+}
+
+func (p *parser) randomFaults() error {
+	r := &RandomFaults{}
+	p.s.Random = r
+	for _, t := range p.toks[1:] {
+		name, val, ok := strings.Cut(t.text, "=")
+		switch {
+		case ok && name == "kinds":
+			if err := p.setOnce("random-faults kinds", t.col); err != nil {
+				return err
+			}
+			off := t.col + len(name) + 1
+			for _, k := range strings.Split(val, ",") {
+				kind, ok := faults.ParseKind(k)
+				if !ok {
+					return p.errf(off, "unknown fault kind %q; expected one of %s", k, kindList())
+				}
+				for _, seen := range r.Kinds {
+					if seen == kind {
+						return p.errf(off, "fault kind %s named twice", kind)
+					}
+				}
+				r.Kinds = append(r.Kinds, kind)
+				off += len(k) + 1
+			}
+		case ok && name == "mean-gap":
+			if err := p.setOnce("random-faults mean-gap", t.col); err != nil {
+				return err
+			}
+			d, err := p.duration(token{val, t.col + len(name) + 1}, true)
+			if err != nil {
+				return err
+			}
+			r.MeanGap = d
+		default:
+			return p.errf(t.col, "unexpected %q; expected kinds=KIND,... or mean-gap=DURATION", t.text)
+		}
+	}
+	return nil
+}
+
+func kindList() string {
+	ks := faults.Kinds()
+	names := make([]string, len(ks))
+	for i, k := range ks {
+		names[i] = string(k)
+	}
+	return strings.Join(names, ", ")
+}
+
+// finish makes the checks that need the whole script: node ids against
+// the server count, each fault against the faults package's rules, fault
+// ends against the heal, expectation times against the run's length.
+func (p *parser) finish() error {
+	s := p.s
+	eff := s.effective()
+	n := eff.Servers
+	if st := s.Server; st.ElectionTicks != 0 || st.HeartbeatTicks != 0 {
+		et, ht := cmpOr(st.ElectionTicks, 10), cmpOr(st.HeartbeatTicks, 2)
+		if ht >= et {
+			at := p.once["server heartbeat-ticks"]
+			if e := p.once["server election-ticks"]; e.line > at.line {
+				at = e
+			}
+			return p.errAt(at.line, at.col, "heartbeat-ticks %d must be below election-ticks %d", ht, et)
+		}
+	}
+	for i, f := range s.Faults {
+		fp := p.faultPos[i]
+		for _, r := range fp.nodes {
+			if r.id > n {
+				return p.errAt(r.at.line, r.at.col, "unknown node n%d (servers are n1..n%d)", r.id, n)
+			}
+		}
+		if err := f.Validate(n); err != nil {
+			var ve *faults.ValidationError
+			msg := err.Error()
+			if errors.As(err, &ve) {
+				msg = ve.Reason
+			}
+			return p.errAt(fp.kind.line, fp.kind.col, "%s", msg)
+		}
+		if !s.NoHeal && f.Until > eff.FaultTime {
+			at := fp.until
+			if at.line == 0 {
+				at = fp.kind
+			}
+			return p.errAt(at.line, at.col, "until %v is after faults-until %v, when everything heals; expected an earlier time, or no-heal to keep faults past the heal", f.Until, eff.FaultTime)
+		}
+	}
+	runEnd := eff.FaultTime + eff.Drain
+	endWhat := fmt.Sprintf("faults-until %v + drain %v", eff.FaultTime, eff.Drain)
+	liveness, unavailable := 0, 0
+	for i, e := range s.Expect {
+		ep := p.expectPos[i]
+		switch e.Kind {
+		case ExpectLiveness:
+			liveness = ep.kind.line
+		case ExpectUnavailable:
+			unavailable = ep.kind.line
+		}
+		if liveness != 0 && unavailable != 0 {
+			other, line := ExpectUnavailable, unavailable
+			if e.Kind == ExpectUnavailable {
+				other, line = ExpectLiveness, liveness
+			}
+			return p.errAt(ep.kind.line, ep.kind.col, "expect %s contradicts expect %s at line %d", e.Kind, other, line)
+		}
+	}
+	if unavailable != 0 {
+		runEnd += eff.Settle
+		endWhat = fmt.Sprintf("faults-until %v + settle %v + drain %v", eff.FaultTime, eff.Settle, eff.Drain)
+	}
+	for i, e := range s.Expect {
+		ep := p.expectPos[i]
+		if e.Kind == ExpectRestartBytes && e.Node > n {
+			return p.errAt(ep.node.line, ep.node.col, "unknown node n%d (servers are n1..n%d)", e.Node, n)
+		}
+		if end := e.end(); end > runEnd {
+			return p.errAt(ep.end.line, ep.end.col, "time %v is past the end of the run at %v (%s)", end, runEnd, endWhat)
+		}
+	}
+	// Lines are in start order, but an every line's faults interleave
+	// with the lines after it: sort (stably, so line order at equal times).
+	slices.SortStableFunc(s.Faults, func(a, b faults.Fault) int { return compareDur(a.At, b.At) })
+	return nil
+}
+
+func cmpOr(v, def int) int {
+	if v == 0 {
+		return def
+	}
+	return v
+}

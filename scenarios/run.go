@@ -1,0 +1,87 @@
+package scenarios
+
+import (
+	"github.com/seed4fee1fef/raftsim/scenarios/runner"
+	"github.com/seed4fee1fef/raftsim/sim"
+)
+
+// Outcome is one run of a scenario: the runner's result, every
+// expectation's verdict, and the final verdict with expectation failures
+// counted.
+type Outcome struct {
+	Scenario *Scenario
+	Result   *runner.Result
+	// Checks are every expectation's verdict: linearizable, invariants and
+	// liveness (or unavailable) first when the script does not list them,
+	// then the script's, in script order.
+	Checks []Check
+	// Verdict, Pass and Failures are the Result's after Judge: the run's
+	// own failures, then "expect ...: what happened" for each failed
+	// expectation.
+	Verdict  runner.Verdict
+	Pass     bool
+	Failures []string
+}
+
+// Run runs s once with seed through runner.Run (mutate, if set, may change
+// the options first: trace mode, check timeout, a planted bug) and judges
+// its expectations. An error means the options were unusable.
+func Run(s *Scenario, seed uint64, mutate func(*runner.Options)) (*Outcome, error) {
+	opts := s.Options(seed)
+	if mutate != nil {
+		mutate(&opts)
+	}
+	res, err := runner.Run(opts)
+	if err != nil {
+		return nil, err
+	}
+	return Judge(s, res), nil
+}
+
+// Judge evaluates s's expectations on a finished run and re-decides the
+// run's verdict (runner.Result.Judge). Linearizability, the Raft
+// invariants (and halted nodes) are always judged by the runner itself;
+// liveness too, unless s expects the cluster to stay unavailable, in
+// which case recovering is the failure.
+func Judge(s *Scenario, res *runner.Result) *Outcome {
+	ev := &evaluator{samples: res.Samples, stoppedAt: -1, entryBytes: meanEntryBytes(res)}
+	if w := res.World; w != nil {
+		if stopped, _ := w.Stopped(); stopped {
+			ev.stoppedAt = res.VirtualTime
+		}
+	}
+	if res.Liveness.Skipped && ev.stoppedAt < 0 {
+		ev.stoppedAt = sim.Time(res.VirtualTime)
+	}
+	unavailable := false
+	listed := map[ExpectKind]bool{}
+	for _, e := range s.Expect {
+		listed[e.Kind] = true
+		unavailable = unavailable || e.Kind == ExpectUnavailable
+	}
+	var checks []Check
+	implicit := []ExpectKind{ExpectLinearizable, ExpectInvariants, ExpectLiveness}
+	if unavailable {
+		implicit[2] = ExpectUnavailable
+	}
+	for _, k := range implicit {
+		if !listed[k] {
+			checks = append(checks, baseCheck(Expectation{Kind: k}, res))
+		}
+	}
+	var failures []string
+	for _, e := range s.Expect {
+		if isBase(e.Kind) {
+			checks = append(checks, baseCheck(e, res))
+			continue
+		}
+		c := ev.check(e)
+		checks = append(checks, c)
+		if !c.OK && !c.Skipped {
+			failures = append(failures, e.String()+": "+c.Detail)
+		}
+	}
+	res.Judge(failures, unavailable)
+	return &Outcome{Scenario: s, Result: res, Checks: checks, Verdict: res.Verdict, Pass: res.Pass,
+		Failures: res.Failures}
+}

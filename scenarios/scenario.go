@@ -1,0 +1,302 @@
+package scenarios
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/seed4fee1fef/raftsim/faults"
+	"github.com/seed4fee1fef/raftsim/linearizability/client"
+	"github.com/seed4fee1fef/raftsim/raft/plant"
+	"github.com/seed4fee1fef/raftsim/scenarios/runner"
+	"github.com/seed4fee1fef/raftsim/sim"
+)
+
+// Scenario is one parsed script: the cluster, the workload, the faults
+// and what the run is expected to show. Zero fields take the runner's
+// defaults (runner.Options.Defaults), so Script writes back only what the
+// script set.
+type Scenario struct {
+	// Name is the file's base name without ".scn".
+	Name string
+	// Description is the one-line describe text.
+	Description string
+	// Catches names the planted bugs the scenario exists to catch: with
+	// any one of them planted, the scenario must fail.
+	Catches []plant.Bug
+
+	Servers, Clients int
+	// Workload is zero (the default) or complete: a script that sets any
+	// of keys, mix and think starts from client.DefaultWorkload.
+	Workload client.Workload
+	// Link is zero (the default) or complete: a link line starts from the
+	// default link (1ms..5ms, no loss, duplication or reordering).
+	Link   sim.LinkConfig
+	Server ServerTuning
+	// FaultTime is faults-until: the schedule heals everything then, and
+	// the liveness bound (Settle) starts.
+	FaultTime, Settle, Drain time.Duration
+	// NoHeal: no global heal at FaultTime; each fault ends at its own
+	// until, which may be past it (a majority that stays dead).
+	NoHeal bool
+	// Planted bugs (for tests of the harness itself).
+	Planted plant.Set
+
+	// Faults are the explicit fault lines, in script order (At never
+	// decreases).
+	Faults []faults.Fault
+	// Random, if set, adds a schedule drawn from the seed.
+	Random *RandomFaults
+
+	// Expect lists the expectations in script order. Linearizability, the
+	// Raft invariants and liveness are judged whatever the list says (see
+	// Run); an empty list means exactly those.
+	Expect []Expectation
+
+	_ struct{}
+}
+
+// ServerTuning is the Raft server configuration a script may set (zero:
+// the server's default).
+type ServerTuning struct {
+	TickInterval    time.Duration // server tick 10ms
+	ElectionTicks   int           // server election-ticks 10
+	HeartbeatTicks  int           // server heartbeat-ticks 2
+	MaxSizePerMsg   uint64        // server max-size-per-msg 65536
+	MaxInflightMsgs int           // server max-inflight 64
+}
+
+// RandomFaults is a random-faults line: a swarm schedule drawn from the
+// seed (faults.Generate over the fault phase), merged with the explicit
+// fault lines.
+type RandomFaults struct {
+	// Kinds the seed may enable; empty means runner.DefaultKinds.
+	Kinds []faults.Kind
+	// MeanGap between fault starts; zero means drawn per seed.
+	MeanGap time.Duration
+}
+
+// effective returns the runner options with every default filled in, for
+// the checks that need the real cluster size and phase lengths.
+func (s *Scenario) effective() runner.Options {
+	o := s.baseOptions(0)
+	o.Defaults()
+	return o
+}
+
+func (s *Scenario) baseOptions(seed uint64) runner.Options {
+	o := runner.Options{Seed: seed, Servers: s.Servers, Clients: s.Clients, Workload: s.Workload,
+		Link: s.Link, FaultTime: s.FaultTime, Settle: s.Settle, Drain: s.Drain, Planted: s.Planted}
+	o.Server.TickInterval = s.Server.TickInterval
+	o.Server.ElectionTicks = s.Server.ElectionTicks
+	o.Server.HeartbeatTicks = s.Server.HeartbeatTicks
+	o.Server.MaxSizePerMsg = s.Server.MaxSizePerMsg
+	o.Server.MaxInflightMsgs = s.Server.MaxInflightMsgs
+	return o
+}
+
+// Options are the runner options for one run of s with seed. The fault
+// schedule is always explicit (possibly empty): a random-faults line is
+// drawn here, from the same named stream ("schedule") and with the same
+// options the runner itself would use, so a scenario with only
+// random-faults runs exactly as runner.Run would with FaultKinds.
+func (s *Scenario) Options(seed uint64) runner.Options {
+	o := s.baseOptions(seed)
+	sched := s.Schedule(seed)
+	o.Schedule = &sched
+	return o
+}
+
+// Schedule is the fault schedule of one run with seed.
+func (s *Scenario) Schedule(seed uint64) faults.Schedule {
+	eff := s.effective()
+	sched := faults.Schedule{HealAt: eff.FaultTime, End: eff.FaultTime + eff.Settle + eff.Drain}
+	if s.NoHeal {
+		sched.HealAt, sched.End = 0, 0
+	}
+	var fs []faults.Fault
+	if r := s.Random; r != nil {
+		kinds := r.Kinds
+		if len(kinds) == 0 {
+			kinds = runner.DefaultKinds(eff.Servers)
+		}
+		g := faults.Generate(sim.NewRand(seed, "schedule"), faults.GenOptions{
+			Servers: eff.Servers, Duration: eff.FaultTime, Kinds: kinds, MeanGap: r.MeanGap})
+		fs = append(fs, g.Faults...)
+		sched.Swarm = g.Swarm
+	}
+	for _, f := range s.Faults {
+		fs = append(fs, cloneFault(f))
+	}
+	// Generated faults come first at equal start times; both lists are
+	// already in start order.
+	slices.SortStableFunc(fs, func(a, b faults.Fault) int { return compareDur(a.At, b.At) })
+	sched.Faults = fs
+	return sched
+}
+
+func compareDur(a, b time.Duration) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func cloneFault(f faults.Fault) faults.Fault {
+	f.Nodes = slices.Clone(f.Nodes)
+	if f.Groups != nil {
+		gs := make([][]int, len(f.Groups))
+		for i, g := range f.Groups {
+			gs[i] = slices.Clone(g)
+		}
+		f.Groups = gs
+	}
+	return f
+}
+
+// FromSchedule is the scenario that replays a run: opts (as the runner
+// used them, defaults filled in or not) and the schedule it ran
+// (runner.Result.Schedule). Every option a script can say is written out
+// explicitly, so the replay does not depend on defaults that may change;
+// running the result with opts.Seed reproduces the run's trace hash.
+//
+// What a script cannot say is dropped: the WAL options in opts.Server,
+// Trace and CheckTimeout (not part of the run's behaviour). A schedule
+// that heals (HealAt, or End when HealAt is zero) before opts.FaultTime
+// is written with faults-until at opts.FaultTime; the runner's generated
+// schedules always heal exactly then.
+func FromSchedule(opts runner.Options, sched faults.Schedule) *Scenario {
+	o := opts
+	o.Defaults()
+	s := &Scenario{
+		Name:        fmt.Sprintf("seed-%d", o.Seed),
+		Description: fmt.Sprintf("replay of seed %d (%d faults)", o.Seed, len(sched.Faults)),
+		Servers:     o.Servers, Clients: o.Clients, Workload: o.Workload, Link: o.Link,
+		FaultTime: o.FaultTime, Settle: o.Settle, Drain: o.Drain, Planted: o.Planted,
+		Server: ServerTuning{TickInterval: o.Server.TickInterval, ElectionTicks: o.Server.ElectionTicks,
+			HeartbeatTicks: o.Server.HeartbeatTicks, MaxSizePerMsg: o.Server.MaxSizePerMsg,
+			MaxInflightMsgs: o.Server.MaxInflightMsgs},
+	}
+	if sw := sched.Swarm; sw != nil && len(sw.Kinds) > 0 {
+		names := make([]string, len(sw.Kinds))
+		for i, k := range sw.Kinds {
+			names[i] = string(k.Kind)
+		}
+		s.Description = fmt.Sprintf("replay of seed %d (%d faults; swarm: %s)", o.Seed, len(sched.Faults), strings.Join(names, ", "))
+	}
+	heal := sched.HealAt
+	if heal == 0 {
+		heal = sched.End
+	}
+	switch {
+	case heal == 0:
+		s.NoHeal = true
+	case heal > s.FaultTime:
+		s.FaultTime = heal
+	}
+	for _, f := range sched.Faults {
+		s.Faults = append(s.Faults, cloneFault(f))
+	}
+	slices.SortStableFunc(s.Faults, func(a, b faults.Fault) int { return compareDur(a.At, b.At) })
+	return s
+}
+
+// Script renders s in the scenario language; Parse reads it back to an
+// equal Scenario (Name aside, which comes from the file name).
+func (s *Scenario) Script() string {
+	var b strings.Builder
+	line := func(format string, args ...any) {
+		fmt.Fprintf(&b, format, args...)
+		b.WriteByte('\n')
+	}
+	if s.Description != "" {
+		line("describe %s", s.Description)
+	}
+	if len(s.Catches) > 0 {
+		names := make([]string, len(s.Catches))
+		for i, c := range s.Catches {
+			names[i] = c.String()
+		}
+		line("catches %s", strings.Join(names, ","))
+	}
+	if s.Servers != 0 {
+		line("servers %d", s.Servers)
+	}
+	if s.Clients != 0 {
+		line("clients %d", s.Clients)
+	}
+	if w := s.Workload; w != (client.Workload{}) {
+		line("keys %d", w.Keys)
+		line("mix put=%d get=%d append=%d cas=%d", w.Put, w.Get, w.Append, w.CAS)
+		line("think %v", w.Think)
+	}
+	if l := s.Link; l != (sim.LinkConfig{}) {
+		lat := l.MinLatency.String()
+		if l.MaxLatency != l.MinLatency {
+			lat += ".." + l.MaxLatency.String()
+		}
+		line("link latency %s loss %s duplicate %s reorder %s", lat, fmtFloat(l.Loss), fmtFloat(l.Duplicate), fmtFloat(l.Reorder))
+	}
+	if st := s.Server; st != (ServerTuning{}) {
+		var parts []string
+		if st.TickInterval != 0 {
+			parts = append(parts, "tick "+st.TickInterval.String())
+		}
+		if st.ElectionTicks != 0 {
+			parts = append(parts, "election-ticks "+strconv.Itoa(st.ElectionTicks))
+		}
+		if st.HeartbeatTicks != 0 {
+			parts = append(parts, "heartbeat-ticks "+strconv.Itoa(st.HeartbeatTicks))
+		}
+		if st.MaxSizePerMsg != 0 {
+			parts = append(parts, "max-size-per-msg "+strconv.FormatUint(st.MaxSizePerMsg, 10))
+		}
+		if st.MaxInflightMsgs != 0 {
+			parts = append(parts, "max-inflight "+strconv.Itoa(st.MaxInflightMsgs))
+		}
+		line("server %s", strings.Join(parts, " "))
+	}
+	if s.FaultTime != 0 {
+		line("faults-until %v", s.FaultTime)
+	}
+	if s.Settle != 0 {
+		line("settle %v", s.Settle)
+	}
+	if s.Drain != 0 {
+		line("drain %v", s.Drain)
+	}
+	if s.NoHeal {
+		line("no-heal")
+	}
+	if s.Planted != 0 {
+		line("plant %s", s.Planted)
+	}
+	if r := s.Random; r != nil {
+		l := "random-faults"
+		if len(r.Kinds) > 0 {
+			ks := make([]string, len(r.Kinds))
+			for i, k := range r.Kinds {
+				ks[i] = string(k)
+			}
+			l += " kinds=" + strings.Join(ks, ",")
+		}
+		if r.MeanGap != 0 {
+			l += " mean-gap=" + r.MeanGap.String()
+		}
+		line("%s", l)
+	}
+	for _, f := range s.Faults {
+		line("%s", f)
+	}
+	for _, e := range s.Expect {
+		line("%s", e)
+	}
+	return b.String()
+}
+
+func fmtFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }

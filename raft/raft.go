@@ -3,6 +3,7 @@ package raft
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/seed4fee1fef/raftsim/raft/plant"
 	"github.com/seed4fee1fef/raftsim/raft/quorum"
@@ -180,8 +181,24 @@ func (n *Node) electionWon(pre bool) {
 
 func (n *Node) poll(id uint64, granted bool) quorum.VoteResult {
 	n.trk.RecordVote(id, granted)
-	_, _, res := n.trk.TallyVotes()
+	g, _, res := n.trk.TallyVotes()
+	if n.planted.Has(plant.LooseQuorum) && 2*g >= len(n.trk.Voters) {
+		return quorum.VoteWon
+	}
 	return res
+}
+
+// looseCommitted is the planted LooseQuorum's commit index: the highest
+// index held by half the voters (not a majority).
+func (n *Node) looseCommitted() uint64 {
+	var acked []uint64
+	n.trk.Visit(func(id uint64, pr *tracker.Progress) {
+		if n.trk.Voters.Contains(id) {
+			acked = append(acked, pr.Match)
+		}
+	})
+	slices.Sort(acked)
+	return acked[len(acked)-max(len(acked)/2, 1)]
 }
 
 // handleVote answers a (pre-)vote request whose term is >= n.term.
@@ -494,6 +511,9 @@ func (n *Node) handleAppAck(m *raftpb.Message, pr *tracker.Progress) error {
 // them).
 func (n *Node) maybeCommit() bool {
 	mci := n.trk.Committed()
+	if n.planted.Has(plant.LooseQuorum) {
+		mci = max(mci, n.looseCommitted())
+	}
 	if mci <= n.log.committed {
 		return false
 	}

@@ -48,6 +48,11 @@ const (
 	// the committed-entry-never-lost invariant when storage faults hit
 	// nodes a commit counted on.
 	IgnoreRecovery
+	// LooseQuorum: elections are won and entries committed by half the
+	// voters instead of a majority, so two halves can both make progress.
+	// Caught by even-split (commits while split 2-2, two leaders in a
+	// term) and majority-failure (progress with 2 of 5 up).
+	LooseQuorum
 	bugEnd
 )
 
@@ -58,6 +63,7 @@ var names = map[Bug]string{
 	ForgetVoteOnRestart: "forget-vote-on-restart",
 	CommitPriorTerm:     "commit-prior-term",
 	StaleLeaderReads:    "stale-leader-reads",
+	LooseQuorum:         "loose-quorum",
 	IgnoreRecovery:      "ignore-recovery",
 }
 

@@ -571,11 +571,19 @@ func (n *Node) handleAppend(m *raftpb.Message) error {
 		n.recoverTo = max(m.Commit, 1)
 	}
 	if m.Index < n.log.committed {
-		// Everything up to committed is settled; acknowledging it lets
-		// the leader move on without resending.
-		n.maybeRecovered(n.log.committed)
-		n.sendAppResp(raftpb.Message{To: m.From, Index: n.log.committed})
-		return nil
+		// Everything up to committed is settled. If the append reaches
+		// past it, drop the settled prefix and take the rest (anchored at
+		// the committed entry, whose term must match); otherwise just
+		// acknowledge committed so the leader moves on.
+		c := n.log.committed
+		if last := m.Index + uint64(len(m.Entries)); last > c && c >= m.Index+1 {
+			anchor := m.Entries[c-m.Index-1]
+			m.Index, m.LogTerm, m.Entries = c, anchor.Term, m.Entries[c-m.Index:]
+		} else {
+			n.maybeRecovered(c)
+			n.sendAppResp(raftpb.Message{To: m.From, Index: c})
+			return nil
+		}
 	}
 	lastNew, ok, err := n.log.maybeAppend(m.Index, m.LogTerm, m.Commit, m.Entries)
 	if err != nil {

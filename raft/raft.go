@@ -241,7 +241,7 @@ func (n *Node) tickHeartbeat() {
 	if n.electionElapsed >= n.electionTick {
 		n.electionElapsed = 0
 		if n.checkQuorum {
-			if !n.trk.QuorumActive() {
+			if !n.trk.QuorumActive() && !n.planted.Has(plant.NoStepDown) {
 				// Cut off from a majority: a new leader may already exist.
 				// Stepping down stops serving clients a stale view and
 				// lets this node vote again.

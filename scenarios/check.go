@@ -67,6 +67,8 @@ func (ev *evaluator) check(e Expectation) Check {
 	switch e.Kind {
 	case ExpectStableLeader:
 		c.OK, c.Detail = ev.stableLeader(e.From, e.To)
+	case ExpectOneLeader:
+		c.OK, c.Detail = ev.oneLeader(e.From, e.To)
 	case ExpectTermStable:
 		c.OK, c.Detail = ev.termStable(e.From, e.To)
 	case ExpectNoCommit:
@@ -118,6 +120,21 @@ func leaders(s runner.Sample) (ids []int, terms []uint64) {
 		}
 	}
 	return ids, terms
+}
+
+// oneLeader: in every sample of [from, to] at most one up node believes it
+// leads (a leader cut off from its quorum must have stepped down).
+func (ev *evaluator) oneLeader(from, to time.Duration) (bool, string) {
+	ss := ev.in(from, to)
+	if len(ss) == 0 {
+		return false, "no samples in the interval"
+	}
+	for _, s := range ss {
+		if ids, terms := leaders(s); len(ids) > 1 {
+			return false, fmt.Sprintf("at %v nodes %v all lead (terms %v)", s.At, ids, terms)
+		}
+	}
+	return true, fmt.Sprintf("%d samples", len(ss))
 }
 
 // stableLeader: in every sample of [from, to] exactly one up node leads,

@@ -23,6 +23,7 @@ const (
 
 	// Judged on the samples (runner.Sample, every 50ms):
 	ExpectStableLeader  ExpectKind = "stable-leader"   // from T to T
+	ExpectOneLeader     ExpectKind = "one-leader"      // from T to T
 	ExpectTermStable    ExpectKind = "term-stable"     // from T to T
 	ExpectNoCommit      ExpectKind = "no-commit"       // from T to T
 	ExpectProgress      ExpectKind = "progress"        // within D after T
@@ -31,7 +32,7 @@ const (
 )
 
 var expectKinds = []ExpectKind{ExpectLinearizable, ExpectInvariants, ExpectLiveness, ExpectUnavailable,
-	ExpectStableLeader, ExpectTermStable, ExpectNoCommit, ExpectProgress, ExpectRestartBytes, ExpectBytesPerWrite}
+	ExpectStableLeader, ExpectOneLeader, ExpectTermStable, ExpectNoCommit, ExpectProgress, ExpectRestartBytes, ExpectBytesPerWrite}
 
 // Expectation is one expect line. Only the fields its kind uses are set.
 type Expectation struct {
@@ -53,7 +54,7 @@ type Expectation struct {
 func (e Expectation) String() string {
 	s := "expect " + string(e.Kind)
 	switch e.Kind {
-	case ExpectStableLeader, ExpectTermStable, ExpectNoCommit:
+	case ExpectStableLeader, ExpectOneLeader, ExpectTermStable, ExpectNoCommit:
 		s += fmt.Sprintf(" from %v to %v", e.From, e.To)
 	case ExpectProgress:
 		s += fmt.Sprintf(" within %v after %v", e.Within, e.After)
@@ -69,7 +70,7 @@ func (e Expectation) String() string {
 // end is the latest time e looks at (0 for the whole-run checks).
 func (e Expectation) end() time.Duration {
 	switch e.Kind {
-	case ExpectStableLeader, ExpectTermStable, ExpectNoCommit:
+	case ExpectStableLeader, ExpectOneLeader, ExpectTermStable, ExpectNoCommit:
 		return e.To
 	case ExpectProgress:
 		return e.After + e.Within

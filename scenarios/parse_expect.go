@@ -24,7 +24,7 @@ func (p *parser) expect() error {
 	}
 	i := 2
 	switch e.Kind {
-	case ExpectStableLeader, ExpectTermStable, ExpectNoCommit:
+	case ExpectStableLeader, ExpectOneLeader, ExpectTermStable, ExpectNoCommit:
 		if e.From, e.To, i, err = p.interval(i, string(e.Kind)); err != nil {
 			return err
 		}

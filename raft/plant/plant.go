@@ -53,6 +53,10 @@ const (
 	// Caught by even-split (commits while split 2-2, two leaders in a
 	// term) and majority-failure (progress with 2 of 5 up).
 	LooseQuorum
+	// NoStepDown: a leader cut off from its quorum never steps down
+	// (CheckQuorum without its teeth). Caught by leader-isolation: two
+	// nodes believe they lead while the old one is cut off.
+	NoStepDown
 	bugEnd
 )
 
@@ -64,6 +68,7 @@ var names = map[Bug]string{
 	CommitPriorTerm:     "commit-prior-term",
 	StaleLeaderReads:    "stale-leader-reads",
 	LooseQuorum:         "loose-quorum",
+	NoStepDown:          "no-step-down",
 	IgnoreRecovery:      "ignore-recovery",
 }
 

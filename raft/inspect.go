@@ -18,6 +18,9 @@ func (n *Node) BasicStatus() Status {
 		Role:      n.role,
 		LastIndex: n.log.lastIndex(),
 		LastTerm:  n.log.lastTerm(),
+
+		Recovering: n.recovering,
+		RecoverTo:  n.recoverTo,
 	}
 }
 

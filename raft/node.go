@@ -406,21 +406,8 @@ func (n *Node) Advance(rd Ready) {
 
 // Status returns a copy of the node's state.
 func (n *Node) Status() Status {
-	s := Status{
-		ID:        n.id,
-		Term:      n.term,
-		Vote:      n.vote,
-		Commit:    n.log.committed,
-		Applied:   n.log.applied,
-		Lead:      n.lead,
-		Role:      n.role,
-		LastIndex: n.log.lastIndex(),
-		LastTerm:  n.log.lastTerm(),
-		Voters:    slices.Clone(n.trk.Voters),
-
-		Recovering: n.recovering,
-		RecoverTo:  n.recoverTo,
-	}
+	s := n.BasicStatus()
+	s.Voters = slices.Clone(n.trk.Voters)
 	if n.role == Leader {
 		n.trk.Visit(func(id uint64, pr *tracker.Progress) {
 			s.Progress = append(s.Progress, PeerProgress{

@@ -10,7 +10,7 @@ import (
 	"github.com/seed4fee1fef/raftsim/faults"
 	"github.com/seed4fee1fef/raftsim/raft/vfs"
 	"github.com/seed4fee1fef/raftsim/sim"
-	"github.com/seed4fee1fef/raftsim/sim/cluster"
+	"github.com/seed4fee1fef/raftsim/scenarios/cluster"
 )
 
 // Every kind's fault runs from 3s to 5s (instantaneous ones at 3s) on a

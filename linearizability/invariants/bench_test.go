@@ -6,7 +6,7 @@ import (
 
 	"github.com/seed4fee1fef/raftsim/linearizability/invariants"
 	"github.com/seed4fee1fef/raftsim/sim"
-	"github.com/seed4fee1fef/raftsim/sim/cluster"
+	"github.com/seed4fee1fef/raftsim/scenarios/cluster"
 )
 
 // benchCluster is a 5-server cluster under client load, warmed up for a

@@ -13,7 +13,7 @@ import (
 	"github.com/seed4fee1fef/raftsim/raft/kv"
 	"github.com/seed4fee1fef/raftsim/raft/plant"
 	"github.com/seed4fee1fef/raftsim/sim"
-	"github.com/seed4fee1fef/raftsim/sim/cluster"
+	"github.com/seed4fee1fef/raftsim/scenarios/cluster"
 )
 
 // figure8 drives a five-node cluster through the Raft paper's Figure 8,

@@ -5,7 +5,7 @@ import (
 
 	"github.com/seed4fee1fef/raftsim/raft"
 	"github.com/seed4fee1fef/raftsim/sim"
-	"github.com/seed4fee1fef/raftsim/sim/cluster"
+	"github.com/seed4fee1fef/raftsim/scenarios/cluster"
 )
 
 // SampleEvery is how often the runner samples the cluster for expectations.

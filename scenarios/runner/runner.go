@@ -19,7 +19,7 @@ import (
 	"github.com/seed4fee1fef/raftsim/raft/plant"
 	"github.com/seed4fee1fef/raftsim/raft/server"
 	"github.com/seed4fee1fef/raftsim/sim"
-	"github.com/seed4fee1fef/raftsim/sim/cluster"
+	"github.com/seed4fee1fef/raftsim/scenarios/cluster"
 )
 
 // Options describe one run. Zero fields take defaults (see Defaults).

@@ -7,8 +7,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/seed4fee1fef/raftsim/linearizability/client"
-	"github.com/seed4fee1fef/raftsim/sim"
 	"github.com/seed4fee1fef/raftsim/scenarios/cluster"
+	"github.com/seed4fee1fef/raftsim/sim"
 )
 
 var lan = sim.LinkConfig{MinLatency: time.Millisecond, MaxLatency: 5 * time.Millisecond}

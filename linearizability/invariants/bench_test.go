@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/seed4fee1fef/raftsim/linearizability/invariants"
-	"github.com/seed4fee1fef/raftsim/sim"
 	"github.com/seed4fee1fef/raftsim/scenarios/cluster"
+	"github.com/seed4fee1fef/raftsim/sim"
 )
 
 // benchCluster is a 5-server cluster under client load, warmed up for a

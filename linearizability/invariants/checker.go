@@ -68,8 +68,8 @@ import (
 	"github.com/seed4fee1fef/raftsim/raft"
 	"github.com/seed4fee1fef/raftsim/raft/raftpb"
 	"github.com/seed4fee1fef/raftsim/raft/server"
-	"github.com/seed4fee1fef/raftsim/sim"
 	"github.com/seed4fee1fef/raftsim/scenarios/cluster"
+	"github.com/seed4fee1fef/raftsim/sim"
 )
 
 // Invariant ids, as reported in Violation.Invariant.

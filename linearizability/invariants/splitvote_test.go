@@ -9,8 +9,8 @@ import (
 
 	"github.com/seed4fee1fef/raftsim/linearizability/invariants"
 	"github.com/seed4fee1fef/raftsim/raft/plant"
-	"github.com/seed4fee1fef/raftsim/sim"
 	"github.com/seed4fee1fef/raftsim/scenarios/cluster"
+	"github.com/seed4fee1fef/raftsim/sim"
 )
 
 // swingVoter kills a voter right after it votes and brings it back at

@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/seed4fee1fef/raftsim/raft"
-	"github.com/seed4fee1fef/raftsim/sim"
 	"github.com/seed4fee1fef/raftsim/scenarios/cluster"
+	"github.com/seed4fee1fef/raftsim/sim"
 )
 
 // Metrics are the cluster health figures the operations lesson says to

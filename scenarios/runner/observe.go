@@ -4,8 +4,8 @@ import (
 	"time"
 
 	"github.com/seed4fee1fef/raftsim/raft"
-	"github.com/seed4fee1fef/raftsim/sim"
 	"github.com/seed4fee1fef/raftsim/scenarios/cluster"
+	"github.com/seed4fee1fef/raftsim/sim"
 )
 
 // SampleEvery is how often the runner samples the cluster for expectations.

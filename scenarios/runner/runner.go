@@ -18,8 +18,8 @@ import (
 	"github.com/seed4fee1fef/raftsim/raft"
 	"github.com/seed4fee1fef/raftsim/raft/plant"
 	"github.com/seed4fee1fef/raftsim/raft/server"
-	"github.com/seed4fee1fef/raftsim/sim"
 	"github.com/seed4fee1fef/raftsim/scenarios/cluster"
+	"github.com/seed4fee1fef/raftsim/sim"
 )
 
 // Options describe one run. Zero fields take defaults (see Defaults).

@@ -291,8 +291,19 @@ func (w *World) dispatch(p *proc, fn func()) {
 	}
 }
 
+// chargeDisk adds the disk time p spent since the last charge to its
+// elapsed time, and has each slow fsync become durable at its own time:
+// the device serves them one after another, so a kill between two fsyncs
+// of one dispatch keeps the first and loses the second.
 func (w *World) chargeDisk(p *proc) {
-	p.elapsed += p.disk.TakeSyncDelay()
+	base, inc := w.now.Add(p.elapsed), p.inc
+	p.elapsed += p.disk.TakeSyncs(func(id uint64, after time.Duration) {
+		w.At(base.Add(after), func() {
+			if p.inc == inc {
+				p.disk.CompleteSyncsThrough(id)
+			}
+		})
+	})
 }
 
 // diskNote renders a disk operation for the trace: "write wal", "rename a b",

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/seed4fee1fef/raftsim/raft/vfs"
 	"github.com/seed4fee1fef/raftsim/sim"
 )
 
@@ -369,6 +370,64 @@ func TestSlowFsyncIsDurableOnlyWhenItCompletes(t *testing.T) {
 			} else {
 				assert.Empty(t, data, "an fsync that had not completed made nothing durable")
 			}
+		})
+	}
+}
+
+// twoFileWriter does what a Raft host does per Ready: append and fsync its
+// WAL, then append and fsync its high-water mark, in one dispatch.
+type twoFileWriter struct{ wal, mark vfs.File }
+
+func (s *twoFileWriter) Receive(_ sim.NodeID, msg []byte) {
+	_, _ = s.wal.Write(msg)
+	_ = s.wal.Sync()
+	_, _ = s.mark.Write(msg)
+	_ = s.mark.Sync()
+}
+
+// Each fsync of one dispatch becomes durable at its own time (the device
+// serves them one after the other), so a kill between them keeps the first
+// and not the second: the window a real disk has between a WAL fsync and
+// the fsync of a file written after it.
+func TestFsyncsOfOneDispatchCompleteOneByOne(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		killAt    time.Duration // after delivery; each fsync takes 5ms
+		wal, mark string
+	}{
+		{"killed during the first fsync", 3 * time.Millisecond, "", ""},
+		{"killed between the two", 7 * time.Millisecond, "rec", ""},
+		{"killed after both", 11 * time.Millisecond, "rec", "rec"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, 2, sim.LinkConfig{MinLatency: time.Millisecond, MaxLatency: time.Millisecond})
+			envs := make([]*sim.Env, 3)
+			for i := 1; i <= 2; i++ {
+				i := i
+				require.NoError(t, w.Start(sim.NodeID(i), func(env *sim.Env) (sim.Handler, error) {
+					envs[i] = env
+					wal, err := env.Disk().Create("wal")
+					if err != nil {
+						return nil, err
+					}
+					mark, err := env.Disk().Create("mark")
+					if err != nil {
+						return nil, err
+					}
+					return &twoFileWriter{wal: wal, mark: mark}, env.Disk().SyncDir()
+				}))
+			}
+			w.RunFor(time.Millisecond)
+			w.Disk(2).SetSyncLatency(func() time.Duration { return 5 * time.Millisecond })
+			envs[1].Send(2, []byte("rec"))
+			w.RunFor(time.Millisecond + tt.killAt) // delivered after 1ms
+			require.NoError(t, w.Kill(2, false))
+			wal, err := w.Disk(2).ReadFile("wal")
+			require.NoError(t, err)
+			mark, err := w.Disk(2).ReadFile("mark")
+			require.NoError(t, err)
+			assert.Equal(t, tt.wal, string(wal), "wal")
+			assert.Equal(t, tt.mark, string(mark), "mark")
 		})
 	}
 }

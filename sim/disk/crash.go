@@ -49,6 +49,7 @@ func (d *Disk) Crash(r Rand, keepPrefix bool) {
 	// syncs still in progress never completed.
 	d.syncDelay = 0
 	d.inflight = nil
+	d.untaken = 0
 	d.observe(Op{Kind: OpCrash, Size: int64(kept)})
 }
 

@@ -35,6 +35,10 @@ type Disk struct {
 	// before that leaves them pending (so a torn write can hit them).
 	inflight []inflightSync
 	opSeq    uint64
+	// syncSeq numbers slow syncs; untaken counts the newest inflight syncs
+	// whose completion times the simulator has not collected yet.
+	syncSeq uint64
+	untaken int
 
 	observer func(Op)
 	stats    Stats
@@ -183,17 +187,24 @@ func (d *Disk) SyncDir() error {
 }
 
 // inflightSync is a slow sync in progress: it will make durable the ops it
-// selects among those pushed up to seq.
+// selects among those pushed up to seq. id numbers it among slow syncs;
+// after is the latency, counted from the last TakeSyncs, at which it
+// completes: its own plus that of every sync issued before it, as on a
+// device that serves one sync at a time.
 type inflightSync struct {
-	sel func(pendingOp) bool
-	seq uint64
+	sel   func(pendingOp) bool
+	seq   uint64
+	id    uint64
+	after time.Duration
 }
 
 // syncOrDefer makes the selected pending ops durable now, or, if this sync
 // was charged latency, when the simulator completes it (CompleteSyncs).
 func (d *Disk) syncOrDefer(sel func(pendingOp) bool) {
 	if d.syncDelay > 0 {
-		d.inflight = append(d.inflight, inflightSync{sel: sel, seq: d.opSeq})
+		d.syncSeq++
+		d.inflight = append(d.inflight, inflightSync{sel: sel, seq: d.opSeq, id: d.syncSeq, after: d.syncDelay})
+		d.untaken++
 		return
 	}
 	d.flush(sel)
@@ -210,9 +221,20 @@ func (d *Disk) SyncMark() uint64 { return d.opSeq }
 // CompleteSyncsUpTo finishes the slow syncs issued before mark (a
 // SyncMark): a message that waited for them leaves only once they are done.
 func (d *Disk) CompleteSyncsUpTo(mark uint64) {
+	d.completeWhile(func(s *inflightSync) bool { return s.seq <= mark })
+}
+
+// CompleteSyncsThrough finishes the slow sync numbered id (as TakeSyncs
+// reports it) and every one issued before it: the device has served them.
+func (d *Disk) CompleteSyncsThrough(id uint64) {
+	d.completeWhile(func(s *inflightSync) bool { return s.id <= id })
+}
+
+func (d *Disk) completeWhile(done func(*inflightSync) bool) {
 	n := 0
-	for _, s := range d.inflight {
-		if s.seq > mark {
+	for i := range d.inflight {
+		s := &d.inflight[i]
+		if !done(s) {
 			break
 		}
 		seq, sel := s.seq, s.sel
@@ -220,6 +242,7 @@ func (d *Disk) CompleteSyncsUpTo(mark uint64) {
 		n++
 	}
 	d.inflight = d.inflight[n:]
+	d.untaken = min(d.untaken, len(d.inflight))
 	if len(d.inflight) == 0 {
 		d.inflight = nil
 	}

@@ -23,7 +23,21 @@ func (d *Disk) SetSyncLatency(latency func() time.Duration) { d.syncLatency = la
 
 // TakeSyncDelay returns the sync latency accumulated since the last call
 // (or the last crash) and resets it to zero.
-func (d *Disk) TakeSyncDelay() time.Duration {
+func (d *Disk) TakeSyncDelay() time.Duration { return d.TakeSyncs(nil) }
+
+// TakeSyncs is TakeSyncDelay that also reports, through done (if not nil),
+// each slow sync issued since the last call: its id (for
+// CompleteSyncsThrough) and the latency after which it completes, counted
+// from that call. A process that issues two slow syncs of d each has the
+// first durable after d and the second after 2d, so a kill in between
+// keeps the first and not the second.
+func (d *Disk) TakeSyncs(done func(id uint64, after time.Duration)) time.Duration {
+	if done != nil {
+		for _, s := range d.inflight[len(d.inflight)-d.untaken:] {
+			done(s.id, s.after)
+		}
+	}
+	d.untaken = 0
 	delay := d.syncDelay
 	d.syncDelay = 0
 	return delay

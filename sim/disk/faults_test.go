@@ -214,3 +214,34 @@ func TestBadInputIsAnError(t *testing.T) {
 	d.SetCapacity(-1)
 	mustWrite(t, mustCreate(t, d, "b"), "negative capacity is unlimited")
 }
+
+// Two slow syncs issued back to back complete one after the other: the
+// simulator learns each one's completion time from TakeSyncs, and a crash
+// after the first completed keeps it and loses the second.
+func TestSlowSyncsCompleteInTurn(t *testing.T) {
+	d := disk.New()
+	wal := durableFile(t, d, "wal", "")
+	mark := durableFile(t, d, "mark", "")
+	d.SetSyncLatency(func() time.Duration { return 5 * time.Millisecond })
+	mustWrite(t, wal, "w")
+	require.NoError(t, wal.Sync())
+	mustWrite(t, mark, "m")
+	require.NoError(t, mark.Sync())
+
+	type done struct {
+		id    uint64
+		after time.Duration
+	}
+	var got []done
+	total := d.TakeSyncs(func(id uint64, after time.Duration) { got = append(got, done{id, after}) })
+	assert.Equal(t, 10*time.Millisecond, total)
+	require.Len(t, got, 2)
+	assert.Equal(t, 5*time.Millisecond, got[0].after, "the first completes after its own latency")
+	assert.Equal(t, 10*time.Millisecond, got[1].after, "the second waits for the first")
+	assert.Zero(t, d.TakeSyncs(func(uint64, time.Duration) { t.Fatal("reported twice") }))
+
+	d.CompleteSyncsThrough(got[0].id)
+	assert.True(t, d.Syncing(), "the second is still in flight")
+	d.Crash(nil, false)
+	assert.Equal(t, map[string]string{"wal": "w", "mark": ""}, contents(t, d))
+}

@@ -40,6 +40,11 @@
 //	bitflip           kill at At, flip one bit of the durable WAL, restart
 //	                  at Until (a node that finds its WAL corrupt refuses
 //	                  to start and stays down)
+//	truncate-mark     kill at At, cut Bytes of synced data off the end of the
+//	                  node's high-water mark file (hwm.log), restart at Until
+//	bitflip-mark      kill at At, flip one bit of the durable high-water mark
+//	                  file (Offset counted back from its end), restart at
+//	                  Until
 //	slow-fsync        every fsync takes Delay, At to Until
 //	full-disk         capacity = bytes on disk at At + Bytes, At to Until
 //	fail-fsync        every fsync fails, At to Until (a server fail-stops)
@@ -131,8 +136,8 @@
 //	delay slow-fsync                  dur [nodes | leader]
 //	clock-skew clock-jump             sdur [nodes | leader]
 //	clock-drift                       ppm [nodes | leader]
-//	truncate full-disk                bytes [nodes | leader]
-//	bitflip                           flip [nodes | leader]
+//	truncate truncate-mark full-disk  bytes [nodes | leader]
+//	bitflip bitflip-mark              flip [nodes | leader]
 //
 // Omitted targets are drawn at start (see Fault.Nodes and Fault.Groups).
 // "until" is omitted exactly when Until == At; clock-jump never has one.

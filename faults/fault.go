@@ -36,6 +36,8 @@ const (
 	ClockJump        Kind = "clock-jump"
 	Truncate         Kind = "truncate"
 	Bitflip          Kind = "bitflip"
+	TruncateMark     Kind = "truncate-mark"
+	BitflipMark      Kind = "bitflip-mark"
 	SlowFsync        Kind = "slow-fsync"
 	FullDisk         Kind = "full-disk"
 	FailFsync        Kind = "fail-fsync"
@@ -48,12 +50,16 @@ var allKinds = []Kind{
 	Isolate, IsolateLeader, Partition, MajorityMinority, EvenSplit, Bridge, OneWay,
 	Loss, Delay, Duplicate, Reorder,
 	ClockSkew, ClockDrift, ClockJump,
-	Truncate, Bitflip, SlowFsync, FullDisk, FailFsync,
+	Truncate, Bitflip, TruncateMark, BitflipMark, SlowFsync, FullDisk, FailFsync,
 	Quiet,
 }
 
 // Kinds returns every kind in canonical order.
 func Kinds() []Kind { return slices.Clone(allKinds) }
+
+// Storage reports whether k damages durable data (truncate, bitflip,
+// truncate-mark, bitflip-mark).
+func (k Kind) Storage() bool { return kindTable[k].storage }
 
 // ParseKind returns the kind spelled s.
 func ParseKind(s string) (Kind, bool) {
@@ -116,6 +122,8 @@ var kindTable = map[Kind]kindInfo{
 	ClockJump:        {target: targetNodes, param: paramSigned, leader: true, instant: true},
 	Truncate:         {target: targetNodes, param: paramBytes, leader: true, down: true, storage: true},
 	Bitflip:          {target: targetNodes, param: paramFlip, leader: true, down: true, storage: true},
+	TruncateMark:     {target: targetNodes, param: paramBytes, leader: true, down: true, storage: true},
+	BitflipMark:      {target: targetNodes, param: paramFlip, leader: true, down: true, storage: true},
 	SlowFsync:        {target: targetNodes, param: paramDelay, leader: true},
 	FullDisk:         {target: targetNodes, param: paramBytes, leader: true, down: true},
 	FailFsync:        {target: targetNodes, leader: true, down: true},
@@ -165,13 +173,16 @@ type Fault struct {
 	// PPM is the clock drift in parts per million (negative: slow), in
 	// (-sim.MaxDriftPPM, sim.MaxDriftPPM).
 	PPM int64
-	// Bytes is how many bytes of synced WAL data truncate cuts, or how
-	// many bytes full-disk leaves free above what the disk holds at At.
+	// Bytes is how many bytes of synced data truncate (of the WAL) or
+	// truncate-mark (of the high-water mark) cuts, or how many bytes
+	// full-disk leaves free above what the disk holds at At.
 	Bytes int64
 	// Offset picks the byte bitflip corrupts in the node's durable WAL
 	// (its wal-*.log segments in name order, concatenated), modulo the
 	// WAL's size at At, so a generator can draw it before the size is
-	// known. Bit (0..7) is the bit flipped.
+	// known. For bitflip-mark it counts back from the end of the durable
+	// high-water mark file (0: its last byte), modulo its size, so a
+	// small offset hits the newest record. Bit (0..7) is the bit flipped.
 	Offset int64
 	Bit    uint8
 

@@ -58,8 +58,9 @@ type Swarm struct {
 	// for a while, never past HealAt. A bitflip victim counts as down
 	// from its start to HealAt, since it may refuse to restart.
 	MaxDown int
-	// StorageNodes are the only servers truncate and bitflip hit: a
-	// minority, drawn once per seed (empty if no storage kind is enabled).
+	// StorageNodes are the only servers storage faults (truncate,
+	// bitflip, truncate-mark, bitflip-mark) hit: a minority, drawn once
+	// per seed (empty if no storage kind is enabled).
 	StorageNodes []int
 
 	_ struct{}
@@ -174,7 +175,9 @@ func Generate(r *sim.Rand, opts GenOptions) Schedule {
 		}
 		if f, ok := g.draw(kn, t); ok {
 			s.Faults = append(s.Faults, f)
+			s.Faults = append(s.Faults, g.extra...)
 		}
+		g.extra = g.extra[:0]
 	}
 	return s
 }
@@ -186,6 +189,9 @@ type generator struct {
 	sw     Swarm
 	downs  []window // faults that may hold servers down
 	stores []window // storage faults, kill to restart
+	// extra are faults a draw adds next to the one it returns (at the
+	// same start), emitted after it.
+	extra []Fault
 }
 
 // window is when a fault may hold nodes down: explicit ones, and leaders
@@ -237,6 +243,8 @@ func (g *generator) drawSwarm(opts GenOptions) {
 			kn.MaxPPM = r.Int64Range(100, 200_000)
 		case Truncate:
 			kn.MaxBytes = r.Int64Range(1, 4096)
+		case TruncateMark:
+			kn.MaxBytes = r.Int64Range(1, 256)
 		case FullDisk:
 			kn.MaxBytes = r.Int64Range(0, 64<<10)
 		}
@@ -246,6 +254,11 @@ func (g *generator) drawSwarm(opts GenOptions) {
 	if storage {
 		g.sw.StorageNodes = drawNodes(r, g.n, 1+r.IntN(minority(g.n)))
 	}
+}
+
+// enabled reports whether the swarm enabled kind k.
+func (g *generator) enabled(k Kind) bool {
+	return slices.ContainsFunc(g.sw.Kinds, func(kn Knobs) bool { return kn.Kind == k })
 }
 
 // ms draws a duration in [lo, hi] milliseconds.
@@ -288,14 +301,14 @@ func (g *generator) draw(kn Knobs, at time.Duration) (Fault, bool) {
 		if kn.Kind == FullDisk {
 			f.Bytes = r.Int64Range(0, kn.MaxBytes)
 		}
-	case Truncate, Bitflip:
+	case Truncate, Bitflip, TruncateMark, BitflipMark:
 		for _, s := range g.stores {
 			if s.from <= until && at <= s.to {
 				return Fault{}, false // one storage fault at a time
 			}
 		}
 		downTo := until
-		if kn.Kind == Bitflip {
+		if kn.Kind == Bitflip || kn.Kind == BitflipMark {
 			downTo = g.healAt // it may refuse to restart
 		}
 		free, avail := g.budget(at, downTo)
@@ -311,11 +324,25 @@ func (g *generator) draw(kn Knobs, at time.Duration) (Fault, bool) {
 		f.Nodes = []int{cands[r.IntN(len(cands))]}
 		g.stores = append(g.stores, window{from: at, to: until, nodes: f.Nodes})
 		g.downs = append(g.downs, window{from: at, to: downTo, nodes: f.Nodes})
-		if kn.Kind == Truncate {
+		switch kn.Kind {
+		case Truncate, TruncateMark:
 			f.Bytes = r.Int64Range(1, max(kn.MaxBytes, 1))
-		} else {
+		default:
 			f.Offset = r.Int64Range(0, 1<<40)
 			f.Bit = uint8(r.IntN(8))
+		}
+		if kn.Kind == BitflipMark && g.enabled(Truncate) && r.Chance(0.5) {
+			// (Only where the swarm enabled truncate.) A mark that
+			// fails its checksum, together with a WAL that lost its tail: the node knows it lost data but not
+			// how much. (A truncated mark is never paired with WAL
+			// damage here: both rolled back to a consistent earlier
+			// state is invisible to any checksum, beyond the fault
+			// model; the mark-rollback scenario shows how the harness
+			// labels it.)
+			w := f
+			w.Kind, w.Offset, w.Bit = Truncate, 0, 0
+			w.Bytes = r.Int64Range(1, 4096)
+			g.extra = append(g.extra, w)
 		}
 	case Pause:
 		if r.IntN(3) == 0 {

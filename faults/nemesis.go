@@ -272,7 +272,7 @@ func (nm *nemesis) apply(r *run) {
 		for _, id := range r.nodes {
 			nm.down(r, id, f.Kind == TornKill)
 		}
-	case Truncate, Bitflip:
+	case Truncate, Bitflip, TruncateMark, BitflipMark:
 		for _, id := range r.nodes {
 			nm.down(r, id, false)
 			nm.damage(r, id)
@@ -346,7 +346,7 @@ func (nm *nemesis) apply(r *run) {
 func (nm *nemesis) undo(r *run) {
 	f := r.f
 	switch f.Kind {
-	case Kill, TornKill, Truncate, Bitflip:
+	case Kill, TornKill, Truncate, Bitflip, TruncateMark, BitflipMark:
 		for _, id := range r.nodes {
 			nm.node[id].down--
 			nm.revive(r, id)
@@ -473,14 +473,31 @@ func walSegments(d *disk.Disk) (names []string, sizes []int64) {
 	return names, sizes
 }
 
-// damage truncates or flips a bit of id's durable WAL. The node is down
-// (killed by this fault, so what the disk shows is what is durable).
+// markFile is the Raft server's durable high-water mark (raft/server's
+// hwm.log): the file truncate-mark and bitflip-mark damage.
+const markFile = "hwm.log"
+
+// damage truncates or flips a bit of id's durable WAL or high-water mark.
+// The node is down (killed by this fault, so what the disk shows is what
+// is durable). A Target that is a DamageObserver hears of each hit.
 func (nm *nemesis) damage(r *run, id sim.NodeID) {
 	d := nm.w.Disk(id)
 	names, sizes := walSegments(d)
+	if r.f.Kind == TruncateMark || r.f.Kind == BitflipMark {
+		names, sizes = nil, nil
+		if b, err := d.ReadFile(markFile); err == nil {
+			names, sizes = []string{markFile}, []int64{int64(len(b))}
+		}
+	}
 	f := r.f
+	hit := func(what string) {
+		nm.w.Fault(id, fmt.Sprintf("fault %d: %s", r.idx, what))
+		if o, ok := nm.t.(DamageObserver); ok {
+			o.StorageDamaged(int(id), f.Kind)
+		}
+	}
 	switch f.Kind {
-	case Truncate:
+	case Truncate, TruncateMark:
 		// Cut the newest non-empty segment: the most recently synced data.
 		for i := len(names) - 1; i >= 0; i-- {
 			if sizes[i] == 0 {
@@ -488,24 +505,29 @@ func (nm *nemesis) damage(r *run, id sim.NodeID) {
 			}
 			to := max(sizes[i]-f.Bytes, 0)
 			nm.must(r, d.TruncateDurable(names[i], to))
-			nm.w.Fault(id, fmt.Sprintf("fault %d: truncate %s from %d to %d bytes", r.idx, names[i], sizes[i], to))
+			hit(fmt.Sprintf("truncate %s from %d to %d bytes", names[i], sizes[i], to))
 			return
 		}
-		nm.w.Note(id, fmt.Sprintf("fault %d: %s has no WAL data to truncate", r.idx, id))
-	case Bitflip:
+		nm.w.Note(id, fmt.Sprintf("fault %d: %s has no data to truncate", r.idx, id))
+	case Bitflip, BitflipMark:
 		var total int64
 		for _, s := range sizes {
 			total += s
 		}
 		if total == 0 {
-			nm.w.Note(id, fmt.Sprintf("fault %d: %s has no WAL data to corrupt", r.idx, id))
+			nm.w.Note(id, fmt.Sprintf("fault %d: %s has no data to corrupt", r.idx, id))
 			return
 		}
 		off := f.Offset % total
+		if f.Kind == BitflipMark {
+			// Counted back from the end: a small offset hits the newest
+			// record, the one whose loss leaves the mark unknown.
+			off = total - 1 - off
+		}
 		for i, s := range sizes {
 			if off < s {
 				nm.must(r, d.CorruptDurable(names[i], off, f.Bit))
-				nm.w.Fault(id, fmt.Sprintf("fault %d: flip bit %d of byte %d of %s", r.idx, f.Bit, off, names[i]))
+				hit(fmt.Sprintf("flip bit %d of byte %d of %s", f.Bit, off, names[i]))
 				return
 			}
 			off -= s

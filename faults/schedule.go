@@ -21,6 +21,15 @@ type Target interface {
 	StopLoad()
 }
 
+// DamageObserver is implemented by a Target that wants to know where
+// storage faults landed: the nemesis calls StorageDamaged right after it
+// damaged node's durable data with a fault of kind (truncate, bitflip,
+// truncate-mark, bitflip-mark), so a harness can tell damage a node
+// reports from damage it was dealt.
+type DamageObserver interface {
+	StorageDamaged(node int, kind Kind)
+}
+
 // Schedule is a whole run's faults.
 type Schedule struct {
 	Faults []Fault

@@ -21,6 +21,7 @@ func (n *Node) BasicStatus() Status {
 
 		Recovering: n.recovering,
 		RecoverTo:  n.recoverTo,
+		VoteLost:   n.voteLost,
 	}
 }
 

@@ -54,15 +54,24 @@ type Restored struct {
 	// compared with what it had made durable (its separately stored
 	// high-water mark): entries it acknowledged, and perhaps its vote,
 	// may be gone. The node then neither votes (nor grants pre-votes) nor
-	// campaigns, and its append acknowledgements carry a marker so the
-	// leader does not count them toward a commit quorum, until its log
-	// reaches RecoverTo. RecoverTo 0 means unknown: the node recovers
-	// until its log reaches the first commit index a leader sends it.
-	// With storage faults on a minority of nodes nothing committed is
-	// lost: every committed entry is held by a majority whose remaining
-	// members are the only ones who can vote.
+	// campaigns until its log matches a leader's up to RecoverTo.
+	// RecoverTo 0 means unknown (the mark itself was damaged): the node
+	// recovers up to the last index of the first leader it hears a
+	// heartbeat from, which holds every committed entry. With storage
+	// faults on a minority of nodes nothing committed is lost: every
+	// committed entry is held by a majority whose remaining members are
+	// the only ones who can vote.
 	Recovering bool
 	RecoverTo  uint64
+	// VoteLost says the host cannot vouch for the term and vote it
+	// restored: the record that proves them (its high-water mark) was
+	// damaged, and its log may have lost its tail with the last vote in
+	// it. The node may then have voted in a term it no longer knows, and
+	// a second vote in that term could elect a second leader, so it
+	// never grants a vote (or pre-vote) nor campaigns again. It still
+	// replicates, its acknowledgements count, and it serves as a
+	// follower; a membership change replaces it as a voter.
+	VoteLost bool
 }
 
 func (st *Restored) isEmpty() bool {
@@ -114,12 +123,14 @@ type Status struct {
 	Role      Role
 	LastIndex uint64
 	LastTerm  uint64
-	// Recovering: the node lost durable data and neither votes nor counts
-	// toward commit quorums until its log reaches RecoverTo (0: until it
-	// reaches the first commit index a leader sends). See
-	// Restored.Recovering.
+	// Recovering: the node lost durable data and neither votes nor
+	// campaigns until its log reaches RecoverTo (0: not yet known; the
+	// first leader heartbeat sets it). See Restored.Recovering.
 	Recovering bool
 	RecoverTo  uint64
+	// VoteLost: the node cannot vouch for its term and vote and never
+	// votes or campaigns again. See Restored.VoteLost.
+	VoteLost bool
 	// Voters is the membership the node currently counts quorums over.
 	Voters []uint64
 	// Progress is the leader's view of every peer (itself included), in ID
@@ -135,8 +146,7 @@ type PeerProgress struct {
 	State        tracker.StateType
 	RecentActive bool
 	Paused       bool
-	Inflight     int  // append messages in flight
-	Recovering   bool // its acks do not count toward commit (it lost data)
+	Inflight     int // append messages in flight
 }
 
 // Node is one Raft peer as a deterministic state machine: inputs are Tick,
@@ -159,6 +169,8 @@ type Node struct {
 	// recovering means not yet known.
 	recovering bool
 	recoverTo  uint64
+	// voteLost: see Restored.VoteLost. Never cleared.
+	voteLost bool
 	// msgs are outputs waiting for the next Ready.
 	msgs []raftpb.Message
 
@@ -249,6 +261,7 @@ func NewNode(cfg Config, st Restored) (*Node, error) {
 		n.prevHard = st.HardState
 	}
 	n.trk = tracker.New(n.maxInflight, voters, n.log.lastIndex()+1)
+	n.voteLost = st.VoteLost
 	if st.Recovering {
 		n.recovering, n.recoverTo = true, st.RecoverTo
 		n.maybeRecovered(n.log.committed)
@@ -413,7 +426,6 @@ func (n *Node) Status() Status {
 			s.Progress = append(s.Progress, PeerProgress{
 				ID: id, Match: pr.Match, Next: pr.Next, State: pr.State,
 				RecentActive: pr.RecentActive, Paused: pr.IsPaused(), Inflight: pr.Inflights.Count(),
-				Recovering: pr.Recovering,
 			})
 		})
 	}
@@ -425,6 +437,11 @@ func (n *Node) Status() Status {
 // host persists it (with its high-water mark) so a restart before the
 // node caught up does not forget it.
 func (n *Node) Recovery() (recovering bool, to uint64) { return n.recovering, n.recoverTo }
+
+// VoteLost reports whether the node can no longer vouch for its vote and
+// never votes again; see Restored.VoteLost. A host keeps it with its
+// high-water mark.
+func (n *Node) VoteLost() bool { return n.voteLost }
 
 func (n *Node) softState() SoftState { return SoftState{Lead: n.lead, Role: n.role} }
 

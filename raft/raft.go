@@ -36,7 +36,6 @@ func (n *Node) reset(term uint64) {
 		pr.BecomeProbe()
 		pr.Match, pr.Next = 0, last+1
 		pr.RecentActive = false
-		pr.Recovering = false // learnt again from its next append response
 		if id == n.id {
 			pr.Match = last
 			pr.RecentActive = true
@@ -83,19 +82,16 @@ func (n *Node) becomeLeader() {
 }
 
 // promotable reports whether this node may campaign: it must be a voter,
-// and not recovering from lost durable data.
+// and neither recovering from lost durable data nor unsure of its vote.
 func (n *Node) promotable() bool {
-	return n.trk.IsVoter(n.id) && (!n.recovering || n.planted.Has(plant.IgnoreRecovery))
+	return n.trk.IsVoter(n.id) && !n.withholdsVotes()
 }
 
-// recoveringContext marks the MsgAppResp of a node that is recovering
-// from lost durable data: the leader does not count it toward commit.
-var recoveringContext = []byte("recovering")
-
-// IsRecoveringAck reports whether m is an append response from a node
-// recovering from lost durable data.
-func IsRecoveringAck(m *raftpb.Message) bool {
-	return m.Type == raftpb.MsgAppResp && string(m.Context) == string(recoveringContext)
+// withholdsVotes reports whether storage damage keeps this node from
+// voting: it may have lost entries a commit counted on (recovering), or
+// the vote it cast in a term it no longer knows (voteLost).
+func (n *Node) withholdsVotes() bool {
+	return (n.recovering || n.voteLost) && !n.planted.Has(plant.IgnoreRecovery)
 }
 
 // maybeRecovered ends recovery once the log is known to match a leader's
@@ -113,12 +109,12 @@ func (n *Node) committedTerm() uint64 {
 	return t
 }
 
-// sendAppResp sends an append response, marked while recovering.
+// sendAppResp sends an append response. A recovering node's acks count
+// toward commit like any other: each says the log matches the leader's up
+// to its index and is durable, which stays true whatever the node lost
+// before (see docs/ARCHITECTURE.md, "Storage faults").
 func (n *Node) sendAppResp(m raftpb.Message) {
 	m.Type = raftpb.MsgAppResp
-	if n.recovering && !n.planted.Has(plant.IgnoreRecovery) {
-		m.Context = recoveringContext
-	}
 	n.send(m)
 }
 
@@ -213,9 +209,8 @@ func (n *Node) handleVote(m *raftpb.Message) {
 	// nothing here.
 	// A node that lost durable data may have lost the entries (and the
 	// vote) a committed decision counted on: it votes for nobody until
-	// it has caught up.
-	recovering := n.recovering && !n.planted.Has(plant.IgnoreRecovery)
-	canVote := !recovering && (n.vote == m.From ||
+	// it has caught up, and never again if it may have lost its vote.
+	canVote := !n.withholdsVotes() && (n.vote == m.From ||
 		(n.vote == None && n.lead == None) ||
 		(m.Type == raftpb.MsgPreVote && m.Term > n.term))
 	if canVote && n.log.isUpToDate(m.Index, m.LogTerm) {
@@ -266,13 +261,16 @@ func (n *Node) tickHeartbeat() {
 // bcastHeartbeat tells every follower the leader is alive, so quiet
 // periods do not look like a dead leader. The commit index is capped at
 // what the follower is known to hold, so a heartbeat never commits an
-// entry the follower has not matched.
+// entry the follower has not matched. Index is the leader's last index:
+// a follower that lost durable data without knowing how far it had
+// acknowledged recovers up to it (see handleHeartbeat).
 func (n *Node) bcastHeartbeat() {
+	last := n.log.lastIndex()
 	n.trk.Visit(func(id uint64, pr *tracker.Progress) {
 		if id == n.id {
 			return
 		}
-		n.send(raftpb.Message{Type: raftpb.MsgHeartbeat, To: id, Commit: min(pr.Match, n.log.committed)})
+		n.send(raftpb.Message{Type: raftpb.MsgHeartbeat, To: id, Index: last, Commit: min(pr.Match, n.log.committed)})
 	})
 }
 
@@ -438,7 +436,6 @@ func (n *Node) stepLeader(m *raftpb.Message) error {
 	switch m.Type {
 	case raftpb.MsgAppResp:
 		pr.RecentActive = true
-		pr.Recovering = IsRecoveringAck(m)
 		if m.Reject {
 			n.handleAppReject(m, pr)
 			return nil
@@ -565,11 +562,6 @@ func (n *Node) stepFollower(m *raftpb.Message) error {
 
 // handleAppend answers a MsgApp of the current term.
 func (n *Node) handleAppend(m *raftpb.Message) error {
-	if n.recovering && n.recoverTo == 0 {
-		// Recovering to an unknown point: catch up at least to what the
-		// leader says is committed.
-		n.recoverTo = max(m.Commit, 1)
-	}
 	if m.Index < n.log.committed {
 		// Everything up to committed is settled. If the append reaches
 		// past it, drop the settled prefix and take the rest (anchored at
@@ -604,6 +596,15 @@ func (n *Node) handleAppend(m *raftpb.Message) error {
 }
 
 func (n *Node) handleHeartbeat(m *raftpb.Message) {
+	if n.recovering && n.recoverTo == 0 && m.Index > 0 {
+		// Recovering to an unknown point: this node may have acknowledged
+		// entries a commit counted on, up to an index it no longer knows.
+		// A leader elected without its vote (it grants none while
+		// recovering), or the one it acknowledged them to, holds every
+		// committed entry, so its last index bounds them; its commit
+		// index does not (it may not have heard of the commit yet).
+		n.recoverTo = m.Index
+	}
 	// The leader caps Commit at our Match, so it is within the log unless
 	// the log lost acknowledged entries; never commit past the log.
 	recovering := n.recovering && !n.planted.Has(plant.IgnoreRecovery)

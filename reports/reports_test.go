@@ -21,7 +21,7 @@ import (
 func TestWriteLeavesACompleteReport(t *testing.T) {
 	var kinds []faults.Kind
 	for _, k := range runner.DefaultKinds(5) {
-		if k != faults.Truncate && k != faults.Bitflip {
+		if !k.Storage() {
 			kinds = append(kinds, k)
 		}
 	}

@@ -21,12 +21,18 @@ type Check struct {
 	Skipped bool
 	// Detail says what happened: why it failed, or what was seen.
 	Detail string
+	// Excused: it failed, but expected storage damage beyond the fault
+	// model explains it (expect beyond-model), so it does not count.
+	Excused bool
 }
 
-// String is "expect ...: ok (detail)", "expect ...: FAIL: detail" or
-// "expect ...: skipped (detail)".
+// String is "expect ...: ok (detail)", "expect ...: FAIL: detail",
+// "expect ...: skipped (detail)" or "expect ...: excused, beyond the fault
+// model (detail)".
 func (c Check) String() string {
 	switch {
+	case c.Excused:
+		return fmt.Sprintf("%s: excused, beyond the fault model (%s)", c.Expect, c.Detail)
 	case c.Skipped:
 		return fmt.Sprintf("%s: skipped (%s)", c.Expect, c.Detail)
 	case c.OK:
@@ -393,6 +399,12 @@ func baseCheck(e Expectation, res *runner.Result) Check {
 		default:
 			c.Detail = fmt.Sprintf("%d checks, none broken", res.InvariantChecks)
 		}
+	case ExpectBeyondModel:
+		c.OK = len(res.BeyondModel) > 0
+		c.Detail = "every storage fault stayed within the fault model"
+		if c.OK {
+			c.Detail = strings.Join(res.BeyondModel, "; ")
+		}
 	case ExpectLiveness, ExpectUnavailable:
 		l := res.Liveness
 		c.Skipped = l.Skipped
@@ -411,7 +423,7 @@ func baseCheck(e Expectation, res *runner.Result) Check {
 
 func isBase(k ExpectKind) bool {
 	switch k {
-	case ExpectLinearizable, ExpectInvariants, ExpectLiveness, ExpectUnavailable:
+	case ExpectLinearizable, ExpectInvariants, ExpectLiveness, ExpectUnavailable, ExpectBeyondModel:
 		return true
 	}
 	return false

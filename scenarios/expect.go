@@ -20,6 +20,12 @@ const (
 	// ExpectUnavailable turns liveness around: the cluster must NOT
 	// recover after the heal (a majority gone for good).
 	ExpectUnavailable ExpectKind = "unavailable"
+	// ExpectBeyondModel: the run's storage faults must go beyond what any
+	// Raft can survive (a consistent rollback of a server's WAL and
+	// high-water mark that no checksum sees), and the run must say so;
+	// the safety failures that follow are then its consequence, reported
+	// but not counted against the scenario.
+	ExpectBeyondModel ExpectKind = "beyond-model"
 
 	// Judged on the samples (runner.Sample, every 50ms):
 	ExpectStableLeader  ExpectKind = "stable-leader"   // from T to T
@@ -31,7 +37,7 @@ const (
 	ExpectBytesPerWrite ExpectKind = "bytes-per-write" // from T to T <= Kx from T to T
 )
 
-var expectKinds = []ExpectKind{ExpectLinearizable, ExpectInvariants, ExpectLiveness, ExpectUnavailable,
+var expectKinds = []ExpectKind{ExpectLinearizable, ExpectInvariants, ExpectLiveness, ExpectUnavailable, ExpectBeyondModel,
 	ExpectStableLeader, ExpectOneLeader, ExpectTermStable, ExpectNoCommit, ExpectProgress, ExpectRestartBytes, ExpectBytesPerWrite}
 
 // Expectation is one expect line. Only the fields its kind uses are set.

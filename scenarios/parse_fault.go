@@ -62,11 +62,11 @@ func shape(k faults.Kind) (paramClass, targetClass, untilRule) {
 		return paramSigned, targetNodes, untilForbidden
 	case faults.ClockDrift:
 		return paramPPM, targetNodes, untilRequired
-	case faults.Truncate:
+	case faults.Truncate, faults.TruncateMark:
 		return paramBytes, targetNodes, untilOptional
 	case faults.FullDisk:
 		return paramBytes, targetNodes, untilRequired
-	case faults.Bitflip:
+	case faults.Bitflip, faults.BitflipMark:
 		return paramFlip, targetNodes, untilOptional
 	}
 	return paramNone, targetNone, untilRequired

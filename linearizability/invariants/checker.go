@@ -221,6 +221,9 @@ type nodeState struct {
 	// disk; kept across incarnations.
 	durKnown         bool
 	durTerm, durVote uint64
+	// voteLostTerm is the term a node that lost its vote record came back
+	// with (0: it did not); it may vote in no later term.
+	voteLostTerm uint64
 
 	// Per incarnation.
 	term, vote, commit uint64
@@ -427,7 +430,10 @@ func (ck *Checker) check(mask uint64, boundary bool, sender int) {
 func (ck *Checker) startIncarnation(id int, ns *nodeState, s *server.Server, st *raft.Status) {
 	ck.stats.Incarnations++
 	ns.srv, ns.stale = s, nil
-	if ns.durKnown && !ck.skipped(invDurable) {
+	// A node that says it cannot vouch for its vote (its record of it was
+	// damaged) may come back with less; it must then never vote again,
+	// which checkNode holds it to.
+	if ns.durKnown && !st.VoteLost && !ck.skipped(invDurable) {
 		rep := s.Replayed.HardState
 		switch {
 		case st.Term < ns.durTerm:
@@ -442,6 +448,10 @@ func (ck *Checker) startIncarnation(id int, ns *nodeState, s *server.Server, st 
 	}
 	ns.seen = true
 	ns.term, ns.vote, ns.commit = st.Term, st.Vote, st.Commit
+	ns.voteLostTerm = 0
+	if st.VoteLost {
+		ns.voteLostTerm = st.Term
+	}
 	ns.leaderTerm, ns.lcNext = 0, 0
 	ns.shadow = append(ns.shadow[:0], shadowEntry{})
 	ns.checkedCommit = 0
@@ -456,6 +466,10 @@ func (ck *Checker) checkNode(id int, ns *nodeState, s *server.Server, st *raft.S
 			return
 		case st.Term == ns.term && ns.vote != raft.None && st.Vote != ns.vote:
 			ck.fail(invDurable, "n%d changed its vote in term %d from n%d to %d", id, st.Term, ns.vote, st.Vote)
+			return
+		case ns.voteLostTerm > 0 && st.Term > ns.voteLostTerm && st.Vote != raft.None:
+			ck.fail(invDurable, "n%d voted for n%d in term %d after losing the record of its vote (it came back at term %d): it may have voted in that term before",
+				id, st.Vote, st.Term, ns.voteLostTerm)
 			return
 		}
 	}

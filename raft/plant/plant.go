@@ -43,10 +43,10 @@ const (
 	// leader serves a stale value.
 	StaleLeaderReads
 	// IgnoreRecovery: a node that found its durable data truncated or
-	// damaged (its WAL shorter than its high-water mark) votes and counts
-	// toward commit quorums at once, as if nothing was lost. Caught by
-	// the committed-entry-never-lost invariant when storage faults hit
-	// nodes a commit counted on.
+	// damaged (its WAL shorter than its high-water mark) votes and
+	// campaigns at once, as if nothing was lost. Caught by the
+	// committed-entry-never-lost invariant when storage faults hit nodes
+	// a commit counted on.
 	IgnoreRecovery
 	// LooseQuorum: elections are won and entries committed by half the
 	// voters instead of a majority, so two halves can both make progress.
@@ -57,6 +57,13 @@ const (
 	// (CheckQuorum without its teeth). Caught by leader-isolation: two
 	// nodes believe they lead while the old one is cut off.
 	NoStepDown
+	// UnsafeMarkOverwrite: a server overwriting an uncommitted suffix
+	// saves the new entries before lowering its high-water mark, so a
+	// crash between the two fsyncs leaves a mark naming an entry the WAL
+	// legitimately replaced: the node restarts believing its disk lost
+	// data. Caught by power-cut-overwrite: a server reports storage damage
+	// no fault dealt it.
+	UnsafeMarkOverwrite
 	bugEnd
 )
 
@@ -70,6 +77,7 @@ var names = map[Bug]string{
 	LooseQuorum:         "loose-quorum",
 	NoStepDown:          "no-step-down",
 	IgnoreRecovery:      "ignore-recovery",
+	UnsafeMarkOverwrite: "unsafe-mark-overwrite",
 }
 
 func (b Bug) String() string {

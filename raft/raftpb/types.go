@@ -129,6 +129,9 @@ func (t MessageType) IsResponse() bool {
 //   - MsgAppResp: Index is the follower's last matching index (accept) or the
 //     rejected probe index (reject, with RejectHint/LogTerm as a backtracking hint).
 //   - MsgVote/MsgPreVote: Index/LogTerm are the candidate's last entry.
+//   - MsgHeartbeat: Commit is the leader's commit capped at the follower's
+//     match; Index is the leader's last index (the recovery point of a
+//     follower that lost data and its record of how far it had acked).
 //   - MsgReadIndex/MsgHeartbeat(Resp)/MsgReadIndexResp: Context identifies a read request.
 type Message struct {
 	Type       MessageType

@@ -15,6 +15,9 @@ import (
 // record and fsyncs it after every WAL Save and before any message that
 // depends on the Save goes out, so whatever a peer may have counted on
 // (an acknowledged entry, a granted vote) is covered by the last record.
+// Before a Save that overwrites entries at or below the mark, it first
+// lowers the mark to the entry before the overwrite, so the mark never
+// names an entry the WAL has legitimately replaced.
 // On start, a WAL shorter than the mark (truncated or damaged synced data)
 // means the node lost data it promised to keep: it recovers (no votes, no
 // quorum acks) until it has caught up again.
@@ -25,12 +28,15 @@ import (
 //	 term, vote, recover-to (uint64 LE each), flags byte]
 //
 // flags bit 0: the node is recovering (recover-to 0 with the bit set: to
-// an index still unknown, the first commit index a leader reports).
+// an index still unknown, the last index of the first leader heard).
+// flags bit 1: the node cannot vouch for its vote and never votes again
+// (raft.Restored.VoteLost).
 //
 // A final record that is incomplete or all zero is a torn write (a crash
 // before its fsync) and is ignored: the record before it stands. A
-// complete record with a bad checksum is damage to synced data: the mark
-// is then unknown.
+// complete record with a bad checksum is damage to synced data: if a valid
+// record follows it, that later record is the mark; if it is the last
+// record, the mark is unknown.
 const (
 	hwmFile    = "hwm.log"
 	hwmTmpFile = "hwm.tmp"
@@ -51,7 +57,15 @@ type hwmRecord struct {
 	// caught up to RecoverTo (0: unknown) when this record was written.
 	Recovering bool
 	RecoverTo  uint64
+	// VoteLost: the node could not vouch for its term and vote (see
+	// raft.Restored.VoteLost); it stays so for good.
+	VoteLost bool
 }
+
+const (
+	hwmFlagRecovering = 1 << 0
+	hwmFlagVoteLost   = 1 << 1
+)
 
 func (r *hwmRecord) append(b []byte) []byte {
 	var p [hwmPayload]byte
@@ -61,7 +75,10 @@ func (r *hwmRecord) append(b []byte) []byte {
 	binary.LittleEndian.PutUint64(p[24:], r.Vote)
 	binary.LittleEndian.PutUint64(p[32:], r.RecoverTo)
 	if r.Recovering {
-		p[40] = 1
+		p[40] |= hwmFlagRecovering
+	}
+	if r.VoteLost {
+		p[40] |= hwmFlagVoteLost
 	}
 	b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(p[:], hwmCRC))
 	return append(b, p[:]...)
@@ -69,13 +86,14 @@ func (r *hwmRecord) append(b []byte) []byte {
 
 func decodeHWM(b []byte) (hwmRecord, bool) {
 	p := b[4:hwmRecSize]
-	if crc32.Checksum(p, hwmCRC) != binary.LittleEndian.Uint32(b) || p[40] > 1 {
+	if crc32.Checksum(p, hwmCRC) != binary.LittleEndian.Uint32(b) || p[40]&^(hwmFlagRecovering|hwmFlagVoteLost) != 0 {
 		return hwmRecord{}, false
 	}
 	return hwmRecord{
 		LastIndex: binary.LittleEndian.Uint64(p[0:]), LastTerm: binary.LittleEndian.Uint64(p[8:]),
 		Term: binary.LittleEndian.Uint64(p[16:]), Vote: binary.LittleEndian.Uint64(p[24:]),
-		RecoverTo: binary.LittleEndian.Uint64(p[32:]), Recovering: p[40] == 1,
+		RecoverTo: binary.LittleEndian.Uint64(p[32:]), Recovering: p[40]&hwmFlagRecovering != 0,
+		VoteLost: p[40]&hwmFlagVoteLost != 0,
 	}, true
 }
 
@@ -98,10 +116,11 @@ func (s hwmStatus) String() string {
 	return "damaged"
 }
 
-// parseHWM returns the last record of data and what it found.
-func parseHWM(data []byte) (hwmRecord, hwmStatus, string) {
-	var rec hwmRecord
-	st := hwmMissing
+// parseHWM returns the last record of data and what it found: the mark,
+// or damaged if the last complete record fails its checksum. why
+// describes any damage found, also where a later record still stands.
+func parseHWM(data []byte) (rec hwmRecord, st hwmStatus, why string) {
+	st = hwmMissing
 	for off := 0; off < len(data); off += hwmRecSize {
 		rest := data[off:]
 		if len(rest) < hwmRecSize || allZero(rest) {
@@ -109,11 +128,16 @@ func parseHWM(data []byte) (hwmRecord, hwmStatus, string) {
 		}
 		r, ok := decodeHWM(rest)
 		if !ok {
-			return hwmRecord{}, hwmDamaged, fmt.Sprintf("record at offset %d fails its checksum", off)
+			why = fmt.Sprintf("record at offset %d fails its checksum", off)
+			rec, st = hwmRecord{}, hwmDamaged
+			continue
 		}
 		rec, st = r, hwmOK
 	}
-	return rec, st, ""
+	if st == hwmOK && why != "" {
+		why += "; a later record stands"
+	}
+	return rec, st, why
 }
 
 func allZero(b []byte) bool {
@@ -224,9 +248,10 @@ func (w *hwmWriter) close() {
 // reconcile compares what the WAL replayed (st) with the durable
 // high-water mark and returns the mark the node starts with. Term and
 // vote become the larger of the two (they never go back; st.HardState is
-// updated). The node is recovering if the WAL lost anything it had made
+// updated). A damaged mark leaves the vote unvouched for (VoteLost). The
+// node is recovering if the WAL lost anything it had made
 // durable: a damaged WAL (cut at the bad record), a damaged mark
-// (unknown: recover to the first commit a leader reports), a mark still
+// (unknown: recover to the first leader's last index), a mark still
 // recovering, or a WAL that no longer holds the mark's last entry.
 func reconcile(st *wal.State, mark hwmRecord, status hwmStatus) hwmRecord {
 	rec := hwmRecord{Term: st.HardState.Term, Vote: st.HardState.Vote}
@@ -236,7 +261,9 @@ func reconcile(st *wal.State, mark hwmRecord, status hwmStatus) hwmRecord {
 	}
 	switch status {
 	case hwmDamaged:
-		rec.Recovering = true
+		// Neither how far the WAL had reached nor the last vote is
+		// known: the WAL may have lost its tail with them.
+		rec.Recovering, rec.VoteLost = true, true
 	case hwmOK:
 		if mark.Term > rec.Term || mark.Term == rec.Term && rec.Vote == 0 {
 			rec.Term, rec.Vote = mark.Term, mark.Vote
@@ -244,6 +271,7 @@ func reconcile(st *wal.State, mark hwmRecord, status hwmStatus) hwmRecord {
 		if mark.Recovering {
 			rec.Recovering, rec.RecoverTo = true, mark.RecoverTo
 		}
+		rec.VoteLost = mark.VoteLost
 		if mark.LastIndex > 0 && termAt(st, mark.LastIndex) != mark.LastTerm {
 			rec.Recovering = true
 			if !mark.Recovering || mark.RecoverTo > 0 {

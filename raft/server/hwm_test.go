@@ -16,7 +16,10 @@ func TestHWMFile(t *testing.T) {
 	b := hwmRecord{LastIndex: 9, LastTerm: 3, Term: 3, Vote: 1, Recovering: true, RecoverTo: 12}
 	two := b.append(a.append(nil))
 	flipped := append([]byte(nil), two...)
-	flipped[5] ^= 1
+	flipped[5] ^= 1 // in the first record: the second still stands
+	flippedLast := append([]byte(nil), two...)
+	flippedLast[hwmRecSize+5] ^= 1
+	c := hwmRecord{LastIndex: 10, LastTerm: 3, Term: 5, VoteLost: true}
 	for _, tc := range []struct {
 		name   string
 		data   []byte
@@ -28,7 +31,9 @@ func TestHWMFile(t *testing.T) {
 		{"last wins", two, b, hwmOK},
 		{"torn tail ignored", two[:len(two)-3], a, hwmOK},
 		{"zero tail ignored", append(a.append(nil), make([]byte, hwmRecSize)...), a, hwmOK},
-		{"bad checksum is damage", flipped, hwmRecord{}, hwmDamaged},
+		{"bad checksum under a good record", flipped, b, hwmOK},
+		{"bad checksum of the last record is damage", flippedLast, hwmRecord{}, hwmDamaged},
+		{"vote-lost flag", c.append(nil), c, hwmOK},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, st, _ := parseHWM(tc.data)
@@ -80,16 +85,18 @@ func TestReconcile(t *testing.T) {
 		wantTo   uint64
 		wantTerm uint64
 		wantVote uint64
+		wantLost bool
 	}{
-		{"fresh", wal.State{}, hwmRecord{}, hwmMissing, false, 0, 0, 0},
-		{"intact", walState(3, 2, ents(1, 2, 3)), hwmRecord{LastIndex: 3, LastTerm: 3, Term: 3, Vote: 2}, hwmOK, false, 0, 3, 2},
-		{"wal ahead of mark (crash before the mark)", walState(3, 2, ents(1, 2, 3, 3)), hwmRecord{LastIndex: 3, LastTerm: 3, Term: 3, Vote: 2}, hwmOK, false, 0, 3, 2},
-		{"truncated", walState(2, 1, ents(1, 2)), hwmRecord{LastIndex: 5, LastTerm: 3, Term: 4, Vote: 5}, hwmOK, true, 5, 4, 5},
-		{"older log, longer", walState(2, 1, ents(1, 2, 2, 2)), hwmRecord{LastIndex: 3, LastTerm: 3, Term: 3, Vote: 0}, hwmOK, true, 3, 3, 0},
-		{"whole log lost", wal.State{}, hwmRecord{LastIndex: 4, LastTerm: 2, Term: 2, Vote: 3}, hwmOK, true, 4, 2, 3},
-		{"mark damaged", walState(3, 2, ents(1, 2, 3)), hwmRecord{}, hwmDamaged, true, 0, 3, 2},
-		{"still recovering from before", walState(3, 2, ents(1, 2, 3)), hwmRecord{LastIndex: 3, LastTerm: 3, Term: 3, Vote: 2, Recovering: true, RecoverTo: 9}, hwmOK, true, 9, 3, 2},
-		{"vote kept in the same term", walState(3, 0, ents(1, 2, 3)), hwmRecord{LastIndex: 3, LastTerm: 3, Term: 3, Vote: 4}, hwmOK, false, 0, 3, 4},
+		{"fresh", wal.State{}, hwmRecord{}, hwmMissing, false, 0, 0, 0, false},
+		{"intact", walState(3, 2, ents(1, 2, 3)), hwmRecord{LastIndex: 3, LastTerm: 3, Term: 3, Vote: 2}, hwmOK, false, 0, 3, 2, false},
+		{"wal ahead of mark (crash before the mark)", walState(3, 2, ents(1, 2, 3, 3)), hwmRecord{LastIndex: 3, LastTerm: 3, Term: 3, Vote: 2}, hwmOK, false, 0, 3, 2, false},
+		{"truncated", walState(2, 1, ents(1, 2)), hwmRecord{LastIndex: 5, LastTerm: 3, Term: 4, Vote: 5}, hwmOK, true, 5, 4, 5, false},
+		{"older log, longer", walState(2, 1, ents(1, 2, 2, 2)), hwmRecord{LastIndex: 3, LastTerm: 3, Term: 3, Vote: 0}, hwmOK, true, 3, 3, 0, false},
+		{"whole log lost", wal.State{}, hwmRecord{LastIndex: 4, LastTerm: 2, Term: 2, Vote: 3}, hwmOK, true, 4, 2, 3, false},
+		{"mark damaged", walState(3, 2, ents(1, 2, 3)), hwmRecord{}, hwmDamaged, true, 0, 3, 2, true},
+		{"vote lost before", walState(3, 2, ents(1, 2, 3)), hwmRecord{LastIndex: 3, LastTerm: 3, Term: 3, Vote: 2, VoteLost: true}, hwmOK, false, 0, 3, 2, true},
+		{"still recovering from before", walState(3, 2, ents(1, 2, 3)), hwmRecord{LastIndex: 3, LastTerm: 3, Term: 3, Vote: 2, Recovering: true, RecoverTo: 9}, hwmOK, true, 9, 3, 2, false},
+		{"vote kept in the same term", walState(3, 0, ents(1, 2, 3)), hwmRecord{LastIndex: 3, LastTerm: 3, Term: 3, Vote: 4}, hwmOK, false, 0, 3, 4, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := tc.st
@@ -99,6 +106,7 @@ func TestReconcile(t *testing.T) {
 			assert.Equal(t, tc.wantTerm, st.HardState.Term)
 			assert.Equal(t, tc.wantVote, st.HardState.Vote)
 			assert.Equal(t, rec.Term, st.HardState.Term)
+			assert.Equal(t, tc.wantLost, rec.VoteLost)
 		})
 	}
 	st := walState(3, 2, ents(1, 2))

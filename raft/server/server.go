@@ -124,11 +124,14 @@ func Start(env Env, cfg Config) (*Server, error) {
 	if st.Corrupt != nil {
 		env.Note(fmt.Sprintf("storage fault: WAL damaged, kept the valid prefix: %v", st.Corrupt))
 	}
-	if markStatus == hwmDamaged {
-		env.Note(fmt.Sprintf("storage fault: %s damaged (%s): high-water mark unknown", hwmFile, markWhy))
+	switch {
+	case markStatus == hwmDamaged:
+		env.Note(fmt.Sprintf("storage fault: %s damaged (%s): high-water mark unknown; the last vote cannot be vouched for, so this node will never vote again", hwmFile, markWhy))
+	case markWhy != "":
+		env.Note(fmt.Sprintf("storage fault: %s damaged (%s)", hwmFile, markWhy))
 	}
 	if rec.Recovering {
-		env.Note(fmt.Sprintf("storage fault: WAL holds %d/%d, high-water mark %d/%d: recovering until %d (0: the first commit a leader reports)",
+		env.Note(fmt.Sprintf("storage fault: WAL holds %d/%d, high-water mark %d/%d: recovering until %d (0: the last index of the first leader heard)",
 			rec.LastIndex, rec.LastTerm, mark.LastIndex, mark.LastTerm, rec.RecoverTo))
 	}
 	if st.HardState != walHS {
@@ -159,7 +162,7 @@ func Start(env Env, cfg Config) (*Server, error) {
 		Rand:            env.Rand(),
 		Planted:         cfg.Planted,
 	}, raft.Restored{HardState: st.HardState, Entries: st.Entries,
-		Recovering: rec.Recovering, RecoverTo: rec.RecoverTo})
+		Recovering: rec.Recovering, RecoverTo: rec.RecoverTo, VoteLost: rec.VoteLost})
 	if err != nil {
 		_ = w.Close()
 		marks.close()
@@ -262,6 +265,10 @@ func (s *Server) ready() {
 	for !s.halted && s.node.HasReady() {
 		rd := s.node.Ready()
 		s.stats.Readies++
+		if err := s.lowerMarkForOverwrite(rd.Entries); err != nil {
+			s.halt(fmt.Errorf("server %d: persist %s: %w", s.cfg.ID, hwmFile, err))
+			return
+		}
 		// A Ready whose only change is the commit index need not be
 		// persisted: commit is a hint that a restarted node re-learns.
 		if len(rd.Entries) > 0 || rd.MustSync {
@@ -282,6 +289,7 @@ func (s *Server) ready() {
 			next.Term, next.Vote = rd.HardState.Term, rd.HardState.Vote
 		}
 		next.Recovering, next.RecoverTo = s.node.Recovery()
+		next.VoteLost = s.node.VoteLost()
 		if next != s.mark {
 			if err := s.marks.put(next); err != nil {
 				s.halt(fmt.Errorf("server %d: persist %s: %w", s.cfg.ID, hwmFile, err))
@@ -312,6 +320,29 @@ func (s *Server) ready() {
 		}
 		s.node.Advance(rd)
 	}
+}
+
+// lowerMarkForOverwrite makes the durable mark safe for a Save that
+// replaces entries at or below it (a new leader overwriting an
+// uncommitted suffix): it first lowers the mark to the entry before the
+// overwrite. Otherwise a crash after the WAL fsync and before the new
+// mark's would leave a mark naming an entry (index, term) the WAL no
+// longer holds, and the node would restart believing its disk lost data:
+// refusing votes it may give, and, after a power cut across a majority,
+// leaving a cluster that can never elect a leader. The lowered mark is
+// true before, during and after the Save.
+func (s *Server) lowerMarkForOverwrite(ents []raftpb.Entry) error {
+	if len(ents) == 0 || ents[0].Index > s.mark.LastIndex || s.cfg.Planted.Has(plant.UnsafeMarkOverwrite) {
+		return nil
+	}
+	low := s.mark
+	low.LastIndex = ents[0].Index - 1
+	low.LastTerm, _ = s.node.LogTerm(low.LastIndex)
+	if err := s.marks.put(low); err != nil {
+		return err
+	}
+	s.mark = low
+	return nil
 }
 
 func (s *Server) apply(e *raftpb.Entry) error {

@@ -73,11 +73,6 @@ type Progress struct {
 	// timeout). The leader's own Progress is always active.
 	RecentActive bool
 
-	// Recovering is true if the follower's last append response said it
-	// is recovering from lost durable data: its Match does not count
-	// toward the commit quorum until it has caught up (Committed).
-	Recovering bool
-
 	// Inflights bounds the appends sent in StateReplicate and not yet
 	// acknowledged. Never nil.
 	Inflights *Inflights
@@ -213,9 +208,6 @@ func (pr *Progress) String() string {
 	}
 	if !pr.RecentActive {
 		s += " inactive"
-	}
-	if pr.Recovering {
-		s += " recovering"
 	}
 	return s
 }

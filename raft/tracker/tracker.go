@@ -74,17 +74,11 @@ func (m *matchAcks) AckedIndex(id uint64) (uint64, bool) {
 	if !ok {
 		return 0, false
 	}
-	if pr.Recovering {
-		// It lost durable data and has not caught up: its
-		// acknowledgements do not count until it has.
-		return 0, true
-	}
 	return pr.Match, true
 }
 
 // Committed is the highest index a quorum of voters has acknowledged, or 0
-// when there are no voters (nothing can commit without a quorum). Peers
-// that are Recovering count as having acknowledged nothing.
+// when there are no voters (nothing can commit without a quorum).
 func (t *ProgressTracker) Committed() uint64 {
 	if len(t.Voters) == 0 {
 		return 0

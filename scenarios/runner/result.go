@@ -31,14 +31,26 @@ type Result struct {
 	// Linearizability is porcupine's verdict on the whole history.
 	Linearizability model.Result
 	// StorageDamaged lists the servers that found their durable data
-	// damaged (and rejoined recovering), in node order.
+	// damaged (and rejoined recovering), in node order; StorageHit those
+	// a storage fault hit. FalseDamage lists servers that reported damage
+	// no fault dealt them (a Raft host bug: a crash must not look like
+	// data loss). BeyondModel says why storage damage in this run was
+	// beyond the fault model (a consistent rollback no checksum sees).
 	StorageDamaged []int
+	StorageHit     []int
+	FalseDamage    []int
+	BeyondModel    []string
 	// Samples are the cluster's state every SampleEvery, for expectations.
 	Samples []Sample
 	Metrics Metrics
 	// ExpectationFailures are a scenario's own expectations that did not
 	// hold (set by Judge); they count like the run's own failures.
 	ExpectationFailures []string
+	// Expected is what the scenario said the run must show (set by
+	// Judge). Excused are the failures an expected beyond-model storage
+	// fault explains: reported, not counted.
+	Expected Expectations
+	Excused  []string
 	// Verdict is the overall outcome; Failures says why it is not Pass.
 	Verdict  Verdict
 	Pass     bool
@@ -85,12 +97,24 @@ func (l Liveness) String() string {
 	return "FAIL"
 }
 
+// Expectations are the whole-run outcomes a scenario can turn around.
+type Expectations struct {
+	// Unavailable: the cluster must not recover after the heal.
+	Unavailable bool
+	// BeyondModel: the storage faults must go beyond the fault model, and
+	// the run must say so; what follows from them is excused.
+	BeyondModel bool
+}
+
 // Judge re-decides the verdict with a scenario's expectations: their
-// failures are added to the run's own, and expectUnavailable turns the
-// liveness check around (a cluster that recovers fails it).
-func (r *Result) Judge(expectationFailures []string, expectUnavailable bool) {
+// failures are added to the run's own, Unavailable turns the liveness
+// check around (a cluster that recovers fails it), and BeyondModel
+// excuses the safety failures that damage beyond the fault model explains
+// (and fails the run if there was none).
+func (r *Result) Judge(expectationFailures []string, exp Expectations) {
 	r.ExpectationFailures = append([]string(nil), expectationFailures...)
-	r.Liveness.ExpectUnavailable = expectUnavailable
+	r.Liveness.ExpectUnavailable = exp.Unavailable
+	r.Expected = exp
 	r.decide()
 }
 
@@ -107,7 +131,22 @@ func (r *Result) BeyondTolerance() bool {
 }
 
 func (r *Result) decide() {
-	r.Failures = nil
+	r.Failures, r.Excused = nil, nil
+	for _, why := range r.BeyondModel {
+		r.Failures = append(r.Failures, "storage damage beyond the fault model: "+why+"; what follows is its consequence, not a Raft bug")
+	}
+	if r.Expected.BeyondModel && len(r.BeyondModel) > 0 {
+		// Everything but the scenario's own expectations is excused.
+		defer func() {
+			r.Excused = append(r.Excused, r.Failures[:len(r.Failures)-len(r.ExpectationFailures)]...)
+			r.Failures = append([]string(nil), r.ExpectationFailures...)
+			r.Verdict = Pass
+			if len(r.Failures) > 0 {
+				r.Verdict = Fail
+			}
+			r.Pass = r.Verdict == Pass
+		}()
+	}
 	if r.BeyondTolerance() {
 		r.Failures = append(r.Failures, fmt.Sprintf("storage faults exceeded what Raft tolerates: durable data damaged on %d of %d servers %v; what follows is their consequence, not a Raft bug",
 			len(r.StorageDamaged), r.Options.Servers, r.StorageDamaged))
@@ -124,6 +163,12 @@ func (r *Result) decide() {
 		r.Failures = append(r.Failures, "liveness: expected the cluster to stay unavailable, but it recovered "+l.RecoveredAfter.String()+" after the heal")
 	case !l.OK && !l.ExpectUnavailable:
 		r.Failures = append(r.Failures, "liveness: no leader and completed operation within "+r.Options.Settle.String()+" after the heal")
+	}
+	if r.Expected.BeyondModel && len(r.BeyondModel) == 0 {
+		r.Failures = append(r.Failures, "expect beyond-model: every storage fault stayed within the fault model (each was detected, or none landed)")
+	}
+	for _, id := range r.FalseDamage {
+		r.Failures = append(r.Failures, fmt.Sprintf("n%d reported storage damage, but no storage fault hit it: a crash must never look like data loss", id))
 	}
 	for _, h := range r.Halted {
 		r.Failures = append(r.Failures, "node "+sim.NodeID(h.Node).String()+" halted: "+h.Err)

@@ -8,7 +8,6 @@ package runner
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/seed4fee1fef/raftsim/faults"
@@ -134,12 +133,8 @@ func Run(opts Options) (*Result, error) {
 		return nil, err
 	}
 	res.Cluster = c
-	damaged := map[sim.NodeID]bool{}
-	w.Trace().OnEvent = func(e *sim.Event) { // runs before the checker's hook
-		if e.Kind == sim.KindNote && e.Node >= 1 && int(e.Node) <= opts.Servers && strings.HasPrefix(e.Note, "storage fault:") {
-			damaged[e.Node] = true
-		}
-	}
+	storage := newStorageWatch(opts.Servers)
+	w.Trace().OnEvent = storage.onEvent // runs before the checker's hook
 	ck.Install(c)
 	smp := startSampler(w, c)
 
@@ -155,7 +150,7 @@ func Run(opts Options) (*Result, error) {
 	}
 	healAt := sim.Time(0)
 	if sched != nil {
-		if err := sched.Install(c); err != nil {
+		if err := sched.Install(damageTarget{c, storage}); err != nil {
 			return nil, err
 		}
 		healAt = sim.Time(sched.HealAt)
@@ -181,11 +176,7 @@ func Run(opts Options) (*Result, error) {
 	res.Linearizability = model.Check(c.History.Operations(), opts.CheckTimeout)
 	res.Metrics = m.finish(c)
 	res.Samples = smp.samples
-	for id := 1; id <= opts.Servers; id++ {
-		if damaged[sim.NodeID(id)] {
-			res.StorageDamaged = append(res.StorageDamaged, id)
-		}
-	}
+	res.StorageDamaged, res.StorageHit, res.FalseDamage, res.BeyondModel = storage.finish(w)
 	res.Halted = haltedServers(w, c)
 	res.TraceHash, res.Events, res.VirtualTime = w.Trace().Hash(), w.Trace().Len(), w.Now()
 	res.decide()

@@ -60,7 +60,7 @@ func TestPlantedBugsAreCaught(t *testing.T) {
 	// that would otherwise be partitions).
 	var noStorage []faults.Kind
 	for _, k := range runner.DefaultKinds(5) {
-		if k != faults.Truncate && k != faults.Bitflip {
+		if !k.Storage() {
 			noStorage = append(noStorage, k)
 		}
 	}

@@ -22,6 +22,9 @@ func (n *Node) BasicStatus() Status {
 		Recovering: n.recovering,
 		RecoverTo:  n.recoverTo,
 		VoteLost:   n.voteLost,
+
+		LogRewrites:    n.log.rewrites,
+		LogRewriteFrom: n.log.rewriteFrom,
 	}
 }
 

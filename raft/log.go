@@ -36,6 +36,12 @@ type raftLog struct {
 	// Invariant: offset <= stabled <= lastIndex. Truncating the log below
 	// it lowers it, so the rewritten suffix is handed out again.
 	stabled uint64
+
+	// rewrites counts the times a suffix of the log was replaced, and
+	// rewriteFrom is the first index the latest replacement changed: a
+	// checker that remembers the count sees exactly which entries changed
+	// under it, without rescanning the log.
+	rewrites, rewriteFrom uint64
 }
 
 func (l *raftLog) firstIndex() uint64 { return l.offset + 1 }
@@ -154,6 +160,8 @@ func (l *raftLog) truncateAndAppend(ents []raftpb.Entry) {
 		}
 		l.entries = append(l.entries[:keep:keep], ents...)
 		l.stabled = min(l.stabled, first-1)
+		l.rewrites++
+		l.rewriteFrom = first
 	default:
 		panic(fmt.Sprintf("raft: appending entry %d to log (%d, %d]", first, l.offset, l.lastIndex()))
 	}

@@ -131,6 +131,12 @@ type Status struct {
 	// VoteLost: the node cannot vouch for its term and vote and never
 	// votes or campaigns again. See Restored.VoteLost.
 	VoteLost bool
+	// LogRewrites counts the times a suffix of the log was replaced since
+	// the node started (a new leader overwriting uncommitted entries);
+	// LogRewriteFrom is the first index the latest replacement changed.
+	// A checker comparing counts knows exactly which entries changed.
+	LogRewrites    uint64
+	LogRewriteFrom uint64
 	// Voters is the membership the node currently counts quorums over.
 	Voters []uint64
 	// Progress is the leader's view of every peer (itself included), in ID

@@ -8,7 +8,7 @@
 //	ck := invariants.New(invariants.Options{StopWorld: true})
 //	cfg.Server.OnApply = ck.OnApply
 //	c, err := cluster.New(w, cfg)
-//	ck.Install(c) // Attach, and chain w.Trace().OnEvent to ck.OnEvent
+//	ck.Install(c) // any Cluster; Attach, and chain w.Trace().OnEvent to ck.OnEvent
 //	... run ...
 //	if v := ck.Violation(); v != nil { ... }
 //
@@ -29,8 +29,9 @@
 //     indexes in order, each once.
 //   - committed-never-lost: once an entry is known committed (applied
 //     anywhere, or under some node's commit index), no node's commit index
-//     ever covers a different entry at that index, and no node's committed
-//     prefix changes in place.
+//     ever covers a different entry (term or data) at that index, no
+//     node's committed prefix is ever rewritten, and no node's log is ever
+//     shorter than its own commit index.
 //   - durable-monotonic: a node's term never decreases and its vote never
 //     changes within a term, within an incarnation and across a restart (a
 //     restarted node must come back with at least the term and vote it had
@@ -67,10 +68,37 @@ import (
 
 	"github.com/seed4fee1fef/raftsim/raft"
 	"github.com/seed4fee1fef/raftsim/raft/raftpb"
-	"github.com/seed4fee1fef/raftsim/raft/server"
-	"github.com/seed4fee1fef/raftsim/scenarios/cluster"
 	"github.com/seed4fee1fef/raftsim/sim"
 )
+
+// Node is the read-only view of one running server that the checker
+// reads after every event; its methods must not allocate or change the
+// server. Any Raft a host drives can offer it.
+type Node interface {
+	// BasicStatus is the node's Raft state without slices.
+	BasicStatus() raft.Status
+	// LogTerm is the term of the entry at index i (ok false if the log
+	// does not hold it, or only as the snapshot's last index).
+	LogTerm(i uint64) (term uint64, ok bool)
+	// LogEntry is the entry at index i; its Data aliases the log.
+	LogEntry(i uint64) (e raftpb.Entry, ok bool)
+}
+
+// Replayer is an optional extension of Node: what the server replayed
+// from its disk when it started, for messages about restarts.
+type Replayer interface {
+	ReplayedState() (hs raftpb.HardState, entries int)
+}
+
+// Cluster is what the checker watches: servers 1..Servers() on a World.
+type Cluster interface {
+	World() *sim.World
+	Servers() int
+	// Node is the running incarnation of server id, or nil while it is
+	// down. It returns the same value for one incarnation and a different
+	// one after a restart (the checker compares them to tell).
+	Node(id int) Node
+}
 
 // Invariant ids, as reported in Violation.Invariant.
 const (
@@ -99,10 +127,6 @@ const (
 
 var invNames = [invCount]string{ElectionSafety, LogMatching, LeaderCompleteness, StateMachineSafety,
 	CommittedNeverLost, DurableMonotonic, CommitMonotonic}
-
-// sampleEvery is how many checks pass between two sampled comparisons of
-// a log entry with its registered copy.
-const sampleEvery = 4
 
 // unknownTerm tags a committed entry whose revealing node's term is not
 // known (applied while its server was still starting).
@@ -164,7 +188,7 @@ type Stats struct {
 type Checker struct {
 	opts Options
 	skip [invCount]bool
-	c    *cluster.Cluster
+	c    Cluster
 	w    *sim.World
 
 	nodes   []nodeState       // by node id; index 0 unused
@@ -180,11 +204,9 @@ type Checker struct {
 	extraPairs map[pairKey]pairInfo
 
 	// prevMask names the nodes the previous event named; inCall is set
-	// while a world callback runs; sampleNode is the node whose log is
-	// sampled in this check (0: none).
-	prevMask   uint64
-	inCall     bool
-	sampleNode int
+	// while a world callback runs.
+	prevMask uint64
+	inCall   bool
 
 	viol  *Violation
 	stats Stats
@@ -212,10 +234,10 @@ type pairInfo struct {
 type shadowEntry struct{ term, hash uint64 }
 
 type nodeState struct {
-	srv   *server.Server // current incarnation, nil while down
-	stale *server.Server // the last incarnation: cluster.Server may still return it while restarting
-	seen  bool           // has ever been observed live
-	last  raft.Status    // as last observed (for the dump while down)
+	srv   Node        // current incarnation, nil while down
+	stale Node        // the last incarnation: Cluster.Node may still return it while restarting
+	seen  bool        // has ever been observed live
+	last  raft.Status // as last observed (for the dump while down)
 
 	// durable (term, vote), as of the last point where it had to be on
 	// disk; kept across incarnations.
@@ -230,6 +252,7 @@ type nodeState struct {
 	leaderTerm         uint64        // term this incarnation was last seen leading (0: none)
 	lcNext             uint64        // next committed index to check against its log while it leads
 	shadow             []shadowEntry // its log as registered, index 0 a sentinel
+	rewrites           uint64        // its Status.LogRewrites when shadow was last brought up to date
 	checkedCommit      uint64        // committed prefix already compared with the committed table
 
 	// Applies, per incarnation (reset at the start event, which precedes
@@ -260,14 +283,14 @@ func (ck *Checker) skipped(i inv) bool { return ck.skip[i] }
 
 // Attach gives the checker its cluster. Call it once, right after
 // cluster.New, before the world runs.
-func (ck *Checker) Attach(c *cluster.Cluster) {
+func (ck *Checker) Attach(c Cluster) {
 	ck.c, ck.w = c, c.World()
 	ck.grow(c.Servers())
 }
 
 // Install attaches c and makes the world's trace call OnEvent after every
 // event (after any OnEvent hook already installed).
-func (ck *Checker) Install(c *cluster.Cluster) {
+func (ck *Checker) Install(c Cluster) {
 	ck.Attach(c)
 	tr := c.World().Trace()
 	if prev := tr.OnEvent; prev != nil {
@@ -308,9 +331,8 @@ func (ck *Checker) grow(n int) {
 // world callback, and everything it does meanwhile is traced under its id.
 // So after each event the checker looks at the nodes the event or the one
 // before it names (the one before: a node's last change may follow its
-// last traced event), at every node while a world callback runs, and at
-// one node in turn for the sampled log comparison; the others cannot have
-// changed since it last looked.
+// last traced event) and at every node while a world callback runs; the
+// others cannot have changed since it last looked.
 func (ck *Checker) OnEvent(e *sim.Event) {
 	ck.stats.Events++
 	if ck.viol != nil || ck.c == nil {
@@ -380,7 +402,7 @@ func (ck *Checker) endIncarnation(ns *nodeState) {
 	ns.applied, ns.appliedAny = 0, false
 }
 
-// check looks at the nodes in mask (and at the sampled node). At a
+// check looks at the nodes in mask. At a
 // boundary every live node's (term, vote) is durable, and so is the
 // sender's when a message leaves it.
 func (ck *Checker) check(mask uint64, boundary bool, sender int) {
@@ -389,20 +411,16 @@ func (ck *Checker) check(mask uint64, boundary bool, sender int) {
 	if len(ck.nodes) <= n {
 		ck.grow(n)
 	}
-	ck.sampleNode = 0
-	if ck.stats.Checks%sampleEvery == 0 {
-		ck.sampleNode = 1 + int((ck.stats.Checks/sampleEvery)%uint64(n))
-	}
 	for id := 1; id <= n && ck.viol == nil; id++ {
 		ns := &ck.nodes[id]
-		if mask&nodeBit(sim.NodeID(id)) == 0 && id != ck.sampleNode {
+		if mask&nodeBit(sim.NodeID(id)) == 0 {
 			// Unchanged since it was last looked at.
 			if boundary && ns.srv != nil && !ck.w.Syncing(sim.NodeID(id)) {
 				ns.durKnown, ns.durTerm, ns.durVote = true, ns.last.Term, ns.last.Vote
 			}
 			continue
 		}
-		s := ck.c.Server(id)
+		s := ck.c.Node(id)
 		if s == nil || s == ns.stale {
 			if ns.srv != nil {
 				ck.endIncarnation(ns)
@@ -427,22 +445,26 @@ func (ck *Checker) check(mask uint64, boundary bool, sender int) {
 }
 
 // startIncarnation is the first sight of server s at node id.
-func (ck *Checker) startIncarnation(id int, ns *nodeState, s *server.Server, st *raft.Status) {
+func (ck *Checker) startIncarnation(id int, ns *nodeState, s Node, st *raft.Status) {
 	ck.stats.Incarnations++
 	ns.srv, ns.stale = s, nil
 	// A node that says it cannot vouch for its vote (its record of it was
 	// damaged) may come back with less; it must then never vote again,
 	// which checkNode holds it to.
 	if ns.durKnown && !st.VoteLost && !ck.skipped(invDurable) {
-		rep := s.Replayed.HardState
+		replayed := ""
+		if r, ok := s.(Replayer); ok {
+			hs, n := r.ReplayedState()
+			replayed = fmt.Sprintf(" (replayed term %d vote %d, %d entries)", hs.Term, hs.Vote, n)
+		}
 		switch {
 		case st.Term < ns.durTerm:
-			ck.fail(invDurable, "n%d restarted at term %d (replayed term %d vote %d, %d entries) but had made term %d (vote %d) durable before it went down",
-				id, st.Term, rep.Term, rep.Vote, len(s.Replayed.Entries), ns.durTerm, ns.durVote)
+			ck.fail(invDurable, "n%d restarted at term %d%s but had made term %d (vote %d) durable before it went down",
+				id, st.Term, replayed, ns.durTerm, ns.durVote)
 			return
 		case st.Term == ns.durTerm && ns.durVote != raft.None && st.Vote != ns.durVote:
-			ck.fail(invDurable, "n%d restarted in term %d with vote %d (replayed vote %d) but had durably voted for n%d in that term before it went down",
-				id, st.Term, st.Vote, rep.Vote, ns.durVote)
+			ck.fail(invDurable, "n%d restarted in term %d with vote %d%s but had durably voted for n%d in that term before it went down",
+				id, st.Term, st.Vote, replayed, ns.durVote)
 			return
 		}
 	}
@@ -454,10 +476,11 @@ func (ck *Checker) startIncarnation(id int, ns *nodeState, s *server.Server, st 
 	}
 	ns.leaderTerm, ns.lcNext = 0, 0
 	ns.shadow = append(ns.shadow[:0], shadowEntry{})
+	ns.rewrites = st.LogRewrites
 	ns.checkedCommit = 0
 }
 
-func (ck *Checker) checkNode(id int, ns *nodeState, s *server.Server, st *raft.Status) {
+func (ck *Checker) checkNode(id int, ns *nodeState, s Node, st *raft.Status) {
 	// Term, vote and commit move forward only.
 	if !ck.skipped(invDurable) {
 		switch {
@@ -484,7 +507,7 @@ func (ck *Checker) checkNode(id int, ns *nodeState, s *server.Server, st *raft.S
 	if ck.viol != nil {
 		return
 	}
-	ck.trackCommit(id, ns, st)
+	ck.trackCommit(id, ns, s, st)
 	if ck.viol != nil {
 		return
 	}
@@ -494,48 +517,46 @@ func (ck *Checker) checkNode(id int, ns *nodeState, s *server.Server, st *raft.S
 }
 
 // trackLog keeps ns.shadow equal to the node's log and registers every
-// entry that appears in it for log matching.
-// prevCommit is the node's commit index when it was last checked: a
-// follower may truncate a suffix and commit over the new entries in one
-// step, so only entries at or below prevCommit must be unchanged.
-func (ck *Checker) trackLog(id int, ns *nodeState, s *server.Server, st *raft.Status, prevCommit uint64) {
+// entry that appears in it for log matching. It is exact: the node counts
+// every replacement of a log suffix (Status.LogRewrites, with the first
+// index the latest one changed), so the checker knows which entries
+// changed since it last looked without rescanning the log. An entry at or
+// below the commit index the node had when last checked must never
+// change (a follower may truncate a suffix and commit over the new
+// entries in one step, so only entries at or below prevCommit count), and
+// a log must never be shorter than its own commit index.
+func (ck *Checker) trackLog(id int, ns *nodeState, s Node, st *raft.Status, prevCommit uint64) {
+	if st.LastIndex < st.Commit && !ck.skipped(invCommittedNeverLost) {
+		ck.fail(invCommittedNeverLost, "n%d's log ends at %d, below its own commit index %d: committed entries are gone",
+			id, st.LastIndex, st.Commit)
+		return
+	}
 	checked := uint64(len(ns.shadow) - 1)
 	last := st.LastIndex
 	from := checked + 1
-	changed := last < checked
-	if !changed && checked > 0 {
-		if t, ok := s.LogTerm(checked); !ok || t != ns.shadow[checked].term {
-			changed = true
+	if st.LogRewrites != ns.rewrites || last < checked {
+		// A suffix was replaced. With one replacement since the last
+		// look its first changed index is known; with more (or a log
+		// that shrank without one, which no correct node does), compare
+		// everything.
+		start := uint64(1)
+		if st.LogRewrites == ns.rewrites+1 && last >= checked {
+			start = max(st.LogRewriteFrom, 1)
 		}
-	}
-	// Every sampleEvery checks, one node (in turn) has one index of its log,
-	// drawn deterministically from the check count, compared with what was
-	// registered: this catches in-place changes that leave the last entry
-	// alone. (Sampling every node after every event costs two cache misses
-	// per node on a long log, more than the rest of the check.)
-	if !changed && checked > 1 && id == ck.sampleNode {
-		j := 1 + (ck.stats.Checks*0x9e3779b97f4a7c15)%checked
-		if t, ok := s.LogTerm(j); ok && t != ns.shadow[j].term {
-			if j <= prevCommit && !ck.skipped(invCommittedNeverLost) {
-				ck.fail(invCommittedNeverLost, "n%d's committed entry %d changed term in place from %d to %d (commit %d)",
-					id, j, ns.shadow[j].term, t, prevCommit)
-				return
+		ns.rewrites = st.LogRewrites
+		j := ck.firstDifference(s, ns, start, min(checked, last))
+		if c := min(prevCommit, checked); j <= c && !ck.skipped(invCommittedNeverLost) {
+			got := "nothing"
+			if t, ok := s.LogTerm(j); ok {
+				got = fmt.Sprintf("term %d", t)
 			}
-			changed = true
+			ck.fail(invCommittedNeverLost, "n%d's committed entry %d (term %d) was replaced by %s: its log was rewritten at or below its commit index %d",
+				id, j, ns.shadow[j].term, got, prevCommit)
+			return
 		}
-	}
-	if changed {
-		// Only entries above the commit index may be rewritten.
-		c := min(prevCommit, checked, last)
-		if c > 0 {
-			if t, ok := s.LogTerm(c); ok && t != ns.shadow[c].term && !ck.skipped(invCommittedNeverLost) {
-				ck.fail(invCommittedNeverLost, "n%d's log was rewritten at or below its commit index %d: entry %d had term %d, now %d",
-					id, prevCommit, c, ns.shadow[c].term, t)
-				return
-			}
-		}
-		from = c + 1
-		ns.shadow = ns.shadow[:from]
+		ns.shadow = ns.shadow[:j]
+		ns.checkedCommit = min(ns.checkedCommit, j-1)
+		from = j
 	}
 	for j := from; j <= last; j++ {
 		e, ok := s.LogEntry(j)
@@ -556,6 +577,24 @@ func (ck *Checker) trackLog(id int, ns *nodeState, s *server.Server, st *raft.St
 			}
 		}
 	}
+}
+
+// firstDifference is the first index in [from, to] where the node's log
+// differs (term or data) from its shadow, or to+1 if none does.
+func (ck *Checker) firstDifference(s Node, ns *nodeState, from, to uint64) uint64 {
+	for j := from; j <= to; j++ {
+		e, ok := s.LogEntry(j)
+		if !ok {
+			if t, ok := s.LogTerm(j); ok && t == ns.shadow[j].term {
+				continue // compacted: only the term is left to compare
+			}
+			return j
+		}
+		if se := ns.shadow[j]; e.Term != se.term || hashEntry(&e) != se.hash {
+			return j
+		}
+	}
+	return to + 1
 }
 
 // register records that node id's log holds (index, term) with data hash h
@@ -591,16 +630,17 @@ func (ck *Checker) register(id int, index, term, prev, h uint64) {
 	}
 }
 
-// trackCommit compares the node's newly committed entries with the
-// committed table, filling it where the node is the first to know.
-func (ck *Checker) trackCommit(id int, ns *nodeState, st *raft.Status) {
+// trackCommit compares the node's newly committed entries, term and
+// data, with the committed table, filling it where the node is the first
+// to know.
+func (ck *Checker) trackCommit(id int, ns *nodeState, s Node, st *raft.Status) {
 	top := min(st.Commit, uint64(len(ns.shadow)-1))
 	for j := ns.checkedCommit + 1; j <= top; j++ {
-		se := ns.shadow[j]
-		if se.term == 0 {
+		e, ok := s.LogEntry(j)
+		if !ok {
 			continue // compacted: not comparable
 		}
-		ck.observeCommitted(id, j, se.term, se.hash, st.Term, false)
+		ck.observeCommitted(id, j, e.Term, hashEntry(&e), st.Term, false)
 		if ck.viol != nil {
 			return
 		}
@@ -725,7 +765,7 @@ func (ck *Checker) OnApply(id uint64, e *raftpb.Entry) {
 	ns.applied, ns.appliedAny = e.Index, true
 	obs := uint64(unknownTerm)
 	if ck.c != nil {
-		if s := ck.c.Server(nid); s != nil && s == ns.srv {
+		if s := ck.c.Node(nid); s != nil && s == ns.srv {
 			obs = s.BasicStatus().Term
 		}
 	}
@@ -765,7 +805,7 @@ func (ck *Checker) dump() string {
 		if id < len(ck.nodes) {
 			ns = &ck.nodes[id]
 		}
-		s := ck.c.Server(id)
+		s := ck.c.Node(id)
 		switch {
 		case s != nil && (ns == nil || s != ns.stale):
 			st := s.BasicStatus()

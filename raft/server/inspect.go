@@ -17,3 +17,9 @@ func (s *Server) LogTerm(i uint64) (uint64, bool) { return s.node.LogTerm(i) }
 // LogEntry returns the entry at index i of the node's log. Data aliases the
 // log: read it, do not modify or keep it.
 func (s *Server) LogEntry(i uint64) (raftpb.Entry, bool) { return s.node.LogEntry(i) }
+
+// ReplayedState is the hard state and the number of entries the server
+// replayed from its WAL when it started.
+func (s *Server) ReplayedState() (raftpb.HardState, int) {
+	return s.Replayed.HardState, len(s.Replayed.Entries)
+}

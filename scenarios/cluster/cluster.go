@@ -11,6 +11,7 @@ import (
 
 	"github.com/seed4fee1fef/raftsim/linearizability/client"
 	"github.com/seed4fee1fef/raftsim/linearizability/history"
+	"github.com/seed4fee1fef/raftsim/linearizability/invariants"
 	"github.com/seed4fee1fef/raftsim/raft"
 	"github.com/seed4fee1fef/raftsim/raft/server"
 	"github.com/seed4fee1fef/raftsim/raft/vfs"
@@ -132,6 +133,15 @@ func (c *Cluster) Server(id int) *server.Server {
 		return nil
 	}
 	return c.servers[id]
+}
+
+// Node is the live server at id as the invariant checker's read-only
+// view, or nil (a nil interface, not a nil pointer) while it is down.
+func (c *Cluster) Node(id int) invariants.Node {
+	if s := c.Server(id); s != nil {
+		return s
+	}
+	return nil
 }
 
 // Leader returns the live leader with the highest term, or 0.

@@ -38,6 +38,9 @@ type Result struct {
 	// beyond the fault model (a consistent rollback no checksum sees).
 	StorageDamaged []int
 	StorageHit     []int
+	// StorageRecovered lists servers that caught up after reporting
+	// damage (a VoteLost server catches up too, and still never votes).
+	StorageRecovered []int
 	FalseDamage    []int
 	BeyondModel    []string
 	// Samples are the cluster's state every SampleEvery, for expectations.

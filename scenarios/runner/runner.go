@@ -176,7 +176,7 @@ func Run(opts Options) (*Result, error) {
 	res.Linearizability = model.Check(c.History.Operations(), opts.CheckTimeout)
 	res.Metrics = m.finish(c)
 	res.Samples = smp.samples
-	res.StorageDamaged, res.StorageHit, res.FalseDamage, res.BeyondModel = storage.finish(w)
+	res.StorageDamaged, res.StorageHit, res.StorageRecovered, res.FalseDamage, res.BeyondModel = storage.finish(w)
 	res.Halted = haltedServers(w, c)
 	res.TraceHash, res.Events, res.VirtualTime = w.Trace().Hash(), w.Trace().Len(), w.Now()
 	res.decide()

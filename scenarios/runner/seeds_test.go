@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -26,6 +27,16 @@ func seedCount(t *testing.T, def int) int {
 	}
 	if testing.Short() {
 		return def / 10
+	}
+	return def
+}
+
+// envInt reads a seed count from the environment, or def.
+func envInt(t *testing.T, name string, def int) int {
+	if s := os.Getenv(name); s != "" {
+		n, err := strconv.Atoi(s)
+		require.NoError(t, err, name)
+		return n
 	}
 	return def
 }
@@ -131,4 +142,48 @@ func TestMajorityStorageDamageIsNamed(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []int{1}, res.StorageDamaged)
 	assert.True(t, res.Pass, "%v", res.Failures)
+}
+
+// storageKinds is the storage-heavy mix of issue 9's soak: every storage
+// fault (on the WAL and on the high-water mark) among kills, partitions
+// and loss.
+var storageKinds = []faults.Kind{faults.Truncate, faults.Bitflip, faults.TruncateMark, faults.BitflipMark,
+	faults.Kill, faults.TornKill, faults.Partition, faults.MajorityMinority, faults.IsolateLeader, faults.Loss}
+
+// TestStorageHeavyRunsPass runs the storage-heavy mix (RAFTSIM_STORAGE_SEEDS
+// seeds, default 40): every run must pass, no server may report damage no
+// fault dealt it, and storage faults must really land and be survived.
+// simrun soak --seeds 1-2000 --faults <the same kinds> is the long form.
+func TestStorageHeavyRunsPass(t *testing.T) {
+	n := envInt(t, "RAFTSIM_STORAGE_SEEDS", 40)
+	var hitRuns, damagedRuns, recoveredRuns int
+	for seed := uint64(1); seed <= uint64(n); seed++ {
+		res, err := runner.Run(runner.Options{Seed: seed, FaultKinds: storageKinds, Trace: sim.TraceHashOnly})
+		require.NoError(t, err)
+		assert.Empty(t, res.FalseDamage, "seed %d", seed)
+		assert.Empty(t, res.BeyondModel, "seed %d: the generator never rolls back both files", seed)
+		if !res.Pass {
+			t.Errorf("seed %d: %s: %v (reproduce: go run ./cmd/simrun --seed %d --faults %s)", seed, res.Verdict, res.Failures, seed, kindArg(storageKinds))
+		}
+		if len(res.StorageHit) > 0 {
+			hitRuns++
+		}
+		if len(res.StorageDamaged) > 0 {
+			damagedRuns++
+		}
+		if len(res.StorageRecovered) > 0 {
+			recoveredRuns++
+		}
+	}
+	t.Logf("%d seeds: storage faults landed in %d runs, servers reported damage in %d, recovered in %d", n, hitRuns, damagedRuns, recoveredRuns)
+	assert.Positive(t, damagedRuns, "storage faults must land and be noticed")
+	assert.Positive(t, recoveredRuns, "damaged servers must catch up")
+}
+
+func kindArg(ks []faults.Kind) string {
+	s := make([]string, len(ks))
+	for i, k := range ks {
+		s[i] = string(k)
+	}
+	return strings.Join(s, ",")
 }

@@ -26,8 +26,8 @@ import (
 type storageWatch struct {
 	servers int
 	// hit: a storage fault ever hit the node; reported: the node ever
-	// reported damage.
-	hit, reported []bool
+	// reported damage; recovered: it reported catching up afterwards.
+	hit, reported, recovered []bool
 	// window is what happened to each node since its last crash: the
 	// storage fault kinds that hit it and whether it reported damage.
 	window []damageWindow
@@ -40,8 +40,8 @@ type damageWindow struct {
 }
 
 func newStorageWatch(servers int) *storageWatch {
-	return &storageWatch{servers: servers, hit: make([]bool, servers+1),
-		reported: make([]bool, servers+1), window: make([]damageWindow, servers+1)}
+	return &storageWatch{servers: servers, hit: make([]bool, servers+1), reported: make([]bool, servers+1),
+		recovered: make([]bool, servers+1), window: make([]damageWindow, servers+1)}
 }
 
 // StorageDamaged is the nemesis's report (faults.DamageObserver).
@@ -65,6 +65,8 @@ func (s *storageWatch) onEvent(e *sim.Event) {
 	case e.Kind == sim.KindNote && strings.HasPrefix(e.Note, "storage fault:"):
 		s.reported[id] = true
 		s.window[id].reported = true
+	case e.Kind == sim.KindNote && strings.HasPrefix(e.Note, "recovered:"):
+		s.recovered[id] = true
 	}
 }
 
@@ -88,7 +90,7 @@ func kindList(ks []faults.Kind) string {
 }
 
 // finish closes every window and returns the verdict's inputs.
-func (s *storageWatch) finish(w *sim.World) (reported, hit, falseDamage []int, beyond []string) {
+func (s *storageWatch) finish(w *sim.World) (reported, hit, recovered, falseDamage []int, beyond []string) {
 	for id := 1; id <= s.servers; id++ {
 		if w.Up(sim.NodeID(id)) {
 			s.close(id)
@@ -102,8 +104,11 @@ func (s *storageWatch) finish(w *sim.World) (reported, hit, falseDamage []int, b
 		if s.hit[id] {
 			hit = append(hit, id)
 		}
+		if s.recovered[id] {
+			recovered = append(recovered, id)
+		}
 	}
-	return reported, hit, falseDamage, s.beyond
+	return reported, hit, recovered, falseDamage, s.beyond
 }
 
 // damageTarget is the cluster as the nemesis's target, with the storage

@@ -41,8 +41,8 @@ type Result struct {
 	// StorageRecovered lists servers that caught up after reporting
 	// damage (a VoteLost server catches up too, and still never votes).
 	StorageRecovered []int
-	FalseDamage    []int
-	BeyondModel    []string
+	FalseDamage      []int
+	BeyondModel      []string
 	// Samples are the cluster's state every SampleEvery, for expectations.
 	Samples []Sample
 	Metrics Metrics

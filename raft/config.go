@@ -121,4 +121,8 @@ var (
 	// ErrInvalidRestore: the persisted state given to NewNode is not one
 	// this package could have produced.
 	ErrInvalidRestore = errors.New("raft: invalid restored state")
+	// ErrCompacted: a snapshot or compaction asked for is not possible at
+	// that index (not applied yet, already compacted, or not newer than
+	// the node's snapshot).
+	ErrCompacted = errors.New("raft: cannot snapshot or compact there")
 )

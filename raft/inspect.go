@@ -25,6 +25,9 @@ func (n *Node) BasicStatus() Status {
 
 		LogRewrites:    n.log.rewrites,
 		LogRewriteFrom: n.log.rewriteFrom,
+		FirstIndex:     n.log.firstIndex(),
+		SnapshotIndex:  n.snap.Metadata.Index,
+		LogBytes:       n.log.bytes,
 	}
 }
 
@@ -41,4 +44,20 @@ func (n *Node) LogEntry(i uint64) (e raftpb.Entry, ok bool) {
 		return raftpb.Entry{}, false
 	}
 	return n.log.entries[i-n.log.offset-1], true
+}
+
+// Counters are a node's work since it started, for metrics.
+type Counters struct {
+	// EntryBytesSent is the encoded size of the entries this node sent in
+	// appends, and SnapshotBytesSent the snapshot data it sent in chunks:
+	// what catching followers up cost, by either means.
+	EntryBytesSent, SnapshotBytesSent uint64
+	// SnapshotsInstalled counts snapshots received from a leader and
+	// installed.
+	SnapshotsInstalled uint64
+}
+
+// Counters returns the node's counters.
+func (n *Node) Counters() Counters {
+	return Counters{EntryBytesSent: n.entryBytesSent, SnapshotBytesSent: n.snapBytesSent, SnapshotsInstalled: n.snapsInstalled}
 }

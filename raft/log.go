@@ -37,11 +37,24 @@ type raftLog struct {
 	// it lowers it, so the rewritten suffix is handed out again.
 	stabled uint64
 
-	// rewrites counts the times a suffix of the log was replaced, and
-	// rewriteFrom is the first index the latest replacement changed: a
-	// checker that remembers the count sees exactly which entries changed
-	// under it, without rescanning the log.
+	// rewrites counts the times a suffix of the log was replaced (by
+	// entries or by an installed snapshot), and rewriteFrom is the first
+	// index the latest replacement changed: a checker that remembers the
+	// count sees exactly which entries changed under it, without
+	// rescanning the log.
 	rewrites, rewriteFrom uint64
+
+	// bytes is the encoded size of entries (entrySize each): what a
+	// snapshot policy weighs against the size of the last snapshot.
+	bytes uint64
+}
+
+func sizeOf(ents []raftpb.Entry) uint64 {
+	var n uint64
+	for i := range ents {
+		n += entrySize(&ents[i])
+	}
+	return n
 }
 
 func (l *raftLog) firstIndex() uint64 { return l.offset + 1 }
@@ -153,11 +166,14 @@ func (l *raftLog) truncateAndAppend(ents []raftpb.Entry) {
 	switch {
 	case first == l.lastIndex()+1:
 		l.entries = append(l.entries, ents...)
+		l.bytes += sizeOf(ents)
 	case first > l.offset && first <= l.lastIndex():
 		keep := first - l.offset - 1
 		if first <= l.committed {
 			panic(fmt.Sprintf("raft: truncating committed entry %d (committed %d)", first, l.committed))
 		}
+		l.bytes -= sizeOf(l.entries[keep:])
+		l.bytes += sizeOf(ents)
 		l.entries = append(l.entries[:keep:keep], ents...)
 		l.stabled = min(l.stabled, first-1)
 		l.rewrites++
@@ -200,6 +216,35 @@ func (l *raftLog) commitTo(c uint64) {
 		}
 		l.committed = c
 	}
+}
+
+// compact drops the entries up to i (offset <= i <= applied, so nothing
+// not yet applied is dropped): a snapshot stands in for them. The kept
+// entries move to a new array so the dropped ones can be collected.
+func (l *raftLog) compact(i uint64) {
+	if i <= l.offset {
+		return
+	}
+	t, _ := l.term(i)
+	k := i - l.offset
+	l.bytes -= sizeOf(l.entries[:k])
+	l.entries = append([]raftpb.Entry(nil), l.entries[k:]...)
+	l.offset, l.offsetTerm = i, t
+}
+
+// restore replaces the whole log with a snapshot at (index, term) that
+// does not match it: nothing before or after the snapshot is kept, and the
+// snapshot counts as committed, applied (the host installs it before any
+// later entry) and persisted (the host persists it before anything else
+// of the Ready carrying it).
+func (l *raftLog) restore(index, term uint64) {
+	if l.lastIndex() > l.offset {
+		l.rewrites++
+		l.rewriteFrom = l.offset + 1
+	}
+	l.offset, l.offsetTerm = index, term
+	l.entries, l.bytes = nil, 0
+	l.committed, l.applying, l.applied, l.stabled = index, index, index, index
 }
 
 // unstable returns the entries the host has not yet persisted.

@@ -105,6 +105,13 @@ type Ready struct {
 	// EntryNormal entries (each new leader's no-op) and EntryConfChange
 	// entries (membership; today only the initial voters).
 	CommittedEntries []raftpb.Entry
+	// Snapshot, if set, is a snapshot received from the leader that
+	// replaces the log and the state machine up to its index. The host
+	// must make it durable and record it before persisting HardState and
+	// Entries, and install it in the state machine before applying
+	// CommittedEntries (which follow it). It keeps a reference: do not
+	// modify it.
+	Snapshot *raftpb.Snapshot
 	// MustSync says HardState.Term/Vote or Entries changed, so the writes
 	// must be fsynced before Messages go out. (A change of commit alone
 	// need not be synced: commit is re-learned after a restart.)
@@ -137,6 +144,13 @@ type Status struct {
 	// A checker comparing counts knows exactly which entries changed.
 	LogRewrites    uint64
 	LogRewriteFrom uint64
+	// FirstIndex is the first index the log holds (entries before it are
+	// covered by a snapshot); SnapshotIndex is the index of the node's
+	// latest snapshot (0: none), at or above FirstIndex-1. LogBytes is
+	// the encoded size of the entries the log holds.
+	FirstIndex    uint64
+	SnapshotIndex uint64
+	LogBytes      uint64
 	// Voters is the membership the node currently counts quorums over.
 	Voters []uint64
 	// Progress is the leader's view of every peer (itself included), in ID
@@ -177,6 +191,19 @@ type Node struct {
 	recoverTo  uint64
 	// voteLost: see Restored.VoteLost. Never cleared.
 	voteLost bool
+	// snap is the latest snapshot (taken by the host or installed from a
+	// leader), with its data: what this node sends a follower that needs
+	// entries the log no longer holds. pendingSnap points to it while an
+	// installed snapshot waits for the host (Ready.Snapshot). recv is a
+	// snapshot being received, chunk by chunk.
+	snap        raftpb.Snapshot
+	pendingSnap *raftpb.Snapshot
+	recv        *snapRecv
+	// sending holds, for each follower being sent a snapshot, the one
+	// it is being sent (it may be older than snap).
+	sending map[uint64]raftpb.Snapshot
+	// Counters for metrics.
+	snapBytesSent, entryBytesSent, snapsInstalled uint64
 	// msgs are outputs waiting for the next Ready.
 	msgs []raftpb.Message
 
@@ -226,6 +253,7 @@ func NewNode(cfg Config, st Restored) (*Node, error) {
 		maxInflight:   cfg.MaxInflightMsgs,
 		rand:          cfg.Rand,
 		planted:       cfg.Planted,
+		sending:       map[uint64]raftpb.Snapshot{},
 	}
 	var voters quorum.MajorityConfig
 	if st.noLog() {
@@ -239,6 +267,7 @@ func NewNode(cfg Config, st Restored) (*Node, error) {
 				Data: raftpb.EncodeConfChange(raftpb.ConfChange{Type: raftpb.ConfChangeAddNode, NodeID: id})}
 		}
 		n.log.entries = ents
+		n.log.bytes = sizeOf(ents)
 		n.log.committed = uint64(len(ents))
 		n.term = 1
 		if !st.isEmpty() {
@@ -260,6 +289,8 @@ func NewNode(cfg Config, st Restored) (*Node, error) {
 		}
 		snap := st.Snapshot.Metadata
 		n.log = raftLog{offset: snap.Index, offsetTerm: snap.Term, entries: slices.Clip(slices.Clone(st.Entries))}
+		n.log.bytes = sizeOf(n.log.entries)
+		n.snap = st.Snapshot
 		n.log.committed = max(st.HardState.Commit, snap.Index)
 		n.log.applied, n.log.applying = snap.Index, snap.Index
 		n.log.stabled = n.log.lastIndex()
@@ -378,7 +409,7 @@ func (n *Node) HasReady() bool {
 	if hs := n.hardState(); !hs.IsEmpty() && hs != n.prevHard {
 		return true
 	}
-	return len(n.msgs) > 0 || n.log.stabled < n.log.lastIndex() || n.log.applying < n.log.committed
+	return len(n.msgs) > 0 || n.log.stabled < n.log.lastIndex() || n.log.applying < n.log.committed || n.pendingSnap != nil
 }
 
 // Ready returns the work accumulated since the previous Ready and takes
@@ -390,6 +421,11 @@ func (n *Node) Ready() Ready {
 		Messages:         n.msgs,
 		CommittedEntries: n.log.toApply(),
 	}
+	if n.pendingSnap != nil {
+		s := *n.pendingSnap // a copy: a later Compact may replace n.snap
+		rd.Snapshot = &s
+		n.pendingSnap = nil
+	}
 	n.msgs = nil
 	if ss := n.softState(); ss != n.prevSoft {
 		rd.SoftState = &ss
@@ -400,7 +436,7 @@ func (n *Node) Ready() Ready {
 		rd.MustSync = hs.Term != n.prevHard.Term || hs.Vote != n.prevHard.Vote
 		n.prevHard = hs
 	}
-	if len(rd.Entries) > 0 {
+	if len(rd.Entries) > 0 || rd.Snapshot != nil {
 		rd.MustSync = true
 	}
 	if len(rd.CommittedEntries) > 0 {

@@ -29,6 +29,7 @@ func (n *Node) reset(term uint64) {
 	n.heartbeatElapsed = 0
 	n.resetRandomizedElectionTimeout()
 	n.trk.ResetVotes()
+	clear(n.sending)
 	last := n.log.lastIndex()
 	n.trk.Visit(func(id uint64, pr *tracker.Progress) {
 		// A new term knows nothing of the followers' logs: probe each
@@ -336,9 +337,9 @@ func (n *Node) Step(m raftpb.Message) error {
 	case raftpb.MsgVote, raftpb.MsgPreVote:
 		n.handleVote(&m)
 		return nil
-	case raftpb.MsgSnap, raftpb.MsgReadIndex, raftpb.MsgReadIndexResp, raftpb.MsgTimeoutNow:
-		// Snapshots, read-index and leadership transfer come later; the
-		// term has been dealt with above, which is all Raft requires.
+	case raftpb.MsgReadIndex, raftpb.MsgReadIndexResp, raftpb.MsgTimeoutNow:
+		// Read-index and leadership transfer come later; the term has
+		// been dealt with above, which is all Raft requires.
 		return ErrStepIgnored
 	}
 	switch n.role {
@@ -367,7 +368,7 @@ func (n *Node) checkMessage(m *raftpb.Message) error {
 		return nil
 	case raftpb.MsgApp, raftpb.MsgAppResp, raftpb.MsgVote, raftpb.MsgVoteResp,
 		raftpb.MsgPreVote, raftpb.MsgPreVoteResp, raftpb.MsgHeartbeat, raftpb.MsgHeartbeatResp,
-		raftpb.MsgSnap, raftpb.MsgReadIndex, raftpb.MsgReadIndexResp, raftpb.MsgTimeoutNow:
+		raftpb.MsgSnap, raftpb.MsgSnapResp, raftpb.MsgReadIndex, raftpb.MsgReadIndexResp, raftpb.MsgTimeoutNow:
 	default:
 		return bad("unknown message type")
 	}
@@ -378,6 +379,19 @@ func (n *Node) checkMessage(m *raftpb.Message) error {
 		return bad("from %d", m.From)
 	case m.Term == 0:
 		return bad("term 0 from a peer")
+	}
+	if m.Type == raftpb.MsgSnap {
+		s := m.Snapshot
+		switch {
+		case s == nil:
+			return bad("no snapshot")
+		case s.Metadata.Index == 0 || s.Metadata.Term == 0 || s.Metadata.Term > m.Term:
+			return bad("snapshot at %d of term %d (message term %d)", s.Metadata.Index, s.Metadata.Term, m.Term)
+		case m.SnapOffset > m.SnapTotal || uint64(len(s.Data)) > m.SnapTotal-m.SnapOffset:
+			return bad("chunk of %d bytes at %d of a %d-byte snapshot", len(s.Data), m.SnapOffset, m.SnapTotal)
+		case len(s.Metadata.ConfState.Voters) == 0:
+			return bad("snapshot at %d names no voters", s.Metadata.Index)
+		}
 	}
 	if m.Type == raftpb.MsgApp && len(m.Entries) > 0 {
 		// The entries must continue the log after (Index, LogTerm), in
@@ -434,6 +448,9 @@ func (n *Node) stepLeader(m *raftpb.Message) error {
 		return ErrStepIgnored // not a member: nothing to track
 	}
 	switch m.Type {
+	case raftpb.MsgSnapResp:
+		pr.RecentActive = true
+		n.handleSnapResp(m, pr)
 	case raftpb.MsgAppResp:
 		pr.RecentActive = true
 		if m.Reject {
@@ -444,6 +461,10 @@ func (n *Node) stepLeader(m *raftpb.Message) error {
 	case raftpb.MsgHeartbeatResp:
 		pr.RecentActive = true
 		pr.MsgAppFlowPaused = false
+		if pr.State == tracker.StateSnapshot {
+			n.snapshotHeartbeat(m.From, pr)
+			return nil
+		}
 		if pr.State == tracker.StateReplicate && pr.Inflights.Full() {
 			// A whole window went unacknowledged for a heartbeat round
 			// trip: the appends were most likely lost (the follower was
@@ -488,6 +509,11 @@ func (n *Node) handleAppAck(m *raftpb.Message, pr *tracker.Progress) error {
 		pr.BecomeReplicate()
 	case tracker.StateReplicate:
 		pr.Inflights.FreeLE(m.Index)
+	case tracker.StateSnapshot:
+		if pr.Match >= pr.PendingSnapshot {
+			// Installed (or caught up otherwise): stream from here.
+			pr.BecomeReplicate()
+		}
 	}
 	if n.maybeCommit() {
 		n.bcastAppend()
@@ -534,6 +560,9 @@ func (n *Node) stepCandidate(m *raftpb.Message) error {
 	case raftpb.MsgHeartbeat:
 		n.becomeFollower(m.Term, m.From)
 		n.handleHeartbeat(m)
+	case raftpb.MsgSnap:
+		n.becomeFollower(m.Term, m.From)
+		n.handleSnapshot(m)
 	case respType:
 		switch n.poll(m.From, !m.Reject) {
 		case quorum.VoteWon:
@@ -556,6 +585,10 @@ func (n *Node) stepFollower(m *raftpb.Message) error {
 		n.electionElapsed = 0
 		n.lead = m.From
 		n.handleHeartbeat(m)
+	case raftpb.MsgSnap:
+		n.electionElapsed = 0
+		n.lead = m.From
+		n.handleSnapshot(m)
 	}
 	return nil
 }
@@ -678,10 +711,11 @@ func (n *Node) sendAppend(to uint64, pr *tracker.Progress, sendIfEmpty bool) boo
 	prevTerm, okTerm := n.log.term(prevIndex)
 	ents, size, okEnts := n.log.entriesFrom(prevIndex+1, maxSize)
 	if !okTerm || !okEnts {
-		// The follower needs entries before the log's first index: that
-		// takes a snapshot, which arrives in a later change.
-		return false
+		// The follower needs entries the log no longer holds: only the
+		// snapshot that replaced them can bring it up.
+		return n.maybeSendSnapshot(to, pr)
 	}
+	n.entryBytesSent += size
 	if len(ents) == 0 && !sendIfEmpty {
 		return false
 	}

@@ -58,6 +58,8 @@ type evaluator struct {
 	// entryBytes is the mean encoded size of a log entry (raftpb
 	// AppendEntry), the unit of restart-bytes.
 	entryBytes float64
+	// installed counts snapshots each server installed (index id-1).
+	installed []uint64
 }
 
 // check judges one sample-based expectation (the always-judged ones are
@@ -85,6 +87,16 @@ func (ev *evaluator) check(e Expectation) Check {
 		c.OK, c.Skipped, c.Detail = ev.restartBytes(e.Node, e.Factor)
 	case ExpectBytesPerWrite:
 		c.OK, c.Detail = ev.bytesPerWrite(e)
+	case ExpectSnapshotInstalled:
+		var n uint64
+		if e.Node >= 1 && e.Node <= len(ev.installed) {
+			n = ev.installed[e.Node-1]
+		}
+		c.OK = n > 0
+		c.Detail = fmt.Sprintf("n%d installed %d snapshots from a leader", e.Node, n)
+		if n == 0 && ev.stoppedAt >= 0 {
+			c.Skipped, c.Detail = true, "a safety violation stopped the run first"
+		}
 	default:
 		c.Detail = fmt.Sprintf("unknown expectation %q", e.Kind)
 	}

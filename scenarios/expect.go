@@ -35,10 +35,13 @@ const (
 	ExpectProgress      ExpectKind = "progress"        // within D after T
 	ExpectRestartBytes  ExpectKind = "restart-bytes"   // nX <= Kx-missed
 	ExpectBytesPerWrite ExpectKind = "bytes-per-write" // from T to T <= Kx from T to T
+	// Judged on the run's counters:
+	ExpectSnapshotInstalled ExpectKind = "snapshot-installed" // nX: installed a snapshot from a leader
 )
 
 var expectKinds = []ExpectKind{ExpectLinearizable, ExpectInvariants, ExpectLiveness, ExpectUnavailable, ExpectBeyondModel,
-	ExpectStableLeader, ExpectOneLeader, ExpectTermStable, ExpectNoCommit, ExpectProgress, ExpectRestartBytes, ExpectBytesPerWrite}
+	ExpectStableLeader, ExpectOneLeader, ExpectTermStable, ExpectNoCommit, ExpectProgress, ExpectRestartBytes, ExpectBytesPerWrite,
+	ExpectSnapshotInstalled}
 
 // Expectation is one expect line. Only the fields its kind uses are set.
 type Expectation struct {
@@ -48,7 +51,7 @@ type Expectation struct {
 	From, To time.Duration
 	// progress within Within after After.
 	After, Within time.Duration
-	// Node is restart-bytes' server.
+	// Node is restart-bytes' and snapshot-installed's server.
 	Node int
 	// Factor is restart-bytes' K (Kx-missed) and bytes-per-write's K.
 	Factor float64
@@ -66,6 +69,8 @@ func (e Expectation) String() string {
 		s += fmt.Sprintf(" within %v after %v", e.Within, e.After)
 	case ExpectRestartBytes:
 		s += fmt.Sprintf(" n%d <= %sx-missed", e.Node, strconv.FormatFloat(e.Factor, 'g', -1, 64))
+	case ExpectSnapshotInstalled:
+		s += fmt.Sprintf(" n%d", e.Node)
 	case ExpectBytesPerWrite:
 		s += fmt.Sprintf(" from %v to %v <= %sx from %v to %v", e.From, e.To,
 			strconv.FormatFloat(e.Factor, 'g', -1, 64), e.BaseFrom, e.BaseTo)

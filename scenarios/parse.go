@@ -484,7 +484,8 @@ func (p *parser) linkCmd() error {
 
 func (p *parser) serverCmd() error {
 	st := &p.s.Server
-	names := []string{"tick", "election-ticks", "heartbeat-ticks", "max-size-per-msg", "max-inflight"}
+	names := []string{"tick", "election-ticks", "heartbeat-ticks", "max-size-per-msg", "max-inflight",
+		"snapshot-entries", "snapshot-ratio", "trailing-entries"}
 	return p.fields("server", names, func(name string, v token) error {
 		var err error
 		switch name {
@@ -500,9 +501,39 @@ func (p *parser) serverCmd() error {
 			st.MaxSizePerMsg = uint64(n)
 		case "max-inflight":
 			st.MaxInflightMsgs, err = p.integer(v, "a message count", 1, 1<<20)
+		case "snapshot-entries":
+			st.SnapshotEntries, err = p.integer(v, "an entry count (0: never snapshot)", 0, 1<<30)
+			st.SnapshotEntries = offIfZero(st.SnapshotEntries)
+		case "trailing-entries":
+			st.TrailingEntries, err = p.integer(v, "an entry count", 0, 1<<30)
+			st.TrailingEntries = offIfZero(st.TrailingEntries)
+		case "snapshot-ratio":
+			st.SnapshotRatio, err = p.ratio(v)
 		}
 		return err
 	})
+}
+
+// offIfZero maps a script's 0 to the server's "none" (-1): the server's
+// zero value means its default.
+func offIfZero(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
+}
+
+// ratio parses a snapshot ratio: a number in [0, 1000] (0: no size
+// condition, which the server spells -1).
+func (p *parser) ratio(t token) (float64, error) {
+	f, err := strconv.ParseFloat(t.text, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > 1000 {
+		return 0, p.errf(t.col, "bad ratio %q; expected a number in [0, 1000] like 10 (0: no size condition)", t.text)
+	}
+	if f == 0 {
+		return -1, nil
+	}
+	return f, nil
 }
 
 func (p *parser) randomFaults() error {
@@ -619,7 +650,7 @@ func (p *parser) finish() error {
 	}
 	for i, e := range s.Expect {
 		ep := p.expectPos[i]
-		if e.Kind == ExpectRestartBytes && e.Node > n {
+		if (e.Kind == ExpectRestartBytes || e.Kind == ExpectSnapshotInstalled) && e.Node > n {
 			return p.errAt(ep.node.line, ep.node.col, "unknown node n%d (servers are n1..n%d)", e.Node, n)
 		}
 		if end := e.end(); end > runEnd {

@@ -52,6 +52,21 @@ func (p *parser) expect() error {
 		}
 		ep.end = pos{p.line, t.col}
 		i += 4
+	case ExpectSnapshotInstalled:
+		t, err := p.tok(i, "a node like n3 after snapshot-installed")
+		if err != nil {
+			return err
+		}
+		var fp faultPos
+		ids, err := p.nodes(t, &fp)
+		if err != nil {
+			return err
+		}
+		if len(ids) != 1 {
+			return p.errf(t.col, "expected one node like n3, not %q", t.text)
+		}
+		e.Node, ep.node = ids[0], pos{p.line, t.col}
+		i++
 	case ExpectRestartBytes:
 		t, err := p.tok(i, "a node like n3 after restart-bytes")
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -115,6 +116,16 @@ func TestParseTolerates(t *testing.T) {
 	}
 }
 
+// knownBugs is what an unknown-bug error lists: every planted bug, sorted.
+func knownBugs() string {
+	var names []string
+	for _, b := range plant.All() {
+		names = append(names, b.String())
+	}
+	slices.Sort(names)
+	return strings.Join(names, ", ")
+}
+
 func TestParseErrors(t *testing.T) {
 	for _, tt := range []struct{ src, want string }{
 		{"kil n3", `t.scn:1:1: unknown command "kil"; expected one of describe, catches, servers, clients, keys, mix, think, link, server, faults-until, settle, drain, no-heal, plant, random-faults, at, every, expect`},
@@ -177,8 +188,8 @@ func TestParseErrors(t *testing.T) {
 		{"link loss 0.1\nlink loss 0.2", `t.scn:2:6: link loss already set at line 1`},
 		{"server election-ticks 0", `t.scn:1:23: 0 out of range; expected election ticks in 1..10000`},
 		{"server heartbeat-ticks 10", `t.scn:1:8: heartbeat-ticks 10 must be below election-ticks 10`},
-		{"plant nope", `t.scn:1:7: unknown bug "nope" (known: blank-restart, commit-prior-term, forget-vote-on-restart, ignore-recovery, loose-quorum, no-heartbeats, no-step-down, resend-whole-log, stale-leader-reads, unsafe-mark-overwrite)`},
-		{"catches blank-restart,nope", `t.scn:1:23: unknown bug "nope" (known: blank-restart, commit-prior-term, forget-vote-on-restart, ignore-recovery, loose-quorum, no-heartbeats, no-step-down, resend-whole-log, stale-leader-reads, unsafe-mark-overwrite)`},
+		{"plant nope", `t.scn:1:7: unknown bug "nope" (known: ` + knownBugs() + `)`},
+		{"catches blank-restart,nope", `t.scn:1:23: unknown bug "nope" (known: ` + knownBugs() + `)`},
 		{"plant", `t.scn:1:7: expected a bug name like blank-restart`},
 		{"describe", `t.scn:1:10: expected a one-line description after describe`},
 		{"describe # only a comment", `t.scn:1:10: expected a one-line description after describe`},
@@ -186,8 +197,8 @@ func TestParseErrors(t *testing.T) {
 		{"random-faults kinds=kill,nope", `t.scn:1:26: unknown fault kind "nope"; expected one of kill, torn-kill, pause, isolate, isolate-leader, partition, majority-minority, even-split, bridge, one-way, loss, delay, duplicate, reorder, clock-skew, clock-drift, clock-jump, truncate, bitflip, truncate-mark, bitflip-mark, slow-fsync, full-disk, fail-fsync, quiet`},
 		{"random-faults kinds=kill,kill", `t.scn:1:26: fault kind kill named twice`},
 		{"random-faults often", `t.scn:1:15: unexpected "often"; expected kinds=KIND,... or mean-gap=DURATION`},
-		{"expect", `t.scn:1:8: expected an expectation (linearizable, invariants, liveness, unavailable, beyond-model, stable-leader, one-leader, term-stable, no-commit, progress, restart-bytes, bytes-per-write)`},
-		{"expect foo", `t.scn:1:8: unknown expectation "foo"; expected one of linearizable, invariants, liveness, unavailable, beyond-model, stable-leader, one-leader, term-stable, no-commit, progress, restart-bytes, bytes-per-write`},
+		{"expect", `t.scn:1:8: expected an expectation (linearizable, invariants, liveness, unavailable, beyond-model, stable-leader, one-leader, term-stable, no-commit, progress, restart-bytes, bytes-per-write, snapshot-installed)`},
+		{"expect foo", `t.scn:1:8: unknown expectation "foo"; expected one of linearizable, invariants, liveness, unavailable, beyond-model, stable-leader, one-leader, term-stable, no-commit, progress, restart-bytes, bytes-per-write, snapshot-installed`},
 		{"expect linearizable please", `t.scn:1:21: unexpected "please"; expected end of line`},
 		{"expect stable-leader 10s 40s", `t.scn:1:22: unexpected "10s"; expected "from TIME to TIME" after stable-leader`},
 		{"expect stable-leader from 10s", `t.scn:1:31: expected "to TIME" after the start`},

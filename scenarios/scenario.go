@@ -66,6 +66,11 @@ type ServerTuning struct {
 	HeartbeatTicks  int           // server heartbeat-ticks 2
 	MaxSizePerMsg   uint64        // server max-size-per-msg 65536
 	MaxInflightMsgs int           // server max-inflight 64
+	// The snapshot policy; -1 is what the script writes as 0 (never
+	// snapshot, no size condition, no trailing entries).
+	SnapshotEntries int     // server snapshot-entries 10000
+	SnapshotRatio   float64 // server snapshot-ratio 10
+	TrailingEntries int     // server trailing-entries 1000
 }
 
 // RandomFaults is a random-faults line: a swarm schedule drawn from the
@@ -94,6 +99,9 @@ func (s *Scenario) baseOptions(seed uint64) runner.Options {
 	o.Server.HeartbeatTicks = s.Server.HeartbeatTicks
 	o.Server.MaxSizePerMsg = s.Server.MaxSizePerMsg
 	o.Server.MaxInflightMsgs = s.Server.MaxInflightMsgs
+	o.Server.SnapshotEntries = s.Server.SnapshotEntries
+	o.Server.SnapshotRatio = s.Server.SnapshotRatio
+	o.Server.TrailingEntries = s.Server.TrailingEntries
 	return o
 }
 
@@ -180,7 +188,8 @@ func FromSchedule(opts runner.Options, sched faults.Schedule) *Scenario {
 		FaultTime: o.FaultTime, Settle: o.Settle, Drain: o.Drain, Planted: o.Planted,
 		Server: ServerTuning{TickInterval: o.Server.TickInterval, ElectionTicks: o.Server.ElectionTicks,
 			HeartbeatTicks: o.Server.HeartbeatTicks, MaxSizePerMsg: o.Server.MaxSizePerMsg,
-			MaxInflightMsgs: o.Server.MaxInflightMsgs},
+			MaxInflightMsgs: o.Server.MaxInflightMsgs, SnapshotEntries: o.Server.SnapshotEntries,
+			SnapshotRatio: o.Server.SnapshotRatio, TrailingEntries: o.Server.TrailingEntries},
 	}
 	if sw := sched.Swarm; sw != nil && len(sw.Kinds) > 0 {
 		names := make([]string, len(sw.Kinds))
@@ -258,6 +267,15 @@ func (s *Scenario) Script() string {
 		}
 		if st.MaxInflightMsgs != 0 {
 			parts = append(parts, "max-inflight "+strconv.Itoa(st.MaxInflightMsgs))
+		}
+		if st.SnapshotEntries != 0 {
+			parts = append(parts, "snapshot-entries "+strconv.Itoa(max(st.SnapshotEntries, 0)))
+		}
+		if st.SnapshotRatio != 0 {
+			parts = append(parts, "snapshot-ratio "+fmtFloat(max(st.SnapshotRatio, 0)))
+		}
+		if st.TrailingEntries != 0 {
+			parts = append(parts, "trailing-entries "+strconv.Itoa(max(st.TrailingEntries, 0)))
 		}
 		line("server %s", strings.Join(parts, " "))
 	}

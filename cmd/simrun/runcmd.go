@@ -212,6 +212,12 @@ func summarize(res *runner.Result) *summary {
 	out.add("committed-entries", m.CommittedEntries)
 	out.add("messages-per-entry", fmt.Sprintf("%.2f", m.MessagesPerWrite))
 	out.add("bytes-per-entry", fmt.Sprintf("%.0f", m.BytesPerWrite))
+	out.add("snapshots-taken", m.SnapshotsTaken)
+	out.add("snapshots-installed", m.SnapshotsInstalled)
+	out.add("snapshot-bytes-sent", m.SnapshotBytesSent)
+	out.add("entry-bytes-sent", m.EntryBytesSent)
+	out.add("log-entries-max", m.LogEntriesMax)
+	out.add("log-bytes-max", m.LogBytesMax)
 	out.add("linearizable", linearizableWord(res.Linearizability.Verdict))
 	if v := res.Invariant; v != nil {
 		out.add("invariants", fmt.Sprintf("%s broken at %v (event %d): %s", v.Invariant, v.At, v.EventSeq, v.Message))

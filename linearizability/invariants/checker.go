@@ -38,6 +38,12 @@
 //     made durable before the crash).
 //   - commit-monotonic: a live node's commit index never decreases within
 //     one incarnation.
+//   - snapshot-integrity: the state a snapshot holds is the state after
+//     applying exactly the committed prefix it claims to cover. The
+//     checker keeps its own replica of each node's state machine, fed by
+//     the node's applies (themselves checked against the committed
+//     entries); a snapshot a node takes must equal that replica at its
+//     index, and one it installs or restores must be one a node took.
 //
 // "Known committed" is the checker's own knowledge: an entry at or below
 // some live node's commit index, or one that a node applied. Each such
@@ -62,11 +68,13 @@
 package invariants
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"strings"
 
 	"github.com/seed4fee1fef/raftsim/raft"
+	"github.com/seed4fee1fef/raftsim/raft/kv"
 	"github.com/seed4fee1fef/raftsim/raft/raftpb"
 	"github.com/seed4fee1fef/raftsim/sim"
 )
@@ -109,6 +117,7 @@ const (
 	CommittedNeverLost = "committed-never-lost"
 	DurableMonotonic   = "durable-monotonic"
 	CommitMonotonic    = "commit-monotonic"
+	SnapshotIntegrity  = "snapshot-integrity"
 )
 
 // inv indexes the invariants (for cheap skip checks).
@@ -122,11 +131,12 @@ const (
 	invCommittedNeverLost
 	invDurable
 	invCommitMonotonic
+	invSnapshot
 	invCount
 )
 
 var invNames = [invCount]string{ElectionSafety, LogMatching, LeaderCompleteness, StateMachineSafety,
-	CommittedNeverLost, DurableMonotonic, CommitMonotonic}
+	CommittedNeverLost, DurableMonotonic, CommitMonotonic, SnapshotIntegrity}
 
 // unknownTerm tags a committed entry whose revealing node's term is not
 // known (applied while its server was still starting).
@@ -193,6 +203,9 @@ type Checker struct {
 
 	nodes   []nodeState       // by node id; index 0 unused
 	leaders map[uint64]uint64 // term -> the node that led it
+	// snapshots holds the hash of every snapshot a node took (and the
+	// checker verified), by (index, term).
+	snapshots map[pairKey]uint64
 
 	// committed[i] is what the checker knows was committed at index i.
 	committed []committedEntry
@@ -256,15 +269,17 @@ type nodeState struct {
 	checkedCommit      uint64        // committed prefix already compared with the committed table
 
 	// Applies, per incarnation (reset at the start event, which precedes
-	// the replay's applies).
+	// the replay's applies). sm is the checker's own replica of the
+	// node's state machine, fed the same entries.
 	applied    uint64
 	appliedAny bool
+	sm         *kv.Store
 }
 
 // New returns a checker. Its OnApply can be wired into the cluster's
 // server config at once; OnEvent and Check need a cluster (Attach).
 func New(opts Options) *Checker {
-	ck := &Checker{opts: opts, leaders: map[uint64]uint64{}, extraPairs: map[pairKey]pairInfo{}}
+	ck := &Checker{opts: opts, leaders: map[uint64]uint64{}, extraPairs: map[pairKey]pairInfo{}, snapshots: map[pairKey]uint64{}}
 	for _, name := range opts.Skip {
 		found := false
 		for i, id := range invNames {
@@ -400,6 +415,7 @@ func (ck *Checker) endIncarnation(ns *nodeState) {
 	}
 	ns.srv = nil
 	ns.applied, ns.appliedAny = 0, false
+	ns.sm = nil
 }
 
 // check looks at the nodes in mask. At a
@@ -544,7 +560,17 @@ func (ck *Checker) trackLog(id int, ns *nodeState, s Node, st *raft.Status, prev
 			start = max(st.LogRewriteFrom, 1)
 		}
 		ns.rewrites = st.LogRewrites
-		j := ck.firstDifference(s, ns, start, min(checked, last))
+		lo := max(start, 1)
+		if fi := st.FirstIndex; fi > 1 {
+			// What the log no longer holds below its snapshot's index
+			// the snapshot replaced: unknown here (the snapshot checks
+			// cover it), not a difference.
+			for j := lo; j < fi-1 && j <= checked; j++ {
+				ns.shadow[j] = shadowEntry{}
+			}
+			lo = max(lo, fi-1)
+		}
+		j := ck.firstDifference(s, ns, lo, min(checked, last))
 		if c := min(prevCommit, checked); j <= c && !ck.skipped(invCommittedNeverLost) {
 			got := "nothing"
 			if t, ok := s.LogTerm(j); ok {
@@ -580,7 +606,9 @@ func (ck *Checker) trackLog(id int, ns *nodeState, s Node, st *raft.Status, prev
 }
 
 // firstDifference is the first index in [from, to] where the node's log
-// differs (term or data) from its shadow, or to+1 if none does.
+// differs (term or data) from its shadow, or to+1 if none does. Entries
+// before from that the log no longer holds are behind a snapshot, which
+// the snapshot checks cover.
 func (ck *Checker) firstDifference(s Node, ns *nodeState, from, to uint64) uint64 {
 	for j := from; j <= to; j++ {
 		e, ok := s.LogEntry(j)
@@ -762,7 +790,21 @@ func (ck *Checker) OnApply(id uint64, e *raftpb.Entry) {
 		ck.fail(invStateMachine, "n%d applied entry %d right after entry %d", id, e.Index, ns.applied)
 		return
 	}
+	if !ns.appliedAny && e.Index == 1 {
+		ns.sm = kv.New() // from the start; else from the snapshot OnSnapshot gives
+	}
 	ns.applied, ns.appliedAny = e.Index, true
+	if ns.sm != nil {
+		data := e.Data
+		if e.Type != raftpb.EntryNormal {
+			data = nil // the host applies a configuration entry as empty data
+		}
+		if _, err := ns.sm.Apply(e.Index, data); err != nil {
+			// Not a command the store takes (the server halts on it and
+			// the run says so): this node's state is no longer tracked.
+			ns.sm = nil
+		}
+	}
 	obs := uint64(unknownTerm)
 	if ck.c != nil {
 		if s := ck.c.Node(nid); s != nil && s == ns.srv {
@@ -770,6 +812,82 @@ func (ck *Checker) OnApply(id uint64, e *raftpb.Entry) {
 		}
 	}
 	ck.observeCommitted(nid, e.Index, e.Term, hashEntry(e), obs, true)
+}
+
+// SnapshotKind says how a snapshot reached a node, for OnSnapshot.
+type SnapshotKind uint8
+
+const (
+	SnapshotTaken     SnapshotKind = iota // from the node's own state machine
+	SnapshotInstalled                     // received from a leader
+	SnapshotRestored                      // loaded from the node's disk at start
+)
+
+// OnSnapshot is the server snapshot hook: node id took, installed or
+// restored a snapshot at meta whose state machine (as the node now holds
+// it, for an install or restore) is data. It must be called before the
+// node applies anything after it; it does not keep data.
+func (ck *Checker) OnSnapshot(id uint64, kind SnapshotKind, meta raftpb.SnapshotMetadata, data []byte) {
+	if ck.viol != nil || ck.skipped(invSnapshot) {
+		return
+	}
+	nid := int(id)
+	ck.grow(nid)
+	ns := &ck.nodes[nid]
+	h := hashBytes(data)
+	key := pairKey{meta.Index, meta.Term}
+	switch kind {
+	case SnapshotTaken:
+		switch {
+		case !ns.appliedAny || meta.Index != ns.applied:
+			ck.fail(invSnapshot, "n%d took a snapshot at %d/%d, but it had applied up to %d: the snapshot claims a prefix its state is not",
+				id, meta.Index, meta.Term, ns.applied)
+			return
+		case ns.sm != nil && !bytes.Equal(data, ns.sm.Snapshot()):
+			ck.fail(invSnapshot, "n%d took a snapshot at %d/%d whose state differs from the committed prefix it claims (as the checker's replica holds it)",
+				id, meta.Index, meta.Term)
+			return
+		}
+		if old, ok := ck.snapshots[key]; ok && old != h {
+			ck.fail(invSnapshot, "n%d took a snapshot at %d/%d that differs from the one another node took there", id, meta.Index, meta.Term)
+			return
+		}
+		ck.snapshots[key] = h
+		return
+	}
+	if want, ok := ck.snapshots[key]; !ok || want != h {
+		what := "no node took a snapshot there"
+		if ok {
+			what = "its state differs from the snapshot a node took there"
+		}
+		ck.fail(invSnapshot, "n%d %s a snapshot at %d/%d: %s", id, kind, meta.Index, meta.Term, what)
+		return
+	}
+	ns.sm = kv.New()
+	if err := ns.sm.Restore(data); err != nil {
+		ck.fail(invSnapshot, "n%d %s a snapshot at %d/%d that does not decode: %v", id, kind, meta.Index, meta.Term, err)
+		return
+	}
+	ns.applied, ns.appliedAny = meta.Index, true
+}
+
+func (k SnapshotKind) String() string {
+	switch k {
+	case SnapshotTaken:
+		return "took"
+	case SnapshotInstalled:
+		return "installed"
+	}
+	return "restored"
+}
+
+func hashBytes(b []byte) uint64 {
+	const prime = 1099511628211
+	h := uint64(14695981039346656037)
+	for _, c := range b {
+		h = (h ^ uint64(c)) * prime
+	}
+	return h
 }
 
 func (ck *Checker) fail(i inv, format string, args ...any) {

@@ -194,3 +194,15 @@ func (s *Store) Digest() uint64 {
 	h.Write(s.Snapshot())
 	return h.Sum64()
 }
+
+// StripSessions returns snap without its client sessions, for the planted
+// bug that installs a snapshot so (raft/plant): a retried write then
+// applies twice. It returns snap unchanged if it does not decode.
+func StripSessions(snap []byte) []byte {
+	s := New()
+	if err := s.Restore(snap); err != nil {
+		return snap
+	}
+	clear(s.sessions)
+	return s.Snapshot()
+}

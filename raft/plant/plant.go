@@ -64,20 +64,44 @@ const (
 	// data. Caught by power-cut-overwrite: a server reports storage damage
 	// no fault dealt it.
 	UnsafeMarkOverwrite
+	// SnapshotOffByOne: a snapshot's metadata names the entry before the
+	// last one its state machine applied. Caught by the snapshot-integrity
+	// invariant (the state a snapshot holds is not the state after the
+	// prefix it claims), and by the node that installs it.
+	SnapshotOffByOne
+	// SnapshotPastApplied: a server snapshots as of its commit index
+	// while the entries up to it are still being applied, so the
+	// snapshot claims entries its state machine lacks. Caught by the
+	// snapshot-integrity invariant.
+	SnapshotPastApplied
+	// SnapshotNotSynced: a snapshot file is renamed into place without
+	// its fsyncs before the WAL records it and releases what it covers;
+	// a crash loses the file the WAL names. Caught by snapshot-crash: the
+	// node reports storage damage no fault dealt it.
+	SnapshotNotSynced
+	// SnapshotDropsSessions: a follower installs a snapshot without its
+	// client sessions, so a retried write applies twice. Caught by the
+	// snapshot-integrity invariant (the next snapshot it takes lacks
+	// them) and by linearizability.
+	SnapshotDropsSessions
 	bugEnd
 )
 
 var names = map[Bug]string{
-	BlankRestart:        "blank-restart",
-	NoHeartbeats:        "no-heartbeats",
-	ResendWholeLog:      "resend-whole-log",
-	ForgetVoteOnRestart: "forget-vote-on-restart",
-	CommitPriorTerm:     "commit-prior-term",
-	StaleLeaderReads:    "stale-leader-reads",
-	LooseQuorum:         "loose-quorum",
-	NoStepDown:          "no-step-down",
-	IgnoreRecovery:      "ignore-recovery",
-	UnsafeMarkOverwrite: "unsafe-mark-overwrite",
+	BlankRestart:          "blank-restart",
+	NoHeartbeats:          "no-heartbeats",
+	ResendWholeLog:        "resend-whole-log",
+	ForgetVoteOnRestart:   "forget-vote-on-restart",
+	CommitPriorTerm:       "commit-prior-term",
+	StaleLeaderReads:      "stale-leader-reads",
+	LooseQuorum:           "loose-quorum",
+	NoStepDown:            "no-step-down",
+	IgnoreRecovery:        "ignore-recovery",
+	UnsafeMarkOverwrite:   "unsafe-mark-overwrite",
+	SnapshotOffByOne:      "snapshot-off-by-one",
+	SnapshotPastApplied:   "snapshot-past-applied",
+	SnapshotNotSynced:     "snapshot-not-synced",
+	SnapshotDropsSessions: "snapshot-drops-sessions",
 }
 
 func (b Bug) String() string {

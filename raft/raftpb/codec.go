@@ -20,6 +20,7 @@ const (
 	flagReject  = 1 << 0
 	flagSnap    = 1 << 1
 	flagContext = 1 << 2
+	flagChunk   = 1 << 3
 )
 
 // encoder appends to a byte slice; decoder reads one with sticky errors.
@@ -228,6 +229,9 @@ func (m *Message) Marshal() []byte {
 	if m.Context != nil {
 		flags |= flagContext
 	}
+	if m.SnapOffset != 0 || m.SnapTotal != 0 {
+		flags |= flagChunk
+	}
 	e.byte1(flags)
 	e.u(m.From)
 	e.u(m.To)
@@ -246,6 +250,10 @@ func (m *Message) Marshal() []byte {
 	if m.Snapshot != nil {
 		e.snapshot(m.Snapshot)
 	}
+	if flags&flagChunk != 0 {
+		e.u(m.SnapOffset)
+		e.u(m.SnapTotal)
+	}
 	return e.b
 }
 
@@ -259,6 +267,15 @@ func (m *Message) size() int {
 		n += len(m.Snapshot.Data) + 32
 	}
 	return n
+}
+
+// PeekType returns the type of the message encoded in b without decoding
+// the rest (for traffic accounting on hot paths).
+func PeekType(b []byte) (MessageType, bool) {
+	if len(b) < 2 || b[0] != msgVersion || b[1] >= byte(msgTypeCount) {
+		return 0, false
+	}
+	return MessageType(b[1]), true
 }
 
 // Unmarshal decodes a wire message. The result shares no memory with b.
@@ -297,6 +314,13 @@ func Unmarshal(b []byte) (Message, error) {
 	if flags&flagSnap != 0 {
 		s := d.snapshot()
 		m.Snapshot = &s
+	}
+	if flags&flagChunk != 0 {
+		m.SnapOffset = d.u("snapshot offset")
+		m.SnapTotal = d.u("snapshot total")
+	}
+	if d.err == nil && flags&^(flagReject|flagSnap|flagContext|flagChunk) != 0 {
+		d.fail(fmt.Sprintf("unknown flags %#x", flags))
 	}
 	if err := d.done("message"); err != nil {
 		return Message{}, err

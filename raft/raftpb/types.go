@@ -94,6 +94,7 @@ const (
 	MsgReadIndex                        // ask the leader for a read index
 	MsgReadIndexResp                    // the leader's answer
 	MsgTimeoutNow                       // leadership transfer: campaign now
+	MsgSnapResp                         // install snapshot progress: how much of it arrived
 	msgTypeCount
 )
 
@@ -104,7 +105,7 @@ var msgTypeNames = [...]string{
 	MsgPreVote: "MsgPreVote", MsgPreVoteResp: "MsgPreVoteResp",
 	MsgHeartbeat: "MsgHeartbeat", MsgHeartbeatResp: "MsgHeartbeatResp",
 	MsgSnap: "MsgSnap", MsgReadIndex: "MsgReadIndex", MsgReadIndexResp: "MsgReadIndexResp",
-	MsgTimeoutNow: "MsgTimeoutNow",
+	MsgTimeoutNow: "MsgTimeoutNow", MsgSnapResp: "MsgSnapResp",
 }
 
 func (t MessageType) String() string {
@@ -118,7 +119,7 @@ func (t MessageType) String() string {
 // and may be dropped freely).
 func (t MessageType) IsResponse() bool {
 	switch t {
-	case MsgAppResp, MsgVoteResp, MsgPreVoteResp, MsgHeartbeatResp, MsgReadIndexResp:
+	case MsgAppResp, MsgVoteResp, MsgPreVoteResp, MsgHeartbeatResp, MsgReadIndexResp, MsgSnapResp:
 		return true
 	}
 	return false
@@ -133,6 +134,10 @@ func (t MessageType) IsResponse() bool {
 //     match; Index is the leader's last index (the recovery point of a
 //     follower that lost data and its record of how far it had acked).
 //   - MsgReadIndex/MsgHeartbeat(Resp)/MsgReadIndexResp: Context identifies a read request.
+//   - MsgSnap: Snapshot.Metadata names the snapshot; Snapshot.Data is the
+//     chunk of its data starting at byte SnapOffset, of SnapTotal in all.
+//   - MsgSnapResp: Index is the snapshot index; SnapOffset is how many
+//     bytes of it the follower holds, the offset it wants next.
 type Message struct {
 	Type       MessageType
 	From       uint64
@@ -146,6 +151,8 @@ type Message struct {
 	RejectHint uint64
 	Context    []byte
 	Snapshot   *Snapshot
+	SnapOffset uint64
+	SnapTotal  uint64
 }
 
 func (m Message) String() string {

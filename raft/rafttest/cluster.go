@@ -1,6 +1,7 @@
 package rafttest
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -15,9 +16,10 @@ import (
 // Disk is what one node has durably persisted.
 type Disk struct {
 	HardState raftpb.HardState
-	// Entries start at index 1 (there are no snapshots yet) and are
-	// contiguous.
-	Entries []raftpb.Entry
+	// Snapshot is the latest snapshot (taken with Cluster.Snapshot or
+	// received from a leader), Entries the contiguous log after it.
+	Snapshot raftpb.Snapshot
+	Entries  []raftpb.Entry
 	// Recovering and RecoverTo are what a host derives from its
 	// high-water mark (see raft.Restored); LoseDurable sets them, and
 	// each Ready records the node's current recovery state.
@@ -27,32 +29,62 @@ type Disk struct {
 
 // Restored is the disk's contents as NewNode wants them.
 func (d *Disk) Restored() raft.Restored {
-	return raft.Restored{HardState: d.HardState, Entries: slices.Clone(d.Entries),
+	return raft.Restored{HardState: d.HardState, Entries: slices.Clone(d.Entries), Snapshot: cloneSnap(d.Snapshot),
 		Recovering: d.Recovering, RecoverTo: d.RecoverTo}
 }
 
-// LastIndex is the index of the last persisted entry (0 if none).
+func cloneSnap(s raftpb.Snapshot) raftpb.Snapshot {
+	s.Data = slices.Clone(s.Data)
+	s.Metadata.ConfState.Voters = slices.Clone(s.Metadata.ConfState.Voters)
+	s.Metadata.ConfState.Learners = slices.Clone(s.Metadata.ConfState.Learners)
+	return s
+}
+
+// LastIndex is the index of the last persisted entry (the snapshot's if
+// the log after it is empty, 0 if there is neither).
 func (d *Disk) LastIndex() uint64 {
 	if len(d.Entries) == 0 {
-		return 0
+		return d.Snapshot.Metadata.Index
 	}
 	return d.Entries[len(d.Entries)-1].Index
 }
 
-// persist does what the Ready contract asks: drop the stored suffix the new
-// entries replace, append them, record the HardState.
+// persist does what the Ready contract asks: record a received snapshot
+// (keeping the log after it only if the log holds its last entry), drop
+// the stored suffix the new entries replace, append them, record the
+// HardState.
 func (d *Disk) persist(rd *raft.Ready) error {
+	if s := rd.Snapshot; s != nil {
+		d.compact(s.Metadata.Index, s.Metadata.Term)
+		d.Snapshot = cloneSnap(*s)
+	}
 	if len(rd.Entries) > 0 {
 		first := rd.Entries[0].Index
-		if first == 0 || first > d.LastIndex()+1 {
-			return fmt.Errorf("rafttest: Ready entries start at %d, disk ends at %d", first, d.LastIndex())
+		base := d.Snapshot.Metadata.Index
+		if first <= base || first > d.LastIndex()+1 {
+			return fmt.Errorf("rafttest: Ready entries start at %d, disk holds (%d, %d]", first, base, d.LastIndex())
 		}
-		d.Entries = append(d.Entries[:first-1:first-1], rd.Entries...)
+		k := first - base - 1
+		d.Entries = append(d.Entries[:k:k], rd.Entries...)
 	}
 	if !rd.HardState.IsEmpty() {
 		d.HardState = rd.HardState
 	}
 	return nil
+}
+
+// compact drops the entries up to index; the rest too unless the entry at
+// index has term.
+func (d *Disk) compact(index, term uint64) {
+	base := d.Snapshot.Metadata.Index
+	if index <= base {
+		return
+	}
+	if k := index - base; k <= uint64(len(d.Entries)) && d.Entries[k-1].Term == term {
+		d.Entries = slices.Clone(d.Entries[k:])
+		return
+	}
+	d.Entries = nil
 }
 
 // Packet is a message in flight: its wire bytes plus the decoded header
@@ -153,10 +185,7 @@ func New(cfg Config) (*Cluster, error) {
 	for _, id := range c.ids {
 		d := &Disk{}
 		if st, ok := cfg.Restored[id]; ok {
-			if !st.Snapshot.IsEmpty() {
-				return nil, errors.New("rafttest: snapshots are not supported yet")
-			}
-			d.HardState, d.Entries = st.HardState, slices.Clone(st.Entries)
+			d.HardState, d.Entries, d.Snapshot = st.HardState, slices.Clone(st.Entries), cloneSnap(st.Snapshot)
 		}
 		c.disks[id] = d
 		if err := c.start(id); err != nil {
@@ -195,13 +224,81 @@ func (c *Cluster) NodeConfig(id uint64) raft.Config {
 }
 
 func (c *Cluster) start(id uint64) error {
-	n, err := raft.NewNode(c.NodeConfig(id), c.disks[id].Restored())
+	d := c.disks[id]
+	n, err := raft.NewNode(c.NodeConfig(id), d.Restored())
 	if err != nil {
 		return fmt.Errorf("rafttest: starting node %d: %w", id, err)
 	}
 	c.nodes[id] = n
 	c.applied[id] = nil
+	if !d.Snapshot.IsEmpty() {
+		ents, err := decodeApplied(d.Snapshot.Data)
+		if err != nil {
+			return fmt.Errorf("rafttest: node %d restores snapshot %d: %w", id, d.Snapshot.Metadata.Index, err)
+		}
+		c.applied[id] = ents
+	}
 	return nil
+}
+
+// appliedIndex is the index of the last entry node id applied.
+func (c *Cluster) appliedIndex(id uint64) uint64 {
+	a := c.applied[id]
+	if len(a) == 0 {
+		return 0
+	}
+	return a[len(a)-1].Index
+}
+
+// Snapshot has node id take a snapshot of its state machine (every entry
+// it applied, encoded) at its applied index, make it durable, and compact
+// its log keeping trailing entries before the snapshot.
+func (c *Cluster) Snapshot(id uint64, trailing uint64) error {
+	n := c.nodes[id]
+	if n == nil {
+		return fmt.Errorf("rafttest: node %d is down", id)
+	}
+	if err := c.Process(id); err != nil {
+		return err
+	}
+	meta, err := n.SnapshotMeta(c.appliedIndex(id))
+	if err != nil {
+		return err
+	}
+	snap := raftpb.Snapshot{Metadata: meta, Data: encodeApplied(c.applied[id])}
+	d := c.disks[id]
+	d.compact(meta.Index, meta.Term)
+	d.Snapshot = cloneSnap(snap)
+	return n.Compact(snap, trailing)
+}
+
+// encodeApplied encodes a state machine of applied entries as snapshot
+// data; decodeApplied is its inverse.
+func encodeApplied(ents []raftpb.Entry) []byte {
+	var b []byte
+	for i := range ents {
+		e := raftpb.AppendEntry(nil, &ents[i])
+		b = binary.AppendUvarint(b, uint64(len(e)))
+		b = append(b, e...)
+	}
+	return b
+}
+
+func decodeApplied(b []byte) ([]raftpb.Entry, error) {
+	var out []raftpb.Entry
+	for len(b) > 0 {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || n > uint64(len(b)-k) {
+			return nil, errors.New("bad snapshot data")
+		}
+		e, err := raftpb.DecodeEntry(b[k : k+int(n)])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+		b = b[k+int(n):]
+	}
+	return out, nil
 }
 
 // IDs returns the node IDs in order.
@@ -242,8 +339,17 @@ func (c *Cluster) Process(id uint64) error {
 			}
 			c.Queue = append(c.Queue, Packet{From: m.From, To: m.To, Type: m.Type, Bytes: b})
 		}
+		if s := rd.Snapshot; s != nil {
+			// The state machine is the applied entries; a snapshot's
+			// data is their encoding (see Cluster.Snapshot).
+			ents, err := decodeApplied(s.Data)
+			if err != nil {
+				return fmt.Errorf("rafttest: node %d installs snapshot %d: %w", id, s.Metadata.Index, err)
+			}
+			c.applied[id] = ents
+		}
 		for _, e := range rd.CommittedEntries {
-			if want := uint64(len(c.applied[id])) + 1; e.Index != want {
+			if want := c.appliedIndex(id) + 1; e.Index != want {
 				return fmt.Errorf("rafttest: node %d applies index %d, expected %d", id, e.Index, want)
 			}
 			c.applied[id] = append(c.applied[id], e)
@@ -427,6 +533,7 @@ func (c *Cluster) LoseDurable(id uint64, keep int) error {
 		d.Entries = d.Entries[:keep]
 		d.HardState.Commit = min(d.HardState.Commit, d.LastIndex())
 	}
+	// (keep counts entries after the snapshot, if any.)
 	return c.Restart(id)
 }
 

@@ -272,7 +272,8 @@ func reconcile(st *wal.State, mark hwmRecord, status hwmStatus) hwmRecord {
 			rec.Recovering, rec.RecoverTo = true, mark.RecoverTo
 		}
 		rec.VoteLost = mark.VoteLost
-		if mark.LastIndex > 0 && termAt(st, mark.LastIndex) != mark.LastTerm {
+		// (An index at or below the snapshot is covered by it.)
+		if mark.LastIndex > st.Snapshot.Index && termAt(st, mark.LastIndex) != mark.LastTerm {
 			rec.Recovering = true
 			if !mark.Recovering || mark.RecoverTo > 0 {
 				rec.RecoverTo = max(rec.RecoverTo, mark.LastIndex)

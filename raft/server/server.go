@@ -40,6 +40,16 @@ type Config struct {
 	HeartbeatTicks  int           // default 2
 	MaxSizePerMsg   uint64        // default 64 KiB
 	MaxInflightMsgs int           // default 64
+	// SnapshotEntries, SnapshotRatio and TrailingEntries are the
+	// snapshot policy: take one when at least SnapshotEntries entries
+	// were applied since the last, and (unless SnapshotRatio is 0) the
+	// log is larger than SnapshotRatio times the last snapshot; keep
+	// TrailingEntries entries before it so a follower a little behind
+	// still gets entries. SnapshotEntries 0 never snapshots (a negative
+	// value means 0; the zero value takes the default).
+	SnapshotEntries int     // default 10000
+	SnapshotRatio   float64 // default 10 (the lesson's heuristic)
+	TrailingEntries int     // default 1000
 	WAL             wal.Options
 	// Planted lists bugs to plant on purpose (tests proving the harness
 	// catches them); none in real use.
@@ -50,6 +60,11 @@ type Config struct {
 	OnApply func(id uint64, e *raftpb.Entry)
 	// OnRole, if set, sees every change of the node's role or leader.
 	OnRole func(id uint64, role raft.Role, lead, term uint64)
+	// OnSnapshot, if set, sees every snapshot the server takes, installs
+	// or restores at start, with the state its store holds after it (the
+	// checker compares it with the committed prefix the snapshot claims).
+	// It must not keep snap.Data.
+	OnSnapshot func(id uint64, ev SnapshotEvent, snap *raftpb.Snapshot)
 
 	_ struct{}
 }
@@ -70,6 +85,24 @@ func (c *Config) setDefaults() {
 	if c.MaxInflightMsgs == 0 {
 		c.MaxInflightMsgs = 64
 	}
+	switch {
+	case c.SnapshotEntries == 0:
+		c.SnapshotEntries = 10000
+	case c.SnapshotEntries < 0:
+		c.SnapshotEntries = 0
+	}
+	switch {
+	case c.SnapshotRatio == 0:
+		c.SnapshotRatio = 10
+	case c.SnapshotRatio < 0:
+		c.SnapshotRatio = 0
+	}
+	switch {
+	case c.TrailingEntries == 0:
+		c.TrailingEntries = 1000
+	case c.TrailingEntries < 0:
+		c.TrailingEntries = 0
+	}
 }
 
 // Server is one running incarnation of a node.
@@ -85,10 +118,15 @@ type Server struct {
 	// Replayed is what the WAL gave back at start, for tests and reports.
 	Replayed wal.State
 	// marks is the durable high-water mark file; mark is its last record.
-	marks  *hwmWriter
-	mark   hwmRecord
-	stats  Stats
-	halted bool
+	marks *hwmWriter
+	mark  hwmRecord
+	// walSnap is the snapshot the WAL records; snapIndex and snapBytes
+	// are the last snapshot's index and size (for the policy).
+	walSnap   raftpb.SnapshotMetadata
+	snapIndex uint64
+	snapBytes uint64
+	stats     Stats
+	halted    bool
 }
 
 // Stats counts a server's work since it started.
@@ -98,6 +136,8 @@ type Stats struct {
 	EntriesApplied          uint64
 	ClientRequests          uint64
 	Redirects               uint64
+	SnapshotsTaken          uint64
+	SnapshotsInstalled      uint64
 }
 
 // Start replays the node's WAL, rebuilds its store, and starts ticking.
@@ -118,6 +158,24 @@ func Start(env Env, cfg Config) (*Server, error) {
 	w, st, err := wal.Open(fs, wopts)
 	if err != nil {
 		return nil, fmt.Errorf("server %d: replay WAL: %w", cfg.ID, err)
+	}
+	snap, err := loadSnapshot(fs, st.Snapshot)
+	if errors.Is(err, errSnapDamaged) {
+		// The state machine the log stands on is gone: never run on it.
+		// Start over from the hard state alone; the mark makes the node
+		// recover (from a leader's snapshot) before it votes.
+		env.Note(fmt.Sprintf("storage fault: %v: dropping the WAL, keeping term and vote, recovering from the leader", err))
+		if w, st, err = restartFromHardState(fs, w, wopts, st.HardState); err != nil {
+			return nil, fmt.Errorf("server %d: %w", cfg.ID, err)
+		}
+		snap = raftpb.Snapshot{}
+	} else if err != nil {
+		_ = w.Close()
+		return nil, fmt.Errorf("server %d: %w", cfg.ID, err)
+	}
+	if err := removeSnapshotsExcept(fs, snapFileName(snap.Metadata.Index, snap.Metadata.Term)); err != nil {
+		_ = w.Close()
+		return nil, fmt.Errorf("server %d: remove leftover snapshots: %w", cfg.ID, err)
 	}
 	walHS := st.HardState
 	rec := reconcile(&st, mark, markStatus)
@@ -150,6 +208,14 @@ func Start(env Env, cfg Config) (*Server, error) {
 	if cfg.Planted.Has(plant.ForgetVoteOnRestart) {
 		st.HardState.Vote = raft.None
 	}
+	store := kv.New()
+	if !snap.IsEmpty() {
+		if err := store.Restore(snap.Data); err != nil || store.AppliedIndex() != snap.Metadata.Index {
+			_ = w.Close()
+			marks.close()
+			return nil, fmt.Errorf("server %d: snapshot %d does not restore (applied %d): %v", cfg.ID, snap.Metadata.Index, store.AppliedIndex(), err)
+		}
+	}
 	node, err := raft.NewNode(raft.Config{
 		ID:              cfg.ID,
 		Peers:           cfg.Peers,
@@ -161,17 +227,21 @@ func Start(env Env, cfg Config) (*Server, error) {
 		MaxInflightMsgs: cfg.MaxInflightMsgs,
 		Rand:            env.Rand(),
 		Planted:         cfg.Planted,
-	}, raft.Restored{HardState: st.HardState, Entries: st.Entries,
+	}, raft.Restored{HardState: st.HardState, Entries: st.Entries, Snapshot: snap,
 		Recovering: rec.Recovering, RecoverTo: rec.RecoverTo, VoteLost: rec.VoteLost})
 	if err != nil {
 		_ = w.Close()
 		marks.close()
 		return nil, fmt.Errorf("server %d: restore raft state: %w", cfg.ID, err)
 	}
-	s := &Server{cfg: cfg, env: env, node: node, log: w, store: kv.New(),
-		pending: map[uint64]pendingRequest{}, Replayed: st, marks: marks, mark: rec}
+	s := &Server{cfg: cfg, env: env, node: node, log: w, store: store,
+		pending: map[uint64]pendingRequest{}, Replayed: st, marks: marks, mark: rec,
+		walSnap: snap.Metadata, snapIndex: snap.Metadata.Index, snapBytes: uint64(len(snap.Data))}
 	hs := st.HardState
-	env.Note(fmt.Sprintf("replayed term=%d vote=%d commit=%d entries=%d", hs.Term, hs.Vote, hs.Commit, len(st.Entries)))
+	env.Note(fmt.Sprintf("replayed term=%d vote=%d commit=%d snapshot=%d entries=%d", hs.Term, hs.Vote, hs.Commit, snap.Metadata.Index, len(st.Entries)))
+	if !snap.IsEmpty() && cfg.OnSnapshot != nil {
+		cfg.OnSnapshot(cfg.ID, SnapshotRestored, &raftpb.Snapshot{Metadata: snap.Metadata, Data: store.Snapshot()})
+	}
 	env.After(cfg.TickInterval, s.tick)
 	s.ready()
 	return s, nil
@@ -265,6 +335,19 @@ func (s *Server) ready() {
 	for !s.halted && s.node.HasReady() {
 		rd := s.node.Ready()
 		s.stats.Readies++
+		if s.cfg.Planted.Has(plant.SnapshotPastApplied) {
+			// The bug: snapshot before this Ready's entries are applied.
+			if err := s.maybeSnapshot(); err != nil {
+				s.halt(fmt.Errorf("server %d: %w", s.cfg.ID, err))
+				return
+			}
+		}
+		if rd.Snapshot != nil {
+			if err := s.installSnapshot(rd.Snapshot); err != nil {
+				s.halt(fmt.Errorf("server %d: %w", s.cfg.ID, err))
+				return
+			}
+		}
 		if err := s.lowerMarkForOverwrite(rd.Entries); err != nil {
 			s.halt(fmt.Errorf("server %d: persist %s: %w", s.cfg.ID, hwmFile, err))
 			return
@@ -284,6 +367,8 @@ func (s *Server) ready() {
 		next := s.mark
 		if k := len(rd.Entries); k > 0 {
 			next.LastIndex, next.LastTerm = rd.Entries[k-1].Index, rd.Entries[k-1].Term
+		} else if sn := rd.Snapshot; sn != nil && sn.Metadata.Index > next.LastIndex {
+			next.LastIndex, next.LastTerm = sn.Metadata.Index, sn.Metadata.Term
 		}
 		if !rd.HardState.IsEmpty() {
 			next.Term, next.Vote = rd.HardState.Term, rd.HardState.Vote
@@ -319,6 +404,12 @@ func (s *Server) ready() {
 			}
 		}
 		s.node.Advance(rd)
+		if !s.cfg.Planted.Has(plant.SnapshotPastApplied) {
+			if err := s.maybeSnapshot(); err != nil {
+				s.halt(fmt.Errorf("server %d: %w", s.cfg.ID, err))
+				return
+			}
+		}
 	}
 }
 
@@ -389,6 +480,31 @@ func (s *Server) failPending() {
 		delete(s.pending, id)
 		s.respond(req.from, kv.Response{ClientID: id, Seq: req.seq, Status: kv.StatusUnavailable, LeaderHint: lead})
 	}
+}
+
+// restartFromHardState drops the WAL (its snapshot is lost) and opens a
+// new one that holds only the hard state's term and vote.
+func restartFromHardState(fs vfs.FS, w *wal.WAL, opts wal.Options, hs raftpb.HardState) (*wal.WAL, wal.State, error) {
+	_ = w.Close()
+	if err := wal.Destroy(fs); err != nil {
+		return nil, wal.State{}, fmt.Errorf("drop the WAL: %w", err)
+	}
+	if err := removeSnapshotsExcept(fs, ""); err != nil {
+		return nil, wal.State{}, fmt.Errorf("remove snapshots: %w", err)
+	}
+	w, st, err := wal.Open(fs, opts)
+	if err != nil {
+		return nil, wal.State{}, fmt.Errorf("reopen the WAL: %w", err)
+	}
+	hs.Commit = 0
+	if !hs.IsEmpty() {
+		if err := w.Save(hs, nil); err != nil {
+			_ = w.Close()
+			return nil, wal.State{}, fmt.Errorf("save the hard state: %w", err)
+		}
+		st.HardState = hs
+	}
+	return w, st, nil
 }
 
 // wipe removes every file on the disk: the planted BlankRestart bug, a

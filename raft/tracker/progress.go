@@ -18,9 +18,9 @@ const (
 	// it sends, limited by the Inflights window.
 	StateReplicate
 	// StateSnapshot: the follower needs a snapshot because the entries it
-	// lacks are gone from the leader's log. Nothing is appended until the
-	// snapshot is reported. (Snapshots arrive in a later change; the state
-	// is declared so the state machine has its final shape.)
+	// lacks are gone from the leader's log. The leader sends the snapshot
+	// in chunks (at most an Inflights window of them unacknowledged) and
+	// appends nothing until the follower acknowledges the snapshot's index.
 	StateSnapshot
 )
 
@@ -58,8 +58,18 @@ type Progress struct {
 	State StateType
 
 	// PendingSnapshot is the index of the snapshot being sent in
-	// StateSnapshot (unused until snapshots exist).
-	PendingSnapshot uint64
+	// StateSnapshot. SnapOffset is how many bytes of its data the follower
+	// has said it holds (its next wanted offset), SnapSent how many the
+	// leader has sent. Invariant in StateSnapshot: SnapOffset <= SnapSent.
+	PendingSnapshot      uint64
+	SnapOffset, SnapSent uint64
+	// SnapCheckpoint is SnapOffset at the previous heartbeat response: no
+	// progress between two of them means the chunks in flight were lost.
+	SnapCheckpoint uint64
+	// SnapProbing: no chunk of this snapshot has been acknowledged yet, so
+	// only one is sent: the follower may already hold part of it (from an
+	// earlier leader) and its answer says where to go on from.
+	SnapProbing bool
 
 	// MsgAppFlowPaused is set in StateProbe once a probe has been sent and
 	// cleared when it is answered (or a heartbeat response arrives, so a
@@ -87,9 +97,37 @@ func NewProgress(next uint64, maxInflight int) *Progress {
 // resetState switches to state, clearing per-state flow control.
 func (pr *Progress) resetState(state StateType) {
 	pr.MsgAppFlowPaused = false
-	pr.PendingSnapshot = 0
+	pr.PendingSnapshot, pr.SnapOffset, pr.SnapSent, pr.SnapCheckpoint = 0, 0, 0, 0
+	pr.SnapProbing = false
 	pr.State = state
 	pr.Inflights.Reset()
+}
+
+// BecomeSnapshot starts sending the snapshot at index snapIndex.
+func (pr *Progress) BecomeSnapshot(snapIndex uint64) {
+	pr.resetState(StateSnapshot)
+	pr.PendingSnapshot = snapIndex
+	pr.SnapProbing = true
+}
+
+// SnapshotAcked records that the follower holds offset bytes of the
+// pending snapshot (its next wanted offset): the chunks up to it leave
+// the window. An offset below what was sent but not acknowledged means
+// chunks were lost: sending resumes from it.
+func (pr *Progress) SnapshotAcked(offset uint64) {
+	pr.SnapProbing = false
+	pr.Inflights.FreeLE(offset)
+	if offset < pr.SnapSent && pr.Inflights.Count() == 0 || offset > pr.SnapSent {
+		pr.SnapSent = offset
+	}
+	pr.SnapOffset = offset
+}
+
+// SnapshotRewind resends from the last acknowledged offset: the chunks in
+// flight are presumed lost.
+func (pr *Progress) SnapshotRewind() {
+	pr.Inflights.Reset()
+	pr.SnapSent = pr.SnapOffset
 }
 
 // BecomeProbe starts probing from just after the last known match.
@@ -197,6 +235,9 @@ func (pr *Progress) Clone() *Progress {
 
 func (pr *Progress) String() string {
 	s := fmt.Sprintf("%s match=%d next=%d", pr.State, pr.Match, pr.Next)
+	if pr.State == StateSnapshot {
+		s += fmt.Sprintf(" snapshot=%d acked=%d sent=%d", pr.PendingSnapshot, pr.SnapOffset, pr.SnapSent)
+	}
 	if pr.MsgAppFlowPaused {
 		s += " paused"
 	}

@@ -402,6 +402,25 @@ func (w *WAL) ReleaseTo(index uint64) error {
 	return nil
 }
 
+// Destroy removes every segment of the WAL in fsys, durably: what a host
+// does when the snapshot its WAL stands on is lost, so that it starts
+// over from its hard state (which it saves again) and a leader's
+// snapshot. Files that are not the WAL's are left alone.
+func Destroy(fsys vfs.FS) error {
+	names, err := fsys.List()
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		if _, ok := parseSegmentName(name); ok {
+			if err := fsys.Remove(name); err != nil {
+				return err
+			}
+		}
+	}
+	return fsys.SyncDir()
+}
+
 // Close closes the WAL. Everything Save returned nil for is already durable.
 func (w *WAL) Close() error {
 	if w.closed {

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/seed4fee1fef/raftsim/raft"
+	"github.com/seed4fee1fef/raftsim/raft/kv"
+	"github.com/seed4fee1fef/raftsim/raft/raftpb"
 	"github.com/seed4fee1fef/raftsim/scenarios/cluster"
 	"github.com/seed4fee1fef/raftsim/sim"
 )
@@ -29,6 +31,13 @@ type Metrics struct {
 	BytesPerWrite           float64
 	// LogEntries is each server's last log index, in node order.
 	LogEntries []uint64
+	// Log compaction: snapshots taken and installed (from a leader) over
+	// the run, the bytes servers sent in appends and in snapshot chunks
+	// (whole messages, on the wire), and the most entries and entry bytes
+	// any server's log held at once (sampled every SampleEvery).
+	SnapshotsTaken, SnapshotsInstalled uint64
+	EntryBytesSent, SnapshotBytesSent  uint64
+	LogEntriesMax, LogBytesMax         uint64
 }
 
 type metrics struct {
@@ -37,9 +46,41 @@ type metrics struct {
 	changes    int
 	lastLeader uint64
 	maxTerm    uint64
+	// per node (index id-1)
+	taken, installed []uint64
+	entryBytes       uint64
+	snapBytes        uint64
 }
 
-func newMetrics(w *sim.World) *metrics { return &metrics{w: w} }
+func newMetrics(w *sim.World, servers int) *metrics {
+	return &metrics{w: w, taken: make([]uint64, servers), installed: make([]uint64, servers)}
+}
+
+// snapshot counts a snapshot taken or installed by server id.
+func (m *metrics) snapshot(id uint64, installed bool) {
+	if id < 1 || int(id) > len(m.taken) {
+		return
+	}
+	if installed {
+		m.installed[id-1]++
+	} else {
+		m.taken[id-1]++
+	}
+}
+
+// sent accounts for a message a server sent (tagged wire bytes).
+func (m *metrics) sent(msg []byte) {
+	tag, body, err := kv.SplitTag(msg)
+	if err != nil || tag != kv.TagRaft {
+		return
+	}
+	switch t, _ := raftpb.PeekType(body); t {
+	case raftpb.MsgApp:
+		m.entryBytes += uint64(len(msg))
+	case raftpb.MsgSnap:
+		m.snapBytes += uint64(len(msg))
+	}
+}
 
 func (m *metrics) role(id uint64, role raft.Role, term uint64) {
 	m.maxTerm = max(m.maxTerm, term)
@@ -54,7 +95,12 @@ func (m *metrics) role(id uint64, role raft.Role, term uint64) {
 }
 
 func (m *metrics) finish(c *cluster.Cluster) Metrics {
-	out := Metrics{Elections: m.elections, LeaderChanges: m.changes, MaxTerm: m.maxTerm}
+	out := Metrics{Elections: m.elections, LeaderChanges: m.changes, MaxTerm: m.maxTerm,
+		EntryBytesSent: m.entryBytes, SnapshotBytesSent: m.snapBytes}
+	for i := range m.taken {
+		out.SnapshotsTaken += m.taken[i]
+		out.SnapshotsInstalled += m.installed[i]
+	}
 	cs := c.ClientStats()
 	out.OpsIssued, out.OpsCompleted, out.OpsUnknown = cs.Issued, cs.Completed, cs.GaveUp
 	var lat []time.Duration

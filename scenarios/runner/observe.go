@@ -32,6 +32,9 @@ type NodeSample struct {
 	BytesReceived uint64
 	// Incarnation counts the node's restarts.
 	Incarnation int
+	// LogEntries and LogBytes are how many entries its log holds (after
+	// its snapshot) and their encoded size.
+	LogEntries, LogBytes uint64
 }
 
 // Leader returns the id of the up node that leads with the highest term, or 0.
@@ -88,6 +91,7 @@ func (s *sampler) take() {
 		if srv := s.c.Server(id); srv != nil {
 			st := srv.BasicStatus()
 			n.Role, n.Term, n.Lead, n.Commit, n.LastIndex = st.Role, st.Term, st.Lead, st.Commit, st.LastIndex
+			n.LogEntries, n.LogBytes = st.LastIndex+1-st.FirstIndex, st.LogBytes
 		}
 		smp.Nodes[i] = n
 	}

@@ -45,7 +45,10 @@ type Result struct {
 	BeyondModel      []string
 	// Samples are the cluster's state every SampleEvery, for expectations.
 	Samples []Sample
-	Metrics Metrics
+	// SnapshotsInstalled counts, per server (index id-1), the snapshots it
+	// installed from a leader.
+	SnapshotsInstalled []uint64
+	Metrics            Metrics
 	// ExpectationFailures are a scenario's own expectations that did not
 	// hold (set by Judge); they count like the run's own failures.
 	ExpectationFailures []string

@@ -16,6 +16,7 @@ import (
 	"github.com/seed4fee1fef/raftsim/linearizability/model"
 	"github.com/seed4fee1fef/raftsim/raft"
 	"github.com/seed4fee1fef/raftsim/raft/plant"
+	"github.com/seed4fee1fef/raftsim/raft/raftpb"
 	"github.com/seed4fee1fef/raftsim/raft/server"
 	"github.com/seed4fee1fef/raftsim/scenarios/cluster"
 	"github.com/seed4fee1fef/raftsim/sim"
@@ -117,18 +118,31 @@ func Run(opts Options) (*Result, error) {
 		return nil, err
 	}
 	res := &Result{Options: opts, World: w}
-	m := newMetrics(w)
+	m := newMetrics(w, opts.Servers)
 	// The invariant checker watches every event and stops the world at the
 	// first violation, so the trace ends where things went wrong.
 	ck := invariants.New(invariants.Options{StopWorld: true})
 	scfg := opts.Server
 	scfg.Planted = opts.Planted
 	scfg.OnApply = ck.OnApply
+	scfg.OnSnapshot = func(id uint64, ev server.SnapshotEvent, snap *raftpb.Snapshot) {
+		kind := invariants.SnapshotTaken
+		switch ev {
+		case server.SnapshotInstalled:
+			kind = invariants.SnapshotInstalled
+		case server.SnapshotRestored:
+			kind = invariants.SnapshotRestored
+		}
+		ck.OnSnapshot(id, kind, snap.Metadata, snap.Data)
+		if ev != server.SnapshotRestored {
+			m.snapshot(id, ev == server.SnapshotInstalled)
+		}
+	}
 	scfg.OnRole = func(id uint64, role raft.Role, lead, term uint64) {
 		m.role(id, role, term)
 	}
 	c, err := cluster.New(w, cluster.Config{Servers: opts.Servers, Clients: opts.Clients,
-		Workload: opts.Workload, Server: scfg})
+		Workload: opts.Workload, Server: scfg, OnSend: func(_, _ uint64, msg []byte) { m.sent(msg) }})
 	if err != nil {
 		return nil, err
 	}
@@ -176,6 +190,13 @@ func Run(opts Options) (*Result, error) {
 	res.Linearizability = model.Check(c.History.Operations(), opts.CheckTimeout)
 	res.Metrics = m.finish(c)
 	res.Samples = smp.samples
+	for _, s := range smp.samples {
+		for _, n := range s.Nodes {
+			res.Metrics.LogEntriesMax = max(res.Metrics.LogEntriesMax, n.LogEntries)
+			res.Metrics.LogBytesMax = max(res.Metrics.LogBytesMax, n.LogBytes)
+		}
+	}
+	res.SnapshotsInstalled = m.installed
 	res.StorageDamaged, res.StorageHit, res.StorageRecovered, res.FalseDamage, res.BeyondModel = storage.finish(w)
 	res.Halted = haltedServers(w, c)
 	res.TraceHash, res.Events, res.VirtualTime = w.Trace().Hash(), w.Trace().Len(), w.Now()

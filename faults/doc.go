@@ -45,6 +45,9 @@
 //	bitflip-mark      kill at At, flip one bit of the durable high-water mark
 //	                  file (Offset counted back from its end), restart at
 //	                  Until
+//	truncate-snapshot kill at At, cut Bytes off the end of the node's newest
+//	bitflip-snapshot  snapshot file (or flip one bit of it), restart at Until:
+//	                  the node must notice and recover from the leader
 //	slow-fsync        every fsync takes Delay, At to Until
 //	full-disk         capacity = bytes on disk at At + Bytes, At to Until
 //	fail-fsync        every fsync fails, At to Until (a server fail-stops)
@@ -137,7 +140,9 @@
 //	clock-skew clock-jump             sdur [nodes | leader]
 //	clock-drift                       ppm [nodes | leader]
 //	truncate truncate-mark full-disk  bytes [nodes | leader]
+//	truncate-snapshot                 bytes [nodes | leader]
 //	bitflip bitflip-mark              flip [nodes | leader]
+//	bitflip-snapshot                  flip [nodes | leader]
 //
 // Omitted targets are drawn at start (see Fault.Nodes and Fault.Groups).
 // "until" is omitted exactly when Until == At; clock-jump never has one.

@@ -38,6 +38,8 @@ const (
 	Bitflip          Kind = "bitflip"
 	TruncateMark     Kind = "truncate-mark"
 	BitflipMark      Kind = "bitflip-mark"
+	TruncateSnapshot Kind = "truncate-snapshot"
+	BitflipSnapshot  Kind = "bitflip-snapshot"
 	SlowFsync        Kind = "slow-fsync"
 	FullDisk         Kind = "full-disk"
 	FailFsync        Kind = "fail-fsync"
@@ -50,7 +52,7 @@ var allKinds = []Kind{
 	Isolate, IsolateLeader, Partition, MajorityMinority, EvenSplit, Bridge, OneWay,
 	Loss, Delay, Duplicate, Reorder,
 	ClockSkew, ClockDrift, ClockJump,
-	Truncate, Bitflip, TruncateMark, BitflipMark, SlowFsync, FullDisk, FailFsync,
+	Truncate, Bitflip, TruncateMark, BitflipMark, TruncateSnapshot, BitflipSnapshot, SlowFsync, FullDisk, FailFsync,
 	Quiet,
 }
 
@@ -58,7 +60,7 @@ var allKinds = []Kind{
 func Kinds() []Kind { return slices.Clone(allKinds) }
 
 // Storage reports whether k damages durable data (truncate, bitflip,
-// truncate-mark, bitflip-mark).
+// and the same of the high-water mark and of the snapshot).
 func (k Kind) Storage() bool { return kindTable[k].storage }
 
 // ParseKind returns the kind spelled s.
@@ -124,6 +126,8 @@ var kindTable = map[Kind]kindInfo{
 	Bitflip:          {target: targetNodes, param: paramFlip, leader: true, down: true, storage: true},
 	TruncateMark:     {target: targetNodes, param: paramBytes, leader: true, down: true, storage: true},
 	BitflipMark:      {target: targetNodes, param: paramFlip, leader: true, down: true, storage: true},
+	TruncateSnapshot: {target: targetNodes, param: paramBytes, leader: true, down: true, storage: true},
+	BitflipSnapshot:  {target: targetNodes, param: paramFlip, leader: true, down: true, storage: true},
 	SlowFsync:        {target: targetNodes, param: paramDelay, leader: true},
 	FullDisk:         {target: targetNodes, param: paramBytes, leader: true, down: true},
 	FailFsync:        {target: targetNodes, leader: true, down: true},

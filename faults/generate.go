@@ -245,6 +245,8 @@ func (g *generator) drawSwarm(opts GenOptions) {
 			kn.MaxBytes = r.Int64Range(1, 4096)
 		case TruncateMark:
 			kn.MaxBytes = r.Int64Range(1, 256)
+		case TruncateSnapshot:
+			kn.MaxBytes = r.Int64Range(1, 512)
 		case FullDisk:
 			kn.MaxBytes = r.Int64Range(0, 64<<10)
 		}
@@ -301,14 +303,14 @@ func (g *generator) draw(kn Knobs, at time.Duration) (Fault, bool) {
 		if kn.Kind == FullDisk {
 			f.Bytes = r.Int64Range(0, kn.MaxBytes)
 		}
-	case Truncate, Bitflip, TruncateMark, BitflipMark:
+	case Truncate, Bitflip, TruncateMark, BitflipMark, TruncateSnapshot, BitflipSnapshot:
 		for _, s := range g.stores {
 			if s.from <= until && at <= s.to {
 				return Fault{}, false // one storage fault at a time
 			}
 		}
 		downTo := until
-		if kn.Kind == Bitflip || kn.Kind == BitflipMark {
+		if kn.Kind == Bitflip || kn.Kind == BitflipMark || kn.Kind == BitflipSnapshot {
 			downTo = g.healAt // it may refuse to restart
 		}
 		free, avail := g.budget(at, downTo)
@@ -325,7 +327,7 @@ func (g *generator) draw(kn Knobs, at time.Duration) (Fault, bool) {
 		g.stores = append(g.stores, window{from: at, to: until, nodes: f.Nodes})
 		g.downs = append(g.downs, window{from: at, to: downTo, nodes: f.Nodes})
 		switch kn.Kind {
-		case Truncate, TruncateMark:
+		case Truncate, TruncateMark, TruncateSnapshot:
 			f.Bytes = r.Int64Range(1, max(kn.MaxBytes, 1))
 		default:
 			f.Offset = r.Int64Range(0, 1<<40)

@@ -272,7 +272,7 @@ func (nm *nemesis) apply(r *run) {
 		for _, id := range r.nodes {
 			nm.down(r, id, f.Kind == TornKill)
 		}
-	case Truncate, Bitflip, TruncateMark, BitflipMark:
+	case Truncate, Bitflip, TruncateMark, BitflipMark, TruncateSnapshot, BitflipSnapshot:
 		for _, id := range r.nodes {
 			nm.down(r, id, false)
 			nm.damage(r, id)
@@ -346,7 +346,7 @@ func (nm *nemesis) apply(r *run) {
 func (nm *nemesis) undo(r *run) {
 	f := r.f
 	switch f.Kind {
-	case Kill, TornKill, Truncate, Bitflip, TruncateMark, BitflipMark:
+	case Kill, TornKill, Truncate, Bitflip, TruncateMark, BitflipMark, TruncateSnapshot, BitflipSnapshot:
 		for _, id := range r.nodes {
 			nm.node[id].down--
 			nm.revive(r, id)
@@ -477,17 +477,37 @@ func walSegments(d *disk.Disk) (names []string, sizes []int64) {
 // hwm.log): the file truncate-mark and bitflip-mark damage.
 const markFile = "hwm.log"
 
+// newestSnapshot is the durable snapshot file (raft/server's
+// snap-INDEX-TERM.snap, hex, so name order is index order) with the
+// highest index, if any: what truncate-snapshot and bitflip-snapshot hit.
+func newestSnapshot(d *disk.Disk) (names []string, sizes []int64) {
+	all, _ := d.List()
+	for i := len(all) - 1; i >= 0; i-- {
+		name := all[i]
+		if !strings.HasPrefix(name, "snap-") || !strings.HasSuffix(name, ".snap") {
+			continue
+		}
+		if b, err := d.ReadFile(name); err == nil {
+			return []string{name}, []int64{int64(len(b))}
+		}
+	}
+	return nil, nil
+}
+
 // damage truncates or flips a bit of id's durable WAL or high-water mark.
 // The node is down (killed by this fault, so what the disk shows is what
 // is durable). A Target that is a DamageObserver hears of each hit.
 func (nm *nemesis) damage(r *run, id sim.NodeID) {
 	d := nm.w.Disk(id)
 	names, sizes := walSegments(d)
-	if r.f.Kind == TruncateMark || r.f.Kind == BitflipMark {
+	switch r.f.Kind {
+	case TruncateMark, BitflipMark:
 		names, sizes = nil, nil
 		if b, err := d.ReadFile(markFile); err == nil {
 			names, sizes = []string{markFile}, []int64{int64(len(b))}
 		}
+	case TruncateSnapshot, BitflipSnapshot:
+		names, sizes = newestSnapshot(d)
 	}
 	f := r.f
 	hit := func(what string) {
@@ -497,7 +517,7 @@ func (nm *nemesis) damage(r *run, id sim.NodeID) {
 		}
 	}
 	switch f.Kind {
-	case Truncate, TruncateMark:
+	case Truncate, TruncateMark, TruncateSnapshot:
 		// Cut the newest non-empty segment: the most recently synced data.
 		for i := len(names) - 1; i >= 0; i-- {
 			if sizes[i] == 0 {
@@ -509,7 +529,7 @@ func (nm *nemesis) damage(r *run, id sim.NodeID) {
 			return
 		}
 		nm.w.Note(id, fmt.Sprintf("fault %d: %s has no data to truncate", r.idx, id))
-	case Bitflip, BitflipMark:
+	case Bitflip, BitflipMark, BitflipSnapshot:
 		var total int64
 		for _, s := range sizes {
 			total += s

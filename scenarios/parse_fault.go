@@ -62,11 +62,11 @@ func shape(k faults.Kind) (paramClass, targetClass, untilRule) {
 		return paramSigned, targetNodes, untilForbidden
 	case faults.ClockDrift:
 		return paramPPM, targetNodes, untilRequired
-	case faults.Truncate, faults.TruncateMark:
+	case faults.Truncate, faults.TruncateMark, faults.TruncateSnapshot:
 		return paramBytes, targetNodes, untilOptional
 	case faults.FullDisk:
 		return paramBytes, targetNodes, untilRequired
-	case faults.Bitflip, faults.BitflipMark:
+	case faults.Bitflip, faults.BitflipMark, faults.BitflipSnapshot:
 		return paramFlip, targetNodes, untilOptional
 	}
 	return paramNone, targetNone, untilRequired

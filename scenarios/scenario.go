@@ -112,6 +112,9 @@ func (s *Scenario) baseOptions(seed uint64) runner.Options {
 // random-faults runs exactly as runner.Run would with FaultKinds.
 func (s *Scenario) Options(seed uint64) runner.Options {
 	o := s.baseOptions(seed)
+	if s.Random != nil {
+		runner.SwarmServer(seed, &o.Server)
+	}
 	sched := s.Schedule(seed)
 	o.Schedule = &sched
 	return o

@@ -13,6 +13,7 @@ import (
 	"github.com/seed4fee1fef/raftsim/faults"
 	"github.com/seed4fee1fef/raftsim/linearizability/model"
 	"github.com/seed4fee1fef/raftsim/raft/plant"
+	"github.com/seed4fee1fef/raftsim/raft/server"
 	"github.com/seed4fee1fef/raftsim/reports"
 	"github.com/seed4fee1fef/raftsim/scenarios"
 	"github.com/seed4fee1fef/raftsim/scenarios/runner"
@@ -212,6 +213,7 @@ func summarize(res *runner.Result) *summary {
 	out.add("committed-entries", m.CommittedEntries)
 	out.add("messages-per-entry", fmt.Sprintf("%.2f", m.MessagesPerWrite))
 	out.add("bytes-per-entry", fmt.Sprintf("%.0f", m.BytesPerWrite))
+	out.add("snapshot-policy", snapshotPolicy(res.Options.Server))
 	out.add("snapshots-taken", m.SnapshotsTaken)
 	out.add("snapshots-installed", m.SnapshotsInstalled)
 	out.add("snapshot-bytes-sent", m.SnapshotBytesSent)
@@ -237,6 +239,28 @@ func summarize(res *runner.Result) *summary {
 		out.add("failure", f)
 	}
 	return out
+}
+
+// snapshotPolicy describes a server configuration's snapshot policy.
+func snapshotPolicy(c server.Config) string {
+	n, k, t := c.SnapshotEntries, c.SnapshotRatio, c.TrailingEntries
+	switch {
+	case n < 0:
+		return "never"
+	case n == 0:
+		n = 10000
+	}
+	if k == 0 {
+		k = 10
+	}
+	if t == 0 {
+		t = 1000
+	}
+	s := fmt.Sprintf("every %d entries", n)
+	if k > 0 {
+		s += fmt.Sprintf(" and %gx the last snapshot", k)
+	}
+	return s + fmt.Sprintf(", keeping %d", max(t, 0))
 }
 
 // linearizableWord is porcupine's verdict as simrun prints it.

@@ -117,6 +117,9 @@ func Run(opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.Schedule == nil && !opts.NoFaults {
+		SwarmServer(opts.Seed, &opts.Server)
+	}
 	res := &Result{Options: opts, World: w}
 	m := newMetrics(w, opts.Servers)
 	// The invariant checker watches every event and stops the world at the
@@ -202,6 +205,28 @@ func Run(opts Options) (*Result, error) {
 	res.TraceHash, res.Events, res.VirtualTime = w.Trace().Hash(), w.Trace().Len(), w.Now()
 	res.decide()
 	return res, nil
+}
+
+// SwarmServer is the swarm's share of the server configuration of a run
+// whose faults are drawn from seed: on about one seed in three whose
+// snapshot policy is not set, a small random policy, so soaks take, send,
+// install and restart from snapshots under every fault. It draws from its
+// own named stream, so a seed's fault schedule does not depend on it; a
+// scenario with random-faults draws it the same way.
+func SwarmServer(seed uint64, s *server.Config) {
+	r := sim.NewRand(seed, "swarm-config")
+	if s.SnapshotEntries != 0 || s.SnapshotRatio != 0 || s.TrailingEntries != 0 || !r.Chance(1.0/3) {
+		return
+	}
+	s.SnapshotEntries = int(r.Int64Range(5, 200))
+	s.TrailingEntries = int(r.Int64Range(0, 50))
+	if s.TrailingEntries == 0 {
+		s.TrailingEntries = -1
+	}
+	s.SnapshotRatio = -1 // no size condition
+	if r.Chance(0.5) {
+		s.SnapshotRatio = float64(r.Int64Range(1, 10))
+	}
 }
 
 // DefaultKinds are the fault kinds a seed draws from when none are named:

@@ -18,7 +18,7 @@ import (
 var libraryNames = []string{
 	"clock-skew", "even-split", "figure8", "flaky-network", "lagging-follower", "leader-isolation",
 	"majority-failure", "mark-damage", "mark-rollback", "minority-partition", "power-cut-overwrite", "quiet-leader",
-	"restart-remembers", "rolling-restarts", "snapshot-crash", "snapshot-install", "snapshot-lossy", "snapshot-restart",
+	"restart-remembers", "rolling-restarts", "snapshot-crash", "snapshot-damage", "snapshot-install", "snapshot-lossy", "snapshot-restart",
 	"torn-wal", "truncate-minority",
 }
 

@@ -84,6 +84,11 @@ const (
 	// snapshot-integrity invariant (the next snapshot it takes lacks
 	// them) and by linearizability.
 	SnapshotDropsSessions
+	// SnapshotUnchecked: a server loads its snapshot file without
+	// verifying its checksum, and runs on whatever a damaged file holds.
+	// Caught by snapshot-damage: the snapshot-integrity invariant (it
+	// restored a state no node took) or a halted node.
+	SnapshotUnchecked
 	bugEnd
 )
 
@@ -102,6 +107,7 @@ var names = map[Bug]string{
 	SnapshotPastApplied:   "snapshot-past-applied",
 	SnapshotNotSynced:     "snapshot-not-synced",
 	SnapshotDropsSessions: "snapshot-drops-sessions",
+	SnapshotUnchecked:     "snapshot-unchecked",
 }
 
 func (b Bug) String() string {

@@ -159,7 +159,7 @@ func Start(env Env, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server %d: replay WAL: %w", cfg.ID, err)
 	}
-	snap, err := loadSnapshot(fs, st.Snapshot)
+	snap, err := loadSnapshot(fs, st.Snapshot, cfg.Planted)
 	if errors.Is(err, errSnapDamaged) {
 		// The state machine the log stands on is gone: never run on it.
 		// Start over from the hard state alone; the mark makes the node

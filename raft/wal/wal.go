@@ -321,7 +321,7 @@ func (w *WAL) Save(hs raftpb.HardState, ents []raftpb.Entry) error {
 	if err != nil {
 		return err
 	}
-	if err := w.write(b, crc); err != nil {
+	if err := w.write(b, crc, false); err != nil {
 		return err
 	}
 	w.st.appendEntries(ents)
@@ -336,7 +336,8 @@ func (w *WAL) Save(hs raftpb.HardState, ents []raftpb.Entry) error {
 }
 
 // SaveSnapshot records a snapshot marker (metadata only; the snapshot's
-// data is stored elsewhere, durably, before this is called) and syncs.
+// data is stored elsewhere, durably, before this is called), at the start
+// of a new segment, and syncs.
 // Entries at or below meta.Index are dropped from the replayed log; those
 // after it survive if the log holds an entry at meta.Index with meta.Term
 // (the snapshot is a prefix of this log) and are dropped otherwise (an
@@ -361,7 +362,10 @@ func (w *WAL) SaveSnapshot(meta raftpb.SnapshotMetadata) error {
 	if err != nil {
 		return err
 	}
-	if err := w.write(b, crc); err != nil {
+	// The marker starts a new segment, so every older one holding only
+	// entries the snapshot covers can be released (ReleaseTo), and a
+	// restart replays the log from about the snapshot on.
+	if err := w.write(b, crc, true); err != nil {
 		return err
 	}
 	w.st.applySnapshot(meta, keep)
@@ -456,10 +460,11 @@ func (w *WAL) fail(err error) error {
 }
 
 // write appends one record, moving on to a new segment first if the
-// current one would grow past SegmentBytes, and syncs.
-func (w *WAL) write(rec []byte, crc uint32) error {
+// current one would grow past SegmentBytes (or rotate asks for one), and
+// syncs.
+func (w *WAL) write(rec []byte, crc uint32, rotate bool) error {
 	nrec := 1 // records in this write
-	if w.recs > 0 && w.size+int64(len(rec)) > w.opts.SegmentBytes {
+	if w.recs > 0 && (rotate || w.size+int64(len(rec)) > w.opts.SegmentBytes) {
 		// The new segment's name is made durable before anything is
 		// written to it; its header goes out in the same write as the
 		// record, under the same single sync.

@@ -114,7 +114,7 @@ func BenchmarkBringUpAnEmptyFollower(b *testing.B) {
 					HealAt: 30 * time.Second, End: 40 * time.Second}
 				res, err := runner.Run(runner.Options{Seed: uint64(i + 1), FaultTime: 30 * time.Second, Schedule: &sched,
 					Workload: client.Workload{Keys: 16, Put: 3, Get: 4, Append: 2, CAS: 1, Think: 20 * time.Millisecond},
-					Trace: sim.TraceHashOnly, Server: server.Config{SnapshotEntries: policy.entries, TrailingEntries: -1}})
+					Trace:    sim.TraceHashOnly, Server: server.Config{SnapshotEntries: policy.entries, TrailingEntries: -1}})
 				if err != nil {
 					b.Fatal(err)
 				}

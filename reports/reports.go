@@ -60,6 +60,8 @@ type Metrics struct {
 	MessagesPerEntry float64  `json:"messages_per_entry"`
 	BytesPerEntry    float64  `json:"bytes_per_entry"`
 	LogEntries       []uint64 `json:"log_entries"`
+	// MessagesByType is server-to-server traffic by message type.
+	MessagesByType runner.Traffic `json:"messages_by_type,omitempty"`
 }
 
 // Build identifies the binary: same seed and same build give the same trace.
@@ -88,7 +90,8 @@ func Summarize(res *runner.Result, scenario string, args []string) Summary {
 		Metrics: Metrics{OpsCompleted: m.OpsCompleted, OpsUnknown: m.OpsUnknown, Elections: m.Elections,
 			LeaderChanges: m.LeaderChanges, MaxTerm: m.MaxTerm, LatencyP50NS: int64(m.LatencyP50),
 			LatencyP99NS: int64(m.LatencyP99), CommittedEntries: m.CommittedEntries,
-			MessagesPerEntry: m.MessagesPerWrite, BytesPerEntry: m.BytesPerWrite, LogEntries: m.LogEntries},
+			MessagesPerEntry: m.MessagesPerWrite, BytesPerEntry: m.BytesPerWrite, LogEntries: m.LogEntries,
+			MessagesByType: m.Traffic},
 		Args: args, Command: Command(args),
 	}
 	if res.Options.Planted != 0 {

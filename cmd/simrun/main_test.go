@@ -45,6 +45,7 @@ func TestSeedReproducesTraceHash(t *testing.T) {
 		assert.NotEmpty(t, field(t, a, k))
 	}
 	assert.NotEqual(t, "0", field(t, a, "ops"))
+	assert.Regexp(t, `^app=\d+/\d+B app-resp=\d+/\d+B .*heartbeat=\d+/\d+B`, field(t, a, "messages-by-type"))
 }
 
 func TestJSONOutputCarriesTheSameFacts(t *testing.T) {

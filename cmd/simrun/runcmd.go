@@ -220,6 +220,7 @@ func summarize(res *runner.Result) *summary {
 	out.add("entry-bytes-sent", m.EntryBytesSent)
 	out.add("log-entries-max", m.LogEntriesMax)
 	out.add("log-bytes-max", m.LogBytesMax)
+	out.add("messages-by-type", m.Traffic)
 	out.add("linearizable", linearizableWord(res.Linearizability.Verdict))
 	if v := res.Invariant; v != nil {
 		out.add("invariants", fmt.Sprintf("%s broken at %v (event %d): %s", v.Invariant, v.At, v.EventSeq, v.Message))

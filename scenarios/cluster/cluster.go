@@ -68,6 +68,7 @@ func New(w *sim.World, cfg Config) (*Cluster, error) {
 		return nil, fmt.Errorf("cluster: world has %d nodes, need %d servers + %d clients", w.Nodes(), cfg.Servers, cfg.Clients)
 	}
 	c := &Cluster{W: w, cfg: cfg, servers: make([]*server.Server, cfg.Servers+1), History: history.New()}
+	w.Trace().SetDescriber(Wire{})
 	peers := make([]uint64, cfg.Servers)
 	for i := range peers {
 		peers[i] = uint64(i + 1)

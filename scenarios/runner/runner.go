@@ -151,7 +151,11 @@ func Run(opts Options) (*Result, error) {
 	}
 	res.Cluster = c
 	storage := newStorageWatch(opts.Servers)
-	w.Trace().OnEvent = storage.onEvent // runs before the checker's hook
+	tr := &traffic{servers: sim.NodeID(opts.Servers)}
+	w.Trace().OnEvent = func(e *sim.Event) { // runs before the checker's hook
+		tr.onEvent(e)
+		storage.onEvent(e)
+	}
 	ck.Install(c)
 	smp := startSampler(w, c)
 
@@ -201,6 +205,8 @@ func Run(opts Options) (*Result, error) {
 	}
 	res.SnapshotsInstalled = m.installed
 	res.StorageDamaged, res.StorageHit, res.StorageRecovered, res.FalseDamage, res.BeyondModel = storage.finish(w)
+	res.Messages = tr.messages
+	res.Metrics.Traffic = byType(tr.messages)
 	res.Halted = haltedServers(w, c)
 	res.TraceHash, res.Events, res.VirtualTime = w.Trace().Hash(), w.Trace().Len(), w.Now()
 	res.decide()

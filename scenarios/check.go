@@ -194,34 +194,67 @@ func maxTerm(s runner.Sample) uint64 {
 	return t
 }
 
-// termStable: the highest term of any up node is the same in every
-// sample of [from, to].
-func (ev *evaluator) termStable(from, to time.Duration) (bool, string) {
-	ss := ev.in(from, to)
-	if len(ss) == 0 {
-		return false, "no samples in the interval"
+// highest returns, for each sample, the highest value of "of" in any sample up to
+// and including it: a committed index or a term never goes back, so a
+// server that is down (or restarted with a lower commit hint, which it
+// relearns) moves nothing, and only a real rise counts.
+func (ev *evaluator) highest(of func(runner.Sample) uint64) []uint64 {
+	out := make([]uint64, len(ev.samples))
+	var hi uint64
+	for k, s := range ev.samples {
+		hi = max(hi, of(s))
+		out[k] = hi
 	}
-	t0 := maxTerm(ss[0])
-	for _, s := range ss[1:] {
-		if t := maxTerm(s); t != t0 {
-			return false, fmt.Sprintf("term went from %d to %d at %v", t0, t, s.At)
+	return out
+}
+
+// steady reports whether the highest value of "of" ever seen stays the same
+// over the samples in [from, to]: the first sample that shows a rise, its
+// value, and the value at the start.
+func (ev *evaluator) steady(from, to time.Duration, of func(runner.Sample) uint64) (n int, v0, v uint64, at sim.Time) {
+	hi := ev.highest(of)
+	first := true
+	for k, s := range ev.samples {
+		if s.At < sim.Time(from) || s.At > sim.Time(to) {
+			continue
 		}
+		n++
+		if first {
+			v0, first = hi[k], false
+			continue
+		}
+		if hi[k] != v0 {
+			return n, v0, hi[k], s.At
+		}
+	}
+	return n, v0, v0, -1
+}
+
+// termStable: no up node reaches a term above the highest seen at the
+// start of [from, to], in any sample of it (a node that is down, or
+// restarts, moves nothing).
+func (ev *evaluator) termStable(from, to time.Duration) (bool, string) {
+	n, t0, t, at := ev.steady(from, to, maxTerm)
+	switch {
+	case n == 0:
+		return false, "no samples in the interval"
+	case at >= 0:
+		return false, fmt.Sprintf("term went from %d to %d at %v", t0, t, at)
 	}
 	return true, fmt.Sprintf("term %d throughout", t0)
 }
 
-// noCommit: the highest commit index of any up node is the same in every
-// sample of [from, to].
+// noCommit: no up node shows a commit index above the highest any sample
+// showed at the start of [from, to], in any sample of it. A committed
+// index never goes back: a server that is down, or restarted with the
+// lower commit hint it persisted, commits nothing.
 func (ev *evaluator) noCommit(from, to time.Duration) (bool, string) {
-	ss := ev.in(from, to)
-	if len(ss) == 0 {
+	n, c0, c, at := ev.steady(from, to, runner.Sample.MaxCommit)
+	switch {
+	case n == 0:
 		return false, "no samples in the interval"
-	}
-	c0 := ss[0].MaxCommit()
-	for _, s := range ss[1:] {
-		if c := s.MaxCommit(); c != c0 {
-			return false, fmt.Sprintf("commit index went from %d to %d at %v", c0, c, s.At)
-		}
+	case at >= 0:
+		return false, fmt.Sprintf("commit index went from %d to %d at %v", c0, c, at)
 	}
 	return true, fmt.Sprintf("commit index stayed at %d", c0)
 }

@@ -261,3 +261,55 @@ func TestExpectationFailuresCount(t *testing.T) {
 	assert.Equal(t, out.Failures, res.Failures, "the result carries the expectation failures for reports")
 	assert.Equal(t, out.Failures, res.ExpectationFailures)
 }
+
+// restarted: commit 400 and term 2 throughout, except that every node is
+// down at samples 30..34 and comes back with the commit hint it had
+// persisted (300), relearning 400 by sample 40; rise adds a real commit
+// (to 401) at sample 70.
+func restarted(rise bool) []runner.Sample {
+	return cluster(100, func(k int, s *runner.Sample) {
+		for i := range s.Nodes {
+			n := &s.Nodes[i]
+			n.Commit, n.Term = 400, 2
+			switch {
+			case k >= 30 && k < 35:
+				*n = runner.NodeSample{} // down: the sampler sees nothing
+			case k >= 35 && k < 40:
+				n.Commit = 300
+			case rise && k >= 70:
+				n.Commit = 401
+			}
+		}
+	})
+}
+
+// A restarted server's commit hint is below the real commit: relearning
+// it is not a commit, and a node that is down commits nothing. Commit
+// progress is judged on the highest commit index ever observed.
+func TestNoCommitSurvivesRestarts(t *testing.T) {
+	c := judge(t, restarted(false), "expect no-commit from 1s to 4s")
+	assert.True(t, c.OK, c.Detail)
+	assert.Equal(t, "commit index stayed at 400", c.Detail)
+	c = judge(t, restarted(true), "expect no-commit from 1s to 4s")
+	assert.False(t, c.OK)
+	assert.Equal(t, "commit index went from 400 to 401 at 3.5s", c.Detail)
+	// Progress, likewise, is a rise above the highest ever seen.
+	c = judge(t, restarted(false), "expect progress within 1s after 1600ms")
+	assert.False(t, c.OK, c.Detail)
+	c = judge(t, restarted(true), "expect progress within 1s after 3s")
+	assert.True(t, c.OK, c.Detail)
+}
+
+// The term, too: the server with the highest term going down (or coming
+// back) does not move the cluster's term.
+func TestTermStableSurvivesRestarts(t *testing.T) {
+	s := cluster(100, func(k int, s *runner.Sample) {
+		s.Nodes[2].Term = 3
+		if k >= 30 && k < 40 {
+			s.Nodes[2] = runner.NodeSample{}
+		}
+	})
+	c := judge(t, s, "expect term-stable from 1s to 4s")
+	assert.True(t, c.OK, c.Detail)
+	assert.Equal(t, "term 3 throughout", c.Detail)
+}

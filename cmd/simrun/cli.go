@@ -51,8 +51,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 }
 
-func newRootCmd(stdout io.Writer) *cobra.Command {
-	opts := &runOptions{}
+func newRootCmd(stdout io.Writer) *cobra.Command { return newRootCmdWith(stdout, &runOptions{}) }
+
+// newRootCmdWith is newRootCmd parsing the run's flags into opts.
+func newRootCmdWith(stdout io.Writer, opts *runOptions) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "simrun",
 		Short: "Run one deterministic raftsim simulation and report what happened",

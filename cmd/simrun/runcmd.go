@@ -131,11 +131,19 @@ func (o *runOptions) run(stdout io.Writer) error {
 	}
 	var res *runner.Result
 	var checks []scenarios.Check
-	scenarioName := ""
+	scenarioName, script := "", ""
 	if o.scenario != "" {
-		sc, err := loadScenario(o.scenario)
+		sc, src, err := loadScenario(o.scenario)
 		if err != nil {
 			return err
+		}
+		script = string(src)
+		if isFile(o.scenario) {
+			// The repro command works from any directory; the report
+			// embeds the script itself for replay.
+			if abs, err := filepath.Abs(o.scenario); err == nil {
+				o.scenario = abs
+			}
 		}
 		if o.explicit != nil && (o.explicit("servers") || o.explicit("clients") || o.explicit("duration") || o.explicit("faults") || o.explicit("no-faults")) {
 			return badInput("--scenario sets the cluster and its faults; --servers, --clients, --duration, --faults and --no-faults go with a random run")
@@ -175,7 +183,9 @@ func (o *runOptions) run(stdout io.Writer) error {
 	if !res.Pass || o.report {
 		// Written before anything is printed: a failure found is never lost.
 		dir := o.reportDir()
-		if err := reports.Write(dir, res, reports.Summarize(res, scenarioName, args)); err != nil {
+		sum := reports.Summarize(res, scenarioName, args)
+		sum.Script = script
+		if err := reports.Write(dir, res, sum); err != nil {
 			return fmt.Errorf("%w (the run's verdict was %s)", err, res.Verdict)
 		}
 		out.add("report", dir)
@@ -328,23 +338,33 @@ func faultLine(s *faults.Schedule) string {
 	return fmt.Sprintf("%d (%s), healed at %v", len(s.Faults), strings.Join(parts, " "), s.HealAt)
 }
 
-// loadScenario reads a scenario: a file if the argument names one (a path
-// or a .scn name), else a built-in. Errors name file:line:column.
-func loadScenario(arg string) (*scenarios.Scenario, error) {
-	if strings.ContainsRune(arg, filepath.Separator) || strings.HasSuffix(arg, ".scn") {
+// isFile says whether a --scenario argument names a file (a path or a
+// .scn name) rather than a built-in.
+func isFile(arg string) bool {
+	return strings.ContainsRune(arg, filepath.Separator) || strings.HasSuffix(arg, ".scn")
+}
+
+// loadScenario reads a scenario, and its text: a file if the argument
+// names one, else a built-in. Errors name file:line:column.
+func loadScenario(arg string) (*scenarios.Scenario, []byte, error) {
+	if isFile(arg) {
 		src, err := os.ReadFile(arg)
 		if err != nil {
-			return nil, badInput("--scenario: %v", err)
+			return nil, nil, badInput("--scenario: %v", err)
 		}
 		sc, err := scenarios.Parse(arg, src)
 		if err != nil {
-			return nil, badInput("%v", err)
+			return nil, nil, badInput("%v", err)
 		}
-		return sc, nil
+		return sc, src, nil
+	}
+	src, err := scenarios.Source(arg)
+	if err != nil {
+		return nil, nil, badInput("--scenario: %v (see 'simrun scenarios'; a file needs a path or a .scn name)", err)
 	}
 	sc, err := scenarios.Load(arg)
 	if err != nil {
-		return nil, badInput("--scenario: %v (see 'simrun scenarios'; a file needs a path or a .scn name)", err)
+		return nil, nil, badInput("--scenario: %v", err)
 	}
-	return sc, nil
+	return sc, src, nil
 }

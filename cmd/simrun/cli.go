@@ -67,7 +67,7 @@ Exit status: 0 pass, 1 a violation was found, 2 bad input.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return opts.run(stdout)
+			return opts.run(stdout, cmd.ErrOrStderr())
 		},
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })

@@ -124,7 +124,7 @@ func (o *runOptions) options() (runner.Options, error) {
 	return opts, nil
 }
 
-func (o *runOptions) run(stdout io.Writer) error {
+func (o *runOptions) run(stdout, stderr io.Writer) error {
 	opts, err := o.options()
 	if err != nil {
 		return err
@@ -180,22 +180,34 @@ func (o *runOptions) run(stdout io.Writer) error {
 		out.add("emitted-scenario", o.emit)
 	}
 	args := o.reproArgs()
+	var reportErr error
 	if !res.Pass || o.report {
-		// Written before anything is printed: a failure found is never lost.
+		// Written before the verdict is printed, so a printed report
+		// exists; a report that cannot be written loses nothing else.
 		dir := o.reportDir()
 		sum := reports.Summarize(res, scenarioName, args)
 		sum.Script = script
-		if err := reports.Write(dir, res, sum); err != nil {
-			return fmt.Errorf("%w (the run's verdict was %s)", err, res.Verdict)
+		if reportErr = reports.Write(dir, res, sum); reportErr != nil {
+			out.add("report", "not written: "+reportErr.Error())
+		} else {
+			out.add("report", dir)
 		}
-		out.add("report", dir)
 	}
 	out.add("repro", reports.Command(args))
 	if err := out.print(stdout, o.json); err != nil {
 		return err
 	}
-	if !res.Pass {
+	// The verdict decides the exit status: a failure is exit 1 whatever
+	// became of its report; a pass whose report could not be written is
+	// the --out given being unusable (exit 2).
+	switch {
+	case !res.Pass:
+		if reportErr != nil {
+			fmt.Fprintf(stderr, "simrun: %v (the run's verdict, %s, is above)\n", reportErr, res.Verdict)
+		}
 		return errFailed
+	case reportErr != nil:
+		return badInput("--out %s: %v (the run passed)", o.out, reportErr)
 	}
 	return nil
 }

@@ -8,10 +8,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/seed4fee1fef/raftsim/faults"
 	"github.com/seed4fee1fef/raftsim/linearizability/client"
 	"github.com/seed4fee1fef/raftsim/raft/plant"
+	"github.com/seed4fee1fef/raftsim/scenarios/runner"
 	"github.com/seed4fee1fef/raftsim/sim"
 )
 
@@ -35,14 +37,40 @@ func (e *ParseError) Error() string {
 // Unwrap makes errors.Is(err, ErrParse) hold.
 func (e *ParseError) Unwrap() error { return ErrParse }
 
-// Limits on the cluster a script may ask for.
+// echo is a word of the script quoted in an error message: cut to
+// echoLimit bytes (at a rune boundary), with its length, so a bad token
+// of 5000 bytes reads "xxxx…" (5000 bytes).
+type echo string
+
+const echoLimit = 40
+
+// Format implements fmt.Formatter (for %q and %s alike).
+func (e echo) Format(f fmt.State, _ rune) {
+	s := string(e)
+	if len(s) <= echoLimit {
+		fmt.Fprint(f, strconv.Quote(s))
+		return
+	}
+	cut := echoLimit
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	fmt.Fprintf(f, "%s (%d bytes)", strconv.Quote(s[:cut]+"…"), len(s))
+}
+
+// Limits on the cluster a script may ask for: beyond them a run would
+// effectively never finish (the runner's limits, checked here with the
+// line that passes them).
 const (
-	MaxServers = 64
-	MaxClients = 64
+	MaxServers = runner.MaxServers
+	MaxClients = runner.MaxClients
 	MaxKeys    = 1 << 20
 	// MaxDuration bounds every time and duration, so sums of them cannot
-	// overflow.
+	// overflow; the run itself (faults-until + settle + drain) is bounded
+	// by runner.MaxRunLength.
 	MaxDuration = 1000 * time.Hour
+	// MaxFaults bounds the faults of one script, every lines expanded.
+	MaxFaults = 10_000
 )
 
 // commands lists every command, in the order errors suggest them.
@@ -116,6 +144,9 @@ type parser struct {
 	expectPos  []expectPos
 	workload   bool // a workload command started from the default
 	link       bool
+	// values remembers where faults-until, settle and drain set their
+	// value, for the run-length check.
+	values map[string]pos
 }
 
 // Parse reads a script. name is the file name errors report (and whose
@@ -123,8 +154,9 @@ type parser struct {
 // anything runs: the first problem comes back as a *ParseError. Parse
 // never panics.
 func Parse(name string, src []byte) (*Scenario, error) {
-	p := &parser{file: name, s: &Scenario{Name: baseName(name)}, once: map[string]pos{}}
-	lines := strings.Split(string(src), "\n")
+	p := &parser{file: name, s: &Scenario{Name: baseName(name)}, once: map[string]pos{}, values: map[string]pos{}}
+	// A UTF-8 byte-order mark (some editors write one) is not a command.
+	lines := strings.Split(strings.TrimPrefix(string(src), "\uFEFF"), "\n")
 	for i, l := range lines {
 		p.line = i + 1
 		p.raw = l
@@ -177,7 +209,7 @@ func (p *parser) tok(i int, expected string) (token, error) {
 // noMore reports an unexpected token from i on.
 func (p *parser) noMore(i int, expected string) error {
 	if i < len(p.toks) {
-		return p.errf(p.toks[i].col, "unexpected %q; expected %s", p.toks[i].text, expected)
+		return p.errf(p.toks[i].col, "unexpected %q; expected %s", echo(p.toks[i].text), expected)
 	}
 	return nil
 }
@@ -254,6 +286,7 @@ func (p *parser) command() error {
 		if err != nil {
 			return err
 		}
+		p.values[cmd.text] = pos{p.line, p.toks[1].col}
 		switch cmd.text {
 		case "faults-until":
 			p.s.FaultTime = d
@@ -275,7 +308,7 @@ func (p *parser) command() error {
 	case "expect":
 		return p.expect()
 	}
-	return p.errf(cmd.col, "unknown command %q; expected one of %s", cmd.text, strings.Join(commands, ", "))
+	return p.errf(cmd.col, "unknown command %q; expected one of %s", echo(cmd.text), strings.Join(commands, ", "))
 }
 
 func (p *parser) startWorkload() {
@@ -292,6 +325,9 @@ func (p *parser) bugs(from int) ([]plant.Bug, error) {
 		for _, name := range strings.Split(t.text, ",") {
 			if name != "" { // "a,b", "a, b" and "a ,b" all list two
 				b, err := plant.Parse(name)
+				if err != nil && len(name) > echoLimit {
+					return nil, p.errf(t.col+off, "unknown bug %q", echo(name))
+				}
 				if err != nil {
 					return nil, p.errf(t.col+off, "%v", err)
 				}
@@ -322,7 +358,7 @@ func (p *parser) intArg(i int, what string, lo, hi int) (int, error) {
 func (p *parser) integer(t token, what string, lo, hi int) (int, error) {
 	n, err := strconv.Atoi(t.text)
 	if err != nil {
-		return 0, p.errf(t.col, "bad number %q; expected %s (a whole number)", t.text, what)
+		return 0, p.errf(t.col, "bad number %q; expected %s (a whole number)", echo(t.text), what)
 	}
 	if n < lo || n > hi {
 		return 0, p.errf(t.col, "%d out of range; expected %s in %d..%d", n, what, lo, hi)
@@ -348,7 +384,7 @@ func (p *parser) durArg(i int, what string, positive bool) (time.Duration, error
 func (p *parser) duration(t token, positive bool) (time.Duration, error) {
 	d, err := time.ParseDuration(t.text)
 	if err != nil {
-		return 0, p.errf(t.col, "bad duration %q; expected a duration like 500ms, 2s or 1m30s", t.text)
+		return 0, p.errf(t.col, "bad duration %q; expected a duration like 500ms, 2s or 1m30s", echo(t.text))
 	}
 	if d < 0 {
 		return 0, p.errf(t.col, "duration %v is negative", d)
@@ -366,7 +402,7 @@ func (p *parser) duration(t token, positive bool) (time.Duration, error) {
 func (p *parser) probability(t token) (float64, error) {
 	f, err := strconv.ParseFloat(t.text, 64)
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0, p.errf(t.col, "bad probability %q; expected a number in [0, 1] like 0.2", t.text)
+		return 0, p.errf(t.col, "bad probability %q; expected a number in [0, 1] like 0.2", echo(t.text))
 	}
 	switch {
 	case f < 0:
@@ -390,7 +426,7 @@ func (p *parser) fields(cmd string, names []string, set func(name string, v toke
 			known = known || n == name.text
 		}
 		if !known {
-			return p.errf(name.col, "unknown %s field %q; expected one of %s", cmd, name.text, strings.Join(names, ", "))
+			return p.errf(name.col, "unknown %s field %q; expected one of %s", cmd, echo(name.text), strings.Join(names, ", "))
 		}
 		if err := p.setOnce(cmd+" "+name.text, name.col); err != nil {
 			return err
@@ -428,7 +464,7 @@ func (p *parser) mix() error {
 			dst = &wl.CAS
 		}
 		if !ok || dst == nil {
-			return p.errf(t.col, "bad weight %q; expected put=N, get=N, append=N or cas=N", t.text)
+			return p.errf(t.col, "bad weight %q; expected put=N, get=N, append=N or cas=N", echo(t.text))
 		}
 		if err := p.setOnce("mix "+name, t.col); err != nil {
 			return err
@@ -491,6 +527,9 @@ func (p *parser) serverCmd() error {
 		switch name {
 		case "tick":
 			st.TickInterval, err = p.duration(v, true)
+			if err == nil && st.TickInterval < runner.MinTick {
+				err = p.errf(v.col, "tick %v below the limit of %v", st.TickInterval, runner.MinTick)
+			}
 		case "election-ticks":
 			st.ElectionTicks, err = p.integer(v, "election ticks", 1, 10_000)
 		case "heartbeat-ticks":
@@ -550,7 +589,7 @@ func (p *parser) randomFaults() error {
 			for _, k := range strings.Split(val, ",") {
 				kind, ok := faults.ParseKind(k)
 				if !ok {
-					return p.errf(off, "unknown fault kind %q; expected one of %s", k, kindList())
+					return p.errf(off, "unknown fault kind %q; expected one of %s", echo(k), kindList())
 				}
 				for _, seen := range r.Kinds {
 					if seen == kind {
@@ -570,7 +609,7 @@ func (p *parser) randomFaults() error {
 			}
 			r.MeanGap = d
 		default:
-			return p.errf(t.col, "unexpected %q; expected kinds=KIND,... or mean-gap=DURATION", t.text)
+			return p.errf(t.col, "unexpected %q; expected kinds=KIND,... or mean-gap=DURATION", echo(t.text))
 		}
 	}
 	return nil
@@ -592,6 +631,9 @@ func (p *parser) finish() error {
 	s := p.s
 	eff := s.effective()
 	n := eff.Servers
+	if err := p.checkRunLength(eff); err != nil {
+		return err
+	}
 	if st := s.Server; st.ElectionTicks != 0 || st.HeartbeatTicks != 0 {
 		et, ht := cmpOr(st.ElectionTicks, 10), cmpOr(st.HeartbeatTicks, 2)
 		if ht >= et {
@@ -661,6 +703,26 @@ func (p *parser) finish() error {
 	// with the lines after it: sort (stably, so line order at equal times).
 	slices.SortStableFunc(s.Faults, func(a, b faults.Fault) int { return compareDur(a.At, b.At) })
 	return nil
+}
+
+// checkRunLength refuses a run longer than runner.MaxRunLength, at the
+// value of the longest of faults-until, settle and drain the script set.
+func (p *parser) checkRunLength(eff runner.Options) error {
+	total := eff.FaultTime + eff.Settle + eff.Drain // each at most MaxDuration: no overflow
+	if total <= runner.MaxRunLength {
+		return nil
+	}
+	at, longest := pos{1, 1}, time.Duration(-1)
+	for _, c := range []struct {
+		cmd string
+		d   time.Duration
+	}{{"faults-until", eff.FaultTime}, {"settle", eff.Settle}, {"drain", eff.Drain}} {
+		if v, ok := p.values[c.cmd]; ok && c.d > longest {
+			at, longest = v, c.d
+		}
+	}
+	return p.errAt(at.line, at.col, "the run would last %v (faults-until %v + settle %v + drain %v); expected at most %v of virtual time",
+		total, eff.FaultTime, eff.Settle, eff.Drain, runner.MaxRunLength)
 }
 
 func cmpOr(v, def int) int {

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/seed4fee1fef/raftsim/scenarios/runner"
 )
 
 // expect parses an expect line.
@@ -20,7 +22,7 @@ func (p *parser) expect() error {
 		known = known || k == e.Kind
 	}
 	if !known {
-		return p.errf(kt.col, "unknown expectation %q; expected one of %s", kt.text, expectList())
+		return p.errf(kt.col, "unknown expectation %q; expected one of %s", echo(kt.text), expectList())
 	}
 	i := 2
 	switch e.Kind {
@@ -29,6 +31,9 @@ func (p *parser) expect() error {
 			return err
 		}
 		ep.end = pos{p.line, p.toks[i-1].col}
+		if err := p.sampled(e.To-e.From, p.toks[i-1], "interval of "); err != nil {
+			return err
+		}
 	case ExpectProgress:
 		if err := p.word(i, "within", `"within DURATION after TIME" after progress`); err != nil {
 			return err
@@ -38,6 +43,9 @@ func (p *parser) expect() error {
 			return err
 		}
 		if e.Within, err = p.duration(t, true); err != nil {
+			return err
+		}
+		if err := p.sampled(e.Within, t, ""); err != nil {
 			return err
 		}
 		if err := p.word(i+2, "after", `"after TIME" after the duration`); err != nil {
@@ -78,7 +86,7 @@ func (p *parser) expect() error {
 			return err
 		}
 		if len(ids) != 1 {
-			return p.errf(t.col, "expected one node like n3, not %q", t.text)
+			return p.errf(t.col, "expected one node like n3, not %q", echo(t.text))
 		}
 		e.Node, ep.node = ids[0], pos{p.line, t.col}
 		if err := p.word(i+1, "<=", `"<= Kx-missed" after the node`); err != nil {
@@ -123,6 +131,16 @@ func (p *parser) expect() error {
 	return nil
 }
 
+// sampled refuses a span that samples cannot judge: shorter than the
+// sampling period, it holds one sample or none, and would pass (or fail)
+// without looking.
+func (p *parser) sampled(d time.Duration, t token, what string) error {
+	if d < runner.SampleEvery {
+		return p.errf(t.col, "%s%v is shorter than the %v sampling period; expected at least %v", what, d, runner.SampleEvery, runner.SampleEvery)
+	}
+	return nil
+}
+
 func expectList() string {
 	names := make([]string, len(expectKinds))
 	for i, k := range expectKinds {
@@ -138,7 +156,7 @@ func (p *parser) word(i int, w, expected string) error {
 		return err
 	}
 	if t.text != w {
-		return p.errf(t.col, "unexpected %q; expected %s", t.text, expected)
+		return p.errf(t.col, "unexpected %q; expected %s", echo(t.text), expected)
 	}
 	return nil
 }
@@ -177,7 +195,7 @@ func (p *parser) factor(t token, suffix, example string) (float64, error) {
 	num, ok := strings.CutSuffix(t.text, suffix)
 	f, err := strconv.ParseFloat(num, 64)
 	if !ok || err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0, p.errf(t.col, "bad bound %q; expected a factor like %s", t.text, example)
+		return 0, p.errf(t.col, "bad bound %q; expected a factor like %s", echo(t.text), example)
 	}
 	if f <= 0 {
 		return 0, p.errf(t.col, "factor %s must be above 0", num)

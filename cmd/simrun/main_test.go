@@ -72,6 +72,11 @@ func TestBadInputExitsTwo(t *testing.T) {
 		{[]string{"--plant", "typo"}, `unknown bug "typo"`},
 		{[]string{"--duration", "-5s"}, "--duration -5s"},
 		{[]string{"--bogus"}, "unknown flag: --bogus"},
+		{[]string{"--duration", "1000000h"}, "the run would last 1000000h0m13s (faults 1000000h0m0s + settle 10s + drain 3s), want at most 1h0m0s"},
+		{[]string{"--settle", "1000000h"}, "want at most 1h0m0s of virtual time"},
+		{[]string{"--servers", "1000"}, "servers = 1000, want at most 64"},
+		{[]string{"--clients", "1000"}, "clients = 1000, want at most 64"},
+		{[]string{"soak", "--seeds", "1-3", "--servers", "1000"}, "servers = 1000, want at most 64"},
 		{[]string{"stray-argument"}, "stray-argument"},
 	}
 	for _, tt := range tests {

@@ -176,8 +176,13 @@ func checkTrace(path, sumPath string, sumData []byte, s reports.Summary) error {
 		return badInput("%s: %v; %s:%d records a trace", path, err, sumPath, keyLine(sumData, "trace_sha256"))
 	}
 	defer f.Close()
+	return verifyTrace(path, f, sumPath, sumData, s)
+}
+
+// verifyTrace is checkTrace on the trace's bytes, read from src.
+func verifyTrace(path string, src io.Reader, sumPath string, sumData []byte, s reports.Summary) error {
 	h := sha256.New()
-	r := bufio.NewReader(io.TeeReader(f, h))
+	r := bufio.NewReader(io.TeeReader(src, h))
 	var n uint64
 	for {
 		line, err := r.ReadBytes('\n')
@@ -226,11 +231,17 @@ func keyLine(data []byte, key string) int {
 // readSummary reads and validates a summary.json, naming the file, line and
 // column of anything wrong with it.
 func readSummary(path string) (reports.Summary, []byte, error) {
-	var s reports.Summary
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return s, nil, badInput("%v (want a report directory written by simrun)", err)
+		return reports.Summary{}, nil, badInput("%v (want a report directory written by simrun)", err)
 	}
+	s, err := parseSummary(path, data)
+	return s, data, err
+}
+
+// parseSummary is readSummary on the file's bytes.
+func parseSummary(path string, data []byte) (reports.Summary, error) {
+	var s reports.Summary
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&s); err != nil {
@@ -239,25 +250,25 @@ func readSummary(path string) (reports.Summary, []byte, error) {
 		switch {
 		case errors.As(err, &syn):
 			line, col := lineCol(data, syn.Offset)
-			return s, data, badInput("%s:%d:%d: %v; expected a JSON summary written by simrun", path, line, col, syn)
+			return s, badInput("%s:%d:%d: %v; expected a JSON summary written by simrun", path, line, col, syn)
 		case errors.As(err, &typ):
 			line, col := lineCol(data, typ.Offset)
-			return s, data, badInput("%s:%d:%d: field %q holds %s; expected %s", path, line, col, typ.Field, typ.Value, typ.Type)
+			return s, badInput("%s:%d:%d: field %q holds %s; expected %s", path, line, col, typ.Field, typ.Value, typ.Type)
 		default:
-			return s, data, badInput("%s: %v; expected a JSON summary written by simrun", path, err)
+			return s, badInput("%s: %v; expected a JSON summary written by simrun", path, err)
 		}
 	}
 	switch {
 	case len(s.Args) == 0:
-		return s, data, badInput("%s: no \"args\" to rerun; expected simrun's arguments", path)
+		return s, badInput("%s: no \"args\" to rerun; expected simrun's arguments", path)
 	case len(s.TraceHash) != 16 || strings.Trim(s.TraceHash, "0123456789abcdef") != "":
-		return s, data, badInput("%s:%d: trace_hash %q; expected 16 hex digits", path, keyLine(data, "trace_hash"), s.TraceHash)
+		return s, badInput("%s:%d: trace_hash %q; expected 16 hex digits", path, keyLine(data, "trace_hash"), s.TraceHash)
 	case s.Verdict == "":
-		return s, data, badInput("%s: no \"verdict\"; expected PASS, FAIL or UNKNOWN", path)
+		return s, badInput("%s: no \"verdict\"; expected PASS, FAIL or UNKNOWN", path)
 	case s.TraceSHA256 != "" && (len(s.TraceSHA256) != 64 || strings.Trim(s.TraceSHA256, "0123456789abcdef") != ""):
-		return s, data, badInput("%s:%d: trace_sha256 %q; expected 64 hex digits", path, keyLine(data, "trace_sha256"), s.TraceSHA256)
+		return s, badInput("%s:%d: trace_sha256 %q; expected 64 hex digits", path, keyLine(data, "trace_sha256"), s.TraceSHA256)
 	}
-	return s, data, nil
+	return s, nil
 }
 
 // lineCol converts a byte offset into a 1-based line and column.

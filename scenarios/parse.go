@@ -650,6 +650,9 @@ func (p *parser) finish() error {
 			if r.id > n {
 				return p.errAt(r.at.line, r.at.col, "unknown node n%d (servers are n1..n%d)", r.id, n)
 			}
+			if k := faults.RefNotLeader - r.id; r.id < faults.RefNotLeader && k >= n {
+				return p.errAt(r.at.line, r.at.col, "leader+%d out of range; with %d servers, expected leader+1..leader+%d", k, n, n-1)
+			}
 		}
 		if err := f.Validate(n); err != nil {
 			var ve *faults.ValidationError

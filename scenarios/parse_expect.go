@@ -85,7 +85,7 @@ func (p *parser) expect() error {
 		if err != nil {
 			return err
 		}
-		if len(ids) != 1 {
+		if len(ids) != 1 || ids[0] < 1 {
 			return p.errf(t.col, "expected one node like n3, not %q", echo(t.text))
 		}
 		e.Node, ep.node = ids[0], pos{p.line, t.col}

@@ -315,11 +315,8 @@ func (p *parser) targets(f *faults.Fault, fp *faultPos, tc targetClass, i int) (
 		return i, nil
 	}
 	t := p.toks[i]
-	if t.text == "leader" {
-		if tc != targetNodes {
-			return 0, p.errf(t.col, "%s takes no leader target", f.Kind)
-		}
-		f.Leader = true
+	if t.text == "leader" && tc == targetNodes {
+		f.Leader = true // a lone leader, as faults.Fault writes it
 		return i + 1, nil
 	}
 	if tc == targetNone {
@@ -366,18 +363,25 @@ func (p *parser) targets(f *faults.Fault, fp *faultPos, tc targetClass, i int) (
 	return i, nil
 }
 
-// nodes parses "n1,n2,n5".
+// nodes parses "n1,n2,n5", or leader-relative targets such as
+// "leader,leader+1" (see faults.RefLeader).
 func (p *parser) nodes(t token, fp *faultPos) ([]int, error) {
 	var ids []int
 	col := t.col
 	for _, part := range strings.Split(t.text, ",") {
+		if ref, ok := faults.ParseRef(part); ok {
+			ids = append(ids, ref)
+			fp.nodes = append(fp.nodes, nodeRef{ref, pos{p.line, col}})
+			col += len(part) + 1
+			continue
+		}
 		num, ok := strings.CutPrefix(part, "n")
 		id, err := strconv.Atoi(num)
 		if !ok || err != nil || strings.HasPrefix(num, "+") || strings.HasPrefix(num, "-") {
 			if part == "" {
 				return nil, p.errf(col, "expected a node like n3 in %q", echo(t.text))
 			}
-			return nil, p.errf(col, "bad node %q; expected nodes like n1,n2", echo(part))
+			return nil, p.errf(col, "bad node %q; expected nodes like n1,n2 (or leader, leader+1, follower, not-leader)", echo(part))
 		}
 		if id < 1 {
 			return nil, p.errf(col, "unknown node %s (servers are numbered from n1)", part)

@@ -172,3 +172,22 @@ func ResolveRefs(ids []int, leader, n int, r *sim.Rand) []int {
 	}
 	return out
 }
+
+// ValidateTargets checks a list of servers and references as a fault's
+// node list is checked (ids in 1..n, or references that name no server
+// twice), for other users of the same notation (client bindings).
+func ValidateTargets(ids []int, n int) error {
+	if len(ids) == 0 {
+		return &ValidationError{Index: -1, Reason: "no servers"}
+	}
+	reason := ""
+	if hasRefs(ids) {
+		reason = checkRefs(ids, n)
+	} else {
+		reason = checkNodes(ids, n, map[int]bool{})
+	}
+	if reason != "" {
+		return &ValidationError{Index: -1, Reason: reason}
+	}
+	return nil
+}

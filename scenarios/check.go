@@ -1,13 +1,16 @@
 package scenarios
 
 import (
+	"bytes"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/seed4fee1fef/raftsim/linearizability/model"
 	"github.com/seed4fee1fef/raftsim/raft"
 	"github.com/seed4fee1fef/raftsim/raft/raftpb"
+	"github.com/seed4fee1fef/raftsim/scenarios/cluster"
 	"github.com/seed4fee1fef/raftsim/scenarios/runner"
 	"github.com/seed4fee1fef/raftsim/sim"
 )
@@ -60,6 +63,9 @@ type evaluator struct {
 	entryBytes float64
 	// installed counts snapshots each server installed (index id-1).
 	installed []uint64
+	// res is the run, for what samples do not hold: the messages sent,
+	// the history, the servers at the end. Nil in tests of samples alone.
+	res *runner.Result
 }
 
 // check judges one sample-based expectation (the always-judged ones are
@@ -97,6 +103,14 @@ func (ev *evaluator) check(e Expectation) Check {
 		if n == 0 && ev.stoppedAt >= 0 {
 			c.Skipped, c.Detail = true, "a safety violation stopped the run first"
 		}
+	case ExpectSameTerm:
+		c.OK, c.Detail = ev.sameTerm(e.At)
+	case ExpectCommitted:
+		c.OK, c.Detail = ev.committed(e.Index, e.Count, e.At)
+	case ExpectLogsEqual:
+		c.OK, c.Skipped, c.Detail = ev.logsEqual()
+	case ExpectMessages, ExpectRPCs, ExpectBytes, ExpectOps:
+		c.OK, c.Detail = ev.count(e)
 	default:
 		c.Detail = fmt.Sprintf("unknown expectation %q", e.Kind)
 	}
@@ -417,6 +431,174 @@ func (ev *evaluator) bytesPerWrite(e Expectation) (bool, string) {
 	detail := fmt.Sprintf("%.0f bytes per write from %v to %v (%d writes), %.0f from %v to %v (%d writes): %.2fx",
 		got, e.From, e.To, n, base, e.BaseFrom, e.BaseTo, nb, got/base)
 	return got <= e.Factor*base, detail
+}
+
+// sameTerm: in the first sample at or after at, every up server is in
+// the same term.
+func (ev *evaluator) sameTerm(at time.Duration) (bool, string) {
+	for _, s := range ev.samples {
+		if s.At < sim.Time(at) {
+			continue
+		}
+		var up []string
+		terms := map[uint64]bool{}
+		for i, n := range s.Nodes {
+			if n.Up {
+				up = append(up, fmt.Sprintf("n%d:%d", i+1, n.Term))
+				terms[n.Term] = true
+			}
+		}
+		switch {
+		case len(up) == 0:
+			return false, fmt.Sprintf("no server up at %v", s.At)
+		case len(terms) > 1:
+			return false, fmt.Sprintf("terms differ at %v (%s)", s.At, strings.Join(up, " "))
+		}
+		return true, fmt.Sprintf("%d servers in term %d at %v", len(up), s.Nodes[upIndex(s)].Term, s.At)
+	}
+	return false, fmt.Sprintf("no sample at or after %v", at)
+}
+
+func upIndex(s runner.Sample) int {
+	for i, n := range s.Nodes {
+		if n.Up {
+			return i
+		}
+	}
+	return 0
+}
+
+// committed: some sample at or before by shows at least count up servers
+// whose commit index has reached index.
+func (ev *evaluator) committed(index uint64, count int, by time.Duration) (bool, string) {
+	most, mostAt := 0, sim.Time(0)
+	for _, s := range ev.samples {
+		if s.At > sim.Time(by) {
+			break
+		}
+		k := 0
+		for _, n := range s.Nodes {
+			if n.Up && n.Commit >= index {
+				k++
+			}
+		}
+		if k >= count {
+			return true, fmt.Sprintf("index %d committed on %d servers at %v", index, k, s.At)
+		}
+		if k > most {
+			most, mostAt = k, s.At
+		}
+	}
+	if most == 0 {
+		return false, fmt.Sprintf("index %d committed on no server by %v", index, by)
+	}
+	return false, fmt.Sprintf("index %d committed on at most %d servers by %v (at %v)", index, most, by, mostAt)
+}
+
+// logsEqual: at the end of the run every server is up and holds the same
+// log: the same last index, and at each index the same term and data on
+// every server that still holds it.
+func (ev *evaluator) logsEqual() (ok, skipped bool, detail string) {
+	if ev.stoppedAt >= 0 {
+		return false, true, fmt.Sprintf("the run stopped at %v", ev.stoppedAt)
+	}
+	if ev.res == nil || ev.res.Cluster == nil {
+		return false, false, "no cluster to compare"
+	}
+	c := ev.res.Cluster
+	var last uint64
+	for id := 1; id <= c.Servers(); id++ {
+		s := c.Server(id)
+		if s == nil {
+			return false, false, fmt.Sprintf("n%d is down at the end", id)
+		}
+		li := s.BasicStatus().LastIndex
+		if id > 1 && li != last {
+			return false, false, fmt.Sprintf("last index %d on n1, %d on n%d", last, li, id)
+		}
+		last = li
+	}
+	compared := 0
+	for i := uint64(1); i <= last; i++ {
+		first, have := raftpb.Entry{}, 0
+		for id := 1; id <= c.Servers(); id++ {
+			e, ok := c.Server(id).LogEntry(i)
+			if !ok {
+				continue // compacted away there
+			}
+			if have == 0 {
+				first = e
+			} else if e.Term != first.Term || e.Type != first.Type || !bytes.Equal(e.Data, first.Data) {
+				return false, false, fmt.Sprintf("index %d differs: term %d on one server, %d on n%d", i, first.Term, e.Term, id)
+			}
+			have++
+		}
+		if have > 1 {
+			compared++
+		}
+	}
+	return true, false, fmt.Sprintf("%d servers, last index %d, %d entries compared", c.Servers(), last, compared)
+}
+
+// count: the messages (or requests, or bytes) servers sent each other,
+// or the operations clients completed, in [From, To) and of the given
+// types and clients, against the bound.
+func (ev *evaluator) count(e Expectation) (bool, string) {
+	if ev.res == nil {
+		return false, "no run to count"
+	}
+	from, to := sim.Time(e.From), sim.Time(e.To)
+	var n uint64
+	what := string(e.Kind)
+	if e.Kind == ExpectOps {
+		what = "operations completed"
+		servers := uint64(ev.res.Options.Servers)
+		for _, op := range ev.res.Cluster.History.Operations() {
+			if op.Unknown || sim.Time(op.Return) < from || sim.Time(op.Return) >= to {
+				continue
+			}
+			if len(e.Clients) > 0 && !slices.Contains(e.Clients, int(op.ClientID-servers)) {
+				continue
+			}
+			if len(e.Types) > 0 && !slices.Contains(e.Types, op.Input.Op.String()) {
+				continue
+			}
+			n++
+		}
+	} else {
+		var want [256]bool
+		for _, name := range e.Types {
+			t, _ := cluster.ParseType(name)
+			want[t] = true
+		}
+		if e.Kind == ExpectRPCs {
+			what = "requests"
+		}
+		for _, m := range ev.res.Messages {
+			if m.At < from || m.At >= to || (len(e.Types) > 0 && !want[m.Type]) {
+				continue
+			}
+			switch e.Kind {
+			case ExpectRPCs:
+				if !cluster.IsResponse(m.Type) {
+					n++
+				}
+			case ExpectBytes:
+				n += uint64(m.Size)
+			default:
+				n++
+			}
+		}
+	}
+	if n == 1 {
+		what = map[string]string{"messages": "message", "requests": "request", "bytes": "byte",
+			"operations completed": "operation completed"}[what]
+	}
+	detail := fmt.Sprintf("%d %s from %v to %v", n, what, e.From, e.To)
+	if e.AtLeast {
+		return n >= e.Bound, detail
+	}
+	return n <= e.Bound, detail
 }
 
 // baseCheck judges one of the always-judged expectations from the result.

@@ -13,6 +13,7 @@ import (
 	"github.com/seed4fee1fef/raftsim/faults"
 	"github.com/seed4fee1fef/raftsim/linearizability/client"
 	"github.com/seed4fee1fef/raftsim/raft/plant"
+	"github.com/seed4fee1fef/raftsim/scenarios/cluster"
 	"github.com/seed4fee1fef/raftsim/scenarios/runner"
 	"github.com/seed4fee1fef/raftsim/sim"
 )
@@ -74,7 +75,7 @@ const (
 )
 
 // commands lists every command, in the order errors suggest them.
-var commands = []string{"describe", "catches", "servers", "clients", "keys", "mix", "think", "link", "server",
+var commands = []string{"describe", "catches", "servers", "clients", "keys", "mix", "think", "value-size", "link", "server",
 	"faults-until", "settle", "drain", "no-heal", "plant", "random-faults", "at", "every", "expect"}
 
 type token struct {
@@ -123,9 +124,10 @@ type faultPos struct {
 }
 
 type expectPos struct {
-	kind pos
-	end  pos // the token of the latest time the expectation looks at
-	node pos // restart-bytes' node
+	kind    pos
+	end     pos // the token of the latest time the expectation looks at
+	node    pos // restart-bytes' node, committed's server count
+	clients []nodeRef
 }
 
 type parser struct {
@@ -147,6 +149,13 @@ type parser struct {
 	// values remembers where faults-until, settle and drain set their
 	// value, for the run-length check.
 	values map[string]pos
+	// groupPos is where each client group's parts are.
+	groupPos []groupPos
+}
+
+type groupPos struct {
+	count, servers pos
+	nodes          []nodeRef
 }
 
 // Parse reads a script. name is the file name errors report (and whose
@@ -227,7 +236,7 @@ func (p *parser) setOnce(key string, col int) error {
 func (p *parser) command() error {
 	cmd := p.toks[0]
 	switch cmd.text {
-	case "describe", "catches", "servers", "clients", "keys", "mix", "think", "faults-until", "settle",
+	case "describe", "catches", "servers", "keys", "mix", "think", "value-size", "faults-until", "settle",
 		"drain", "no-heal", "random-faults":
 		if err := p.setOnce(cmd.text, cmd.col); err != nil {
 			return err
@@ -262,9 +271,7 @@ func (p *parser) command() error {
 		p.s.Servers = n
 		return err
 	case "clients":
-		n, err := p.intArg(1, "a client count", 1, MaxClients)
-		p.s.Clients = n
-		return err
+		return p.clients()
 	case "keys":
 		n, err := p.intArg(1, "a key count", 1, MaxKeys)
 		p.startWorkload()
@@ -277,6 +284,8 @@ func (p *parser) command() error {
 		p.startWorkload()
 		p.s.Workload.Think = d
 		return err
+	case "value-size":
+		return p.valueSize()
 	case "link":
 		return p.linkCmd()
 	case "server":
@@ -309,6 +318,68 @@ func (p *parser) command() error {
 		return p.expect()
 	}
 	return p.errf(cmd.col, "unknown command %q; expected one of %s", echo(cmd.text), strings.Join(commands, ", "))
+}
+
+// clients parses "clients N" (unbound, once) or "clients N on NODES
+// [from TIME] [until TIME]" (a bound group, any number).
+func (p *parser) clients() error {
+	t, err := p.tok(1, "a client count")
+	if err != nil {
+		return err
+	}
+	n, err := p.integer(t, "a client count", 1, MaxClients)
+	if err != nil {
+		return err
+	}
+	if len(p.toks) == 2 {
+		if err := p.setOnce("clients", p.toks[0].col); err != nil {
+			return err
+		}
+		p.s.Clients = n
+		return nil
+	}
+	if err := p.word(2, "on", `"on NODES" or end of line`); err != nil {
+		return err
+	}
+	nt, err := p.tok(3, "servers like n1,n2 (or leader,leader+1) after on")
+	if err != nil {
+		return err
+	}
+	var fp faultPos
+	ids, err := p.nodes(nt, &fp)
+	if err != nil {
+		return err
+	}
+	g := cluster.ClientGroup{Count: n, Servers: ids}
+	i := 4
+	for _, w := range []string{"from", "until"} {
+		if i >= len(p.toks) || p.toks[i].text != w {
+			continue
+		}
+		vt, err := p.tok(i+1, "a time after "+w)
+		if err != nil {
+			return err
+		}
+		d, err := p.duration(vt, true)
+		if err != nil {
+			return err
+		}
+		if w == "from" {
+			g.From = d
+		} else {
+			if d <= g.From {
+				return p.errf(vt.col, "until %v must be after from %v", d, g.From)
+			}
+			g.Until = d
+		}
+		i += 2
+	}
+	if err := p.noMore(i, `"from TIME", "until TIME" or end of line`); err != nil {
+		return err
+	}
+	p.s.ClientGroups = append(p.s.ClientGroups, g)
+	p.groupPos = append(p.groupPos, groupPos{nodes: fp.nodes, count: pos{p.line, t.col}, servers: pos{p.line, nt.col}})
+	return nil
 }
 
 func (p *parser) startWorkload() {
@@ -479,6 +550,30 @@ func (p *parser) mix() error {
 		return p.errf(w.col, "mix weights are all 0; expected at least one above 0")
 	}
 	return nil
+}
+
+// valueSize parses "value-size BYTES" or "value-size MIN..MAX".
+func (p *parser) valueSize() error {
+	t, err := p.tok(1, "a size in bytes like 5000, or a range like 1000..5000")
+	if err != nil {
+		return err
+	}
+	p.startWorkload()
+	lo, hi, isRange := strings.Cut(t.text, "..")
+	if !isRange {
+		hi = lo
+	}
+	what := "a value size in bytes"
+	if p.s.Workload.ValueMin, err = p.integer(token{lo, t.col}, what, 1, client.MaxValueSize); err != nil {
+		return err
+	}
+	if p.s.Workload.ValueMax, err = p.integer(token{hi, t.col + len(lo) + 2}, what, 1, client.MaxValueSize); err != nil {
+		return err
+	}
+	if p.s.Workload.ValueMax < p.s.Workload.ValueMin {
+		return p.errf(t.col, "value-size %s: maximum below minimum; expected MIN..MAX like 1000..5000", echo(t.text))
+	}
+	return p.noMore(2, "end of line")
 }
 
 func (p *parser) linkCmd() error {
@@ -693,10 +788,21 @@ func (p *parser) finish() error {
 		runEnd += eff.Settle
 		endWhat = fmt.Sprintf("faults-until %v + settle %v + drain %v", eff.FaultTime, eff.Settle, eff.Drain)
 	}
+	if err := p.checkClients(n, runEnd, endWhat); err != nil {
+		return err
+	}
 	for i, e := range s.Expect {
 		ep := p.expectPos[i]
 		if (e.Kind == ExpectRestartBytes || e.Kind == ExpectSnapshotInstalled) && e.Node > n {
 			return p.errAt(ep.node.line, ep.node.col, "unknown node n%d (servers are n1..n%d)", e.Node, n)
+		}
+		if e.Kind == ExpectCommitted && e.Count > n {
+			return p.errAt(ep.node.line, ep.node.col, "%d servers, but there are %d", e.Count, n)
+		}
+		for _, c := range ep.clients {
+			if all := eff.AllClients(); c.id > all {
+				return p.errAt(c.at.line, c.at.col, "unknown client c%d (clients are c1..c%d)", c.id, all)
+			}
 		}
 		if end := e.end(); end > runEnd {
 			return p.errAt(ep.end.line, ep.end.col, "time %v is past the end of the run at %v (%s)", end, runEnd, endWhat)
@@ -705,6 +811,34 @@ func (p *parser) finish() error {
 	// Lines are in start order, but an every line's faults interleave
 	// with the lines after it: sort (stably, so line order at equal times).
 	slices.SortStableFunc(s.Faults, func(a, b faults.Fault) int { return compareDur(a.At, b.At) })
+	return nil
+}
+
+// checkClients checks the client groups against the server count and
+// the run's end.
+func (p *parser) checkClients(n int, runEnd time.Duration, endWhat string) error {
+	total := p.s.Clients
+	for i, g := range p.s.ClientGroups {
+		gp := p.groupPos[i]
+		for _, r := range gp.nodes {
+			if r.id > n {
+				return p.errAt(r.at.line, r.at.col, "unknown node n%d (servers are n1..n%d)", r.id, n)
+			}
+		}
+		if slices.ContainsFunc(g.Servers, faults.IsRef) && g.From == 0 {
+			return p.errAt(gp.servers.line, gp.servers.col, `leader-relative servers need "from TIME": they are resolved then, against the leader then`)
+		}
+		if g.From > runEnd {
+			return p.errAt(gp.servers.line, gp.servers.col, "from %v is past the end of the run at %v (%s)", g.From, runEnd, endWhat)
+		}
+		if err := g.Validate(n); err != nil {
+			return p.errAt(gp.servers.line, gp.servers.col, "%v", err)
+		}
+		total += g.Count
+		if total > MaxClients {
+			return p.errAt(gp.count.line, gp.count.col, "%d clients in all; expected at most %d", total, MaxClients)
+		}
+	}
 	return nil
 }
 

@@ -2,10 +2,12 @@ package scenarios
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/seed4fee1fef/raftsim/scenarios/cluster"
 	"github.com/seed4fee1fef/raftsim/scenarios/runner"
 )
 
@@ -122,6 +124,57 @@ func (p *parser) expect() error {
 			end = p.toks[i-1]
 		}
 		ep.end = pos{p.line, end.col}
+	case ExpectSameTerm:
+		if err := p.word(i, "at", `"at TIME" after same-term`); err != nil {
+			return err
+		}
+		t, err := p.tok(i+1, "a time after at")
+		if err != nil {
+			return err
+		}
+		if e.At, err = p.duration(t, false); err != nil {
+			return err
+		}
+		ep.end = pos{p.line, t.col}
+		i += 2
+	case ExpectCommitted:
+		t, err := p.tok(i, "a log index after committed")
+		if err != nil {
+			return err
+		}
+		idx, err := p.integer(t, "a log index", 1, math.MaxInt32)
+		if err != nil {
+			return err
+		}
+		e.Index = uint64(idx)
+		if err := p.word(i+1, "on", `"on K by TIME" after the index`); err != nil {
+			return err
+		}
+		t, err = p.tok(i+2, "a server count after on")
+		if err != nil {
+			return err
+		}
+		if e.Count, err = p.integer(t, "a server count", 1, MaxServers); err != nil {
+			return err
+		}
+		ep.node = pos{p.line, t.col}
+		if err := p.word(i+3, "by", `"by TIME" after the server count`); err != nil {
+			return err
+		}
+		t, err = p.tok(i+4, "a time after by")
+		if err != nil {
+			return err
+		}
+		if e.At, err = p.duration(t, false); err != nil {
+			return err
+		}
+		ep.end = pos{p.line, t.col}
+		i += 5
+	case ExpectLogsEqual:
+	case ExpectMessages, ExpectRPCs, ExpectBytes, ExpectOps:
+		if i, err = p.count(&e, &ep, i); err != nil {
+			return err
+		}
 	}
 	if err := p.noMore(i, "end of line"); err != nil {
 		return err
@@ -138,6 +191,101 @@ func (p *parser) sampled(d time.Duration, t token, what string) error {
 	if d < runner.SampleEvery {
 		return p.errf(t.col, "%s%v is shorter than the %v sampling period; expected at least %v", what, d, runner.SampleEvery, runner.SampleEvery)
 	}
+	return nil
+}
+
+// opNames are the operation types ops counts.
+var opNames = []string{"get", "put", "append", "cas"}
+
+// count parses a counting expectation's tail from token i: filters
+// (type=..., and clients=... for ops), "<=" or ">=", the bound, and
+// "from TIME to TIME".
+func (p *parser) count(e *Expectation, ep *expectPos, i int) (int, error) {
+	for i < len(p.toks) {
+		t := p.toks[i]
+		name, val, ok := strings.Cut(t.text, "=")
+		if !ok || (name != "type" && (name != "clients" || e.Kind != ExpectOps)) {
+			break
+		}
+		if (name == "type" && e.Types != nil) || (name == "clients" && e.Clients != nil) {
+			return 0, p.errf(t.col, "%s= given twice", name)
+		}
+		off := t.col + len(name) + 1
+		for _, v := range strings.Split(val, ",") {
+			if name == "clients" {
+				num, ok := strings.CutPrefix(v, "c")
+				c, err := strconv.Atoi(num)
+				if !ok || err != nil || c < 1 || strings.HasPrefix(num, "+") {
+					return 0, p.errf(off, "bad client %q; expected clients like c1,c4", echo(v))
+				}
+				if slices.Contains(e.Clients, c) {
+					return 0, p.errf(off, "client %s named twice", v)
+				}
+				e.Clients = append(e.Clients, c)
+				ep.clients = append(ep.clients, nodeRef{c, pos{p.line, off}})
+			} else {
+				if err := p.countType(e, v, off); err != nil {
+					return 0, err
+				}
+			}
+			off += len(v) + 1
+		}
+		i++
+	}
+	want := `"<= N" or ">= N"`
+	if e.Kind != ExpectOps && len(e.Types) == 0 {
+		want = `type=TYPE,..., "<= N" or ">= N"`
+	}
+	t, err := p.tok(i, want)
+	if err != nil {
+		return 0, err
+	}
+	switch t.text {
+	case "<=":
+	case ">=":
+		e.AtLeast = true
+	default:
+		return 0, p.errf(t.col, "unexpected %q; expected %s", echo(t.text), want)
+	}
+	t, err = p.tok(i+1, "a count after "+e.op())
+	if err != nil {
+		return 0, err
+	}
+	b, err := strconv.ParseUint(t.text, 10, 63)
+	if err != nil {
+		return 0, p.errf(t.col, "bad count %q; expected a whole number", echo(t.text))
+	}
+	e.Bound = b
+	if e.From, e.To, i, err = p.interval(i+2, "the count"); err != nil {
+		return 0, err
+	}
+	ep.end = pos{p.line, p.toks[i-1].col}
+	return i, nil
+}
+
+// countType adds one type= value to a count's filter.
+func (p *parser) countType(e *Expectation, v string, col int) error {
+	if slices.Contains(e.Types, v) {
+		return p.errf(col, "type %s named twice", v)
+	}
+	if e.Kind == ExpectOps {
+		if !slices.Contains(opNames, v) {
+			return p.errf(col, "unknown operation %q; expected one of %s", echo(v), strings.Join(opNames, ", "))
+		}
+		e.Types = append(e.Types, v)
+		return nil
+	}
+	typ, ok := cluster.ParseType(v)
+	if !ok || !cluster.IsRaft(typ) {
+		var names []string
+		for _, t := range cluster.Types() {
+			if cluster.IsRaft(t) {
+				names = append(names, cluster.TypeName(t))
+			}
+		}
+		return p.errf(col, "unknown message type %q; expected one of %s (counts are of messages between servers)", echo(v), strings.Join(names, ", "))
+	}
+	e.Types = append(e.Types, v)
 	return nil
 }
 

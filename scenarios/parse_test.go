@@ -109,7 +109,7 @@ func TestParseTolerates(t *testing.T) {
 		"at 1s kill n1 for 1s",   // for is relative
 		"at 1s one-way until 2s", // targets drawn at start
 		"no-heal\nfaults-until 5s\nat 1s kill n1 until 1h",
-		"expect unavailable\nexpect progress within 1s after 30s", // unavailable: the run lasts through settle
+		"expect unavailable\nexpect progress within 1s after 30s",               // unavailable: the run lasts through settle
 		"at 2s partition leader,leader+1 | leader+2,leader+3,leader+4 until 3s", // leader-relative
 		"at 2s kill not-leader until 3s\nat 3s loss 0.5 follower until 4s\nat 4s one-way leader -> not-leader until 5s",
 	} {
@@ -130,7 +130,7 @@ func knownBugs() string {
 
 func TestParseErrors(t *testing.T) {
 	for _, tt := range []struct{ src, want string }{
-		{"kil n3", `t.scn:1:1: unknown command "kil"; expected one of describe, catches, servers, clients, keys, mix, think, link, server, faults-until, settle, drain, no-heal, plant, random-faults, at, every, expect`},
+		{"kil n3", `t.scn:1:1: unknown command "kil"; expected one of describe, catches, servers, clients, keys, mix, think, value-size, link, server, faults-until, settle, drain, no-heal, plant, random-faults, at, every, expect`},
 		{"at 2x kill n3", `t.scn:1:4: bad duration "2x"; expected a duration like 500ms, 2s or 1m30s`},
 		{"servers 5\nat 2s kill n9 until 3s", `t.scn:2:12: unknown node n9 (servers are n1..n5)`},
 		{"at 2s kill n1,n2,n7 until 3s", `t.scn:1:18: unknown node n7 (servers are n1..n5)`},
@@ -206,8 +206,8 @@ func TestParseErrors(t *testing.T) {
 		{"random-faults kinds=kill,nope", `t.scn:1:26: unknown fault kind "nope"; expected one of kill, torn-kill, pause, isolate, isolate-leader, partition, majority-minority, even-split, bridge, one-way, loss, delay, duplicate, reorder, clock-skew, clock-drift, clock-jump, truncate, bitflip, truncate-mark, bitflip-mark, truncate-snapshot, bitflip-snapshot, slow-fsync, full-disk, fail-fsync, quiet`},
 		{"random-faults kinds=kill,kill", `t.scn:1:26: fault kind kill named twice`},
 		{"random-faults often", `t.scn:1:15: unexpected "often"; expected kinds=KIND,... or mean-gap=DURATION`},
-		{"expect", `t.scn:1:8: expected an expectation (linearizable, invariants, liveness, unavailable, beyond-model, stable-leader, one-leader, term-stable, no-commit, progress, restart-bytes, bytes-per-write, snapshot-installed)`},
-		{"expect foo", `t.scn:1:8: unknown expectation "foo"; expected one of linearizable, invariants, liveness, unavailable, beyond-model, stable-leader, one-leader, term-stable, no-commit, progress, restart-bytes, bytes-per-write, snapshot-installed`},
+		{"expect", `t.scn:1:8: expected an expectation (linearizable, invariants, liveness, unavailable, beyond-model, stable-leader, one-leader, term-stable, no-commit, progress, restart-bytes, bytes-per-write, snapshot-installed, same-term, committed, logs-equal, messages, rpcs, bytes, ops)`},
+		{"expect foo", `t.scn:1:8: unknown expectation "foo"; expected one of linearizable, invariants, liveness, unavailable, beyond-model, stable-leader, one-leader, term-stable, no-commit, progress, restart-bytes, bytes-per-write, snapshot-installed, same-term, committed, logs-equal, messages, rpcs, bytes, ops`},
 		{"expect linearizable please", `t.scn:1:21: unexpected "please"; expected end of line`},
 		{"expect stable-leader 10s 40s", `t.scn:1:22: unexpected "10s"; expected "from TIME to TIME" after stable-leader`},
 		{"expect stable-leader from 10s", `t.scn:1:31: expected "to TIME" after the start`},

@@ -218,7 +218,7 @@ func summarize(res *runner.Result) *summary {
 	out := &summary{}
 	out.add("seed", res.Options.Seed)
 	out.add("servers", res.Options.Servers)
-	out.add("clients", res.Options.Clients)
+	out.add("clients", res.Options.AllClients())
 	if res.Options.Planted != 0 {
 		out.add("planted", res.Options.Planted.String())
 	}

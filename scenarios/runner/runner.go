@@ -25,10 +25,13 @@ import (
 
 // Options describe one run. Zero fields take defaults (see Defaults).
 type Options struct {
-	Seed     uint64
-	Servers  int
-	Clients  int
-	Workload client.Workload
+	Seed    uint64
+	Servers int
+	// Clients are unbound clients (default 3, unless ClientGroups has
+	// some); ClientGroups' clients, bound to some servers, come after.
+	Clients      int
+	ClientGroups []cluster.ClientGroup
+	Workload     client.Workload
 	// Link is every link's base setting.
 	Link sim.LinkConfig
 	// FaultTime is how long faults may be active; the schedule heals
@@ -82,7 +85,7 @@ func (o *Options) Defaults() {
 	if o.Servers == 0 {
 		o.Servers = 5
 	}
-	if o.Clients == 0 {
+	if o.Clients == 0 && len(o.ClientGroups) == 0 {
 		o.Clients = 3
 	}
 	if o.Workload == (client.Workload{}) {
@@ -117,8 +120,8 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("servers = %d, want at most %d", o.Servers, MaxServers)
 	case o.Clients < 0:
 		return fmt.Errorf("clients = %d, want 0 or more", o.Clients)
-	case o.Clients > MaxClients:
-		return fmt.Errorf("clients = %d, want at most %d", o.Clients, MaxClients)
+	case o.AllClients() > MaxClients:
+		return fmt.Errorf("clients = %d, want at most %d", o.AllClients(), MaxClients)
 	case o.FaultTime < 0 || o.Settle < 0 || o.Drain < 0:
 		return fmt.Errorf("negative phase length (faults %v, settle %v, drain %v)", o.FaultTime, o.Settle, o.Drain)
 	case o.Server.TickInterval != 0 && o.Server.TickInterval < MinTick:
@@ -131,12 +134,22 @@ func (o *Options) Validate() error {
 	if err := o.Link.Validate(); err != nil {
 		return err
 	}
-	if o.Clients > 0 {
+	if o.AllClients() > 0 {
 		if err := o.Workload.Validate(); err != nil {
 			return err
 		}
 	}
+	for i, g := range o.ClientGroups {
+		if err := g.Validate(o.Servers); err != nil {
+			return fmt.Errorf("client group %d: %w", i+1, err)
+		}
+	}
 	return nil
+}
+
+// AllClients is the number of clients, unbound and bound.
+func (o *Options) AllClients() int {
+	return cluster.Config{Clients: o.Clients, Groups: o.ClientGroups}.AllClients()
 }
 
 // addSat adds two non-negative durations, saturating instead of wrapping.
@@ -167,7 +180,7 @@ func Run(opts Options) (*Result, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	w, err := sim.New(sim.Config{Seed: opts.Seed, Nodes: opts.Servers + opts.Clients, Link: opts.Link, Trace: opts.Trace})
+	w, err := sim.New(sim.Config{Seed: opts.Seed, Nodes: opts.Servers + opts.AllClients(), Link: opts.Link, Trace: opts.Trace})
 	if err != nil {
 		return nil, err
 	}
@@ -198,7 +211,7 @@ func Run(opts Options) (*Result, error) {
 	scfg.OnRole = func(id uint64, role raft.Role, lead, term uint64) {
 		m.role(id, role, term)
 	}
-	c, err := cluster.New(w, cluster.Config{Servers: opts.Servers, Clients: opts.Clients,
+	c, err := cluster.New(w, cluster.Config{Servers: opts.Servers, Clients: opts.Clients, Groups: opts.ClientGroups,
 		Workload: opts.Workload, Server: scfg, OnSend: func(_, _ uint64, msg []byte) { m.sent(msg) }})
 	if err != nil {
 		return nil, err
@@ -239,7 +252,7 @@ func Run(opts Options) (*Result, error) {
 	w.RunUntil(healAt)
 	res.HealedAt = healAt
 	if stopped, _ := w.Stopped(); !stopped {
-		res.Liveness = checkLiveness(w, c, healAt, opts.Settle, opts.Clients > 0)
+		res.Liveness = checkLiveness(w, c, healAt, opts.Settle, opts.AllClients() > 0)
 		c.StopLoad()
 		w.RunFor(opts.Drain)
 	} else {

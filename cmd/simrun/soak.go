@@ -152,7 +152,7 @@ func (o *soakOptions) soak(stdout, stderr io.Writer) error {
 		go work()
 	}
 	wg.Wait()
-	if firstErr != nil {
+	if firstErr != nil && len(failures) == 0 {
 		return firstErr
 	}
 	// Report in seed order, whatever order the workers finished in.
@@ -167,6 +167,11 @@ func (o *soakOptions) soak(stdout, stderr io.Writer) error {
 		ro.seed = f.seed
 		out.add("failure", fmt.Sprintf("seed %d %s: %s (report %s; repro: %s)", f.seed, f.verdict, f.why, f.report, reports.Command(ro.reproArgs())))
 	}
+	if firstErr != nil {
+		// A run that could not run stopped the soak, but the failures
+		// found before it are kept: they decide the exit status.
+		out.add("stopped", firstErr.Error())
+	}
 	if len(failures) == 0 {
 		out.add("result", "PASS")
 	} else {
@@ -177,6 +182,9 @@ func (o *soakOptions) soak(stdout, stderr io.Writer) error {
 	}
 	if reportErr != nil {
 		fmt.Fprintf(stderr, "simrun: soak: a report could not be written (%v); the failures are above\n", reportErr)
+	}
+	if firstErr != nil {
+		fmt.Fprintf(stderr, "simrun: soak stopped: %v; the failures found before are above\n", firstErr)
 	}
 	if len(failures) > 0 {
 		return errFailed

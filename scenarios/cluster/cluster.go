@@ -1,8 +1,10 @@
 // Package cluster puts a Raft cluster and its clients on a simulated
-// World: N servers on nodes 1..N, M clients on nodes N+1..N+M, each built
-// from its disk alone at every (re)start. It holds the omniscient view a
-// checker needs (every live server, the shared history) but never lets one
-// node see another's memory.
+// World: N servers on nodes 1..N, M clients on nodes N+1..N+M (c1..cM:
+// unbound ones first, then client groups bound to some servers), each
+// built from its disk alone at every (re)start. It holds the omniscient
+// view a checker needs (every live server, the shared history) but never
+// lets one node see another's memory. Its Wire tells the trace what each
+// message is.
 package cluster
 
 import (

@@ -157,7 +157,9 @@ type Fault struct {
 	// Until == At is a crash and immediate restart).
 	At, Until time.Duration
 
-	// Nodes are explicit target servers (1..Servers). Empty, and Leader
+	// Nodes are explicit target servers (1..Servers), or leader-relative
+	// references resolved at At (RefLeader, LeaderPlus(k), RefFollower,
+	// RefNotLeader: see refs.go), never both. Empty, and Leader
 	// false, means "draw at At from the world's "faults" stream": one
 	// server for isolate, truncate and bitflip, a random non-empty
 	// minority (at least one server) for the other kinds.
@@ -165,8 +167,9 @@ type Fault struct {
 	// Leader targets the server leading at At instead of Nodes; with no
 	// leader at At the fault is skipped (and says so in the trace).
 	Leader bool
-	// Groups are the sides of a partition, disjoint. Their shape depends
-	// on the kind (see the package doc); empty means "draw at At".
+	// Groups are the sides of a partition, disjoint: server ids, or
+	// leader-relative references as in Nodes. Their shape depends on the
+	// kind (see the package doc); empty means "draw at At".
 	Groups [][]int
 
 	// Prob is the per-message probability for loss, duplicate, reorder.
@@ -268,6 +271,12 @@ func (f Fault) checkTargets(info kindInfo, n int) string {
 		if f.Leader && len(f.Nodes) > 0 {
 			return "both leader and explicit nodes"
 		}
+		if hasRefs(f.Nodes) {
+			if len(f.Nodes) == 1 && f.Nodes[0] == RefLeader {
+				return "a lone leader target is written Leader"
+			}
+			return checkRefs(f.Nodes, n)
+		}
 		return checkNodes(f.Nodes, n, map[int]bool{})
 	case targetGroups, targetOneWay:
 		return f.checkGroups(n)
@@ -314,20 +323,32 @@ func (f Fault) checkGroups(n int) string {
 		}
 		return ""
 	}
-	seen := map[int]bool{}
+	var all []int
 	for g, grp := range f.Groups {
 		if len(grp) == 0 {
 			return fmt.Sprintf("group %d is empty", g+1)
 		}
-		if r := checkNodes(grp, n, seen); r != "" {
+		all = append(all, grp...)
+	}
+	// Leader-relative groups are checked by the sizes they resolve to:
+	// their references are distinct and never overlap (checkRefs).
+	refs := hasRefs(all)
+	if refs {
+		if r := checkRefs(all, n); r != "" {
 			return r
 		}
+	} else if r := checkNodes(all, n, map[int]bool{}); r != "" {
+		return r
 	}
-	covered := len(seen) == n
 	sizes := make([]int, len(f.Groups))
+	total := 0
 	for i, g := range f.Groups {
-		sizes[i] = len(g)
+		for _, id := range g {
+			sizes[i] += refSize(id, n)
+		}
+		total += sizes[i]
 	}
+	covered := total == n
 	switch f.Kind {
 	case Partition:
 		if len(f.Groups) < 2 {
@@ -464,15 +485,14 @@ func signedDuration(d time.Duration) string {
 	return "+" + d.String()
 }
 
-// nodeList renders ids as "n1,n2,n3" in the given order.
+// nodeList renders ids as "n1,n2,n3" (or "leader,leader+1") in the given order.
 func nodeList(ids []int) string {
 	var b strings.Builder
 	for i, id := range ids {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteByte('n')
-		b.WriteString(strconv.Itoa(id))
+		b.WriteString(RefName(id))
 	}
 	return b.String()
 }

@@ -183,6 +183,20 @@ func (nm *nemesis) resolve(r *run) bool {
 		}
 		r.leader = id
 		r.nodes = []sim.NodeID{sim.NodeID(id)}
+	case hasRefs(f.Nodes) || slices.ContainsFunc(f.Groups, hasRefs):
+		// Leader-relative targets: resolved now, against the leader now.
+		id, _ := nm.t.Leader()
+		if id < 1 || id > nm.n {
+			nm.w.Note(0, fmt.Sprintf("fault %d skipped: %s: no leader", r.idx, f))
+			return false
+		}
+		r.leader = id
+		if len(f.Nodes) > 0 {
+			r.nodes = nodeIDs(ResolveRefs(f.Nodes, id, nm.n, nm.rand))
+		}
+		for _, g := range f.Groups {
+			r.groups = append(r.groups, nodeIDs(ResolveRefs(g, id, nm.n, nm.rand)))
+		}
 	case info.target == targetNodes && len(f.Nodes) > 0:
 		r.nodes = nodeIDs(f.Nodes)
 	case info.target == targetNodes:

@@ -46,6 +46,9 @@ func (n *Node) reset(term uint64) {
 
 func (n *Node) resetRandomizedElectionTimeout() {
 	n.randomizedElectionTimeout = n.electionTick + n.rand.IntN(n.electionTick)
+	if n.planted.Has(plant.FixedElectionTimeout) {
+		n.randomizedElectionTimeout = n.electionTick
+	}
 }
 
 func (n *Node) becomeFollower(term, lead uint64) {

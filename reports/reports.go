@@ -2,6 +2,7 @@ package reports
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -45,6 +46,13 @@ type Summary struct {
 	// them as a shell command.
 	Args    []string `json:"args"`
 	Command string   `json:"command"`
+	// Script is the scenario the run ran, verbatim, so a replay does not
+	// depend on a file that may have moved or changed.
+	Script string `json:"script,omitempty"`
+	// TraceSHA256 is the SHA-256 of trace.jsonl as written (Write sets
+	// it; empty when the run did not keep its trace). Events is its
+	// number of lines.
+	TraceSHA256 string `json:"trace_sha256,omitempty"`
 }
 
 // Metrics is the health section of summary.json.
@@ -60,6 +68,8 @@ type Metrics struct {
 	MessagesPerEntry float64  `json:"messages_per_entry"`
 	BytesPerEntry    float64  `json:"bytes_per_entry"`
 	LogEntries       []uint64 `json:"log_entries"`
+	// MessagesByType is server-to-server traffic by message type.
+	MessagesByType runner.Traffic `json:"messages_by_type,omitempty"`
 }
 
 // Build identifies the binary: same seed and same build give the same trace.
@@ -88,7 +98,8 @@ func Summarize(res *runner.Result, scenario string, args []string) Summary {
 		Metrics: Metrics{OpsCompleted: m.OpsCompleted, OpsUnknown: m.OpsUnknown, Elections: m.Elections,
 			LeaderChanges: m.LeaderChanges, MaxTerm: m.MaxTerm, LatencyP50NS: int64(m.LatencyP50),
 			LatencyP99NS: int64(m.LatencyP99), CommittedEntries: m.CommittedEntries,
-			MessagesPerEntry: m.MessagesPerWrite, BytesPerEntry: m.BytesPerWrite, LogEntries: m.LogEntries},
+			MessagesPerEntry: m.MessagesPerWrite, BytesPerEntry: m.BytesPerWrite, LogEntries: m.LogEntries,
+			MessagesByType: m.Traffic},
 		Args: args, Command: Command(args),
 	}
 	if res.Options.Planted != 0 {
@@ -119,16 +130,18 @@ func Command(args []string) string {
 
 // Write writes the report of res into dir (created if needed). Each file
 // is written atomically, so a reader (or a crash of simrun itself) never
-// sees half a file. The trace is exported only if the run kept it.
+// sees half a file. The trace is exported only if the run kept it, and
+// its digest recorded in the summary, which is written last: a summary
+// means the report is complete.
 func Write(dir string, res *runner.Result, sum Summary) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
+	sum.TraceSHA256 = ""
 	files := []struct {
 		name  string
 		write func(*bytes.Buffer) error
 	}{
-		{SummaryFile, func(b *bytes.Buffer) error { return writeJSON(b, sum) }},
 		{ReproFile, func(b *bytes.Buffer) error {
 			fmt.Fprintf(b, "#!/bin/sh\n# Reproduces this run exactly (same build): trace hash %s.\n%s\n", sum.TraceHash, sum.Command)
 			return nil
@@ -143,8 +156,18 @@ func Write(dir string, res *runner.Result, sum Summary) error {
 		files = append(files, struct {
 			name  string
 			write func(*bytes.Buffer) error
-		}{TraceFile, func(b *bytes.Buffer) error { return res.World.Trace().WriteJSONL(b) }})
+		}{TraceFile, func(b *bytes.Buffer) error {
+			if err := res.World.Trace().WriteJSONL(b); err != nil {
+				return err
+			}
+			sum.TraceSHA256 = fmt.Sprintf("%x", sha256.Sum256(b.Bytes()))
+			return nil
+		}})
 	}
+	files = append(files, struct {
+		name  string
+		write func(*bytes.Buffer) error
+	}{SummaryFile, func(b *bytes.Buffer) error { return writeJSON(b, sum) }})
 	for _, f := range files {
 		var b bytes.Buffer
 		if err := f.write(&b); err != nil {

@@ -1,13 +1,16 @@
 package scenarios
 
 import (
+	"bytes"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/seed4fee1fef/raftsim/linearizability/model"
 	"github.com/seed4fee1fef/raftsim/raft"
 	"github.com/seed4fee1fef/raftsim/raft/raftpb"
+	"github.com/seed4fee1fef/raftsim/scenarios/cluster"
 	"github.com/seed4fee1fef/raftsim/scenarios/runner"
 	"github.com/seed4fee1fef/raftsim/sim"
 )
@@ -60,6 +63,9 @@ type evaluator struct {
 	entryBytes float64
 	// installed counts snapshots each server installed (index id-1).
 	installed []uint64
+	// res is the run, for what samples do not hold: the messages sent,
+	// the history, the servers at the end. Nil in tests of samples alone.
+	res *runner.Result
 }
 
 // check judges one sample-based expectation (the always-judged ones are
@@ -97,6 +103,14 @@ func (ev *evaluator) check(e Expectation) Check {
 		if n == 0 && ev.stoppedAt >= 0 {
 			c.Skipped, c.Detail = true, "a safety violation stopped the run first"
 		}
+	case ExpectSameTerm:
+		c.OK, c.Detail = ev.sameTerm(e.At)
+	case ExpectCommitted:
+		c.OK, c.Detail = ev.committed(e.Index, e.Count, e.At)
+	case ExpectLogsEqual:
+		c.OK, c.Skipped, c.Detail = ev.logsEqual()
+	case ExpectMessages, ExpectRPCs, ExpectBytes, ExpectOps:
+		c.OK, c.Detail = ev.count(e)
 	default:
 		c.Detail = fmt.Sprintf("unknown expectation %q", e.Kind)
 	}
@@ -194,34 +208,67 @@ func maxTerm(s runner.Sample) uint64 {
 	return t
 }
 
-// termStable: the highest term of any up node is the same in every
-// sample of [from, to].
-func (ev *evaluator) termStable(from, to time.Duration) (bool, string) {
-	ss := ev.in(from, to)
-	if len(ss) == 0 {
-		return false, "no samples in the interval"
+// highest returns, for each sample, the highest value of "of" in any sample up to
+// and including it: a committed index or a term never goes back, so a
+// server that is down (or restarted with a lower commit hint, which it
+// relearns) moves nothing, and only a real rise counts.
+func (ev *evaluator) highest(of func(runner.Sample) uint64) []uint64 {
+	out := make([]uint64, len(ev.samples))
+	var hi uint64
+	for k, s := range ev.samples {
+		hi = max(hi, of(s))
+		out[k] = hi
 	}
-	t0 := maxTerm(ss[0])
-	for _, s := range ss[1:] {
-		if t := maxTerm(s); t != t0 {
-			return false, fmt.Sprintf("term went from %d to %d at %v", t0, t, s.At)
+	return out
+}
+
+// steady reports whether the highest value of "of" ever seen stays the same
+// over the samples in [from, to]: the first sample that shows a rise, its
+// value, and the value at the start.
+func (ev *evaluator) steady(from, to time.Duration, of func(runner.Sample) uint64) (n int, v0, v uint64, at sim.Time) {
+	hi := ev.highest(of)
+	first := true
+	for k, s := range ev.samples {
+		if s.At < sim.Time(from) || s.At > sim.Time(to) {
+			continue
 		}
+		n++
+		if first {
+			v0, first = hi[k], false
+			continue
+		}
+		if hi[k] != v0 {
+			return n, v0, hi[k], s.At
+		}
+	}
+	return n, v0, v0, -1
+}
+
+// termStable: no up node reaches a term above the highest seen at the
+// start of [from, to], in any sample of it (a node that is down, or
+// restarts, moves nothing).
+func (ev *evaluator) termStable(from, to time.Duration) (bool, string) {
+	n, t0, t, at := ev.steady(from, to, maxTerm)
+	switch {
+	case n == 0:
+		return false, "no samples in the interval"
+	case at >= 0:
+		return false, fmt.Sprintf("term went from %d to %d at %v", t0, t, at)
 	}
 	return true, fmt.Sprintf("term %d throughout", t0)
 }
 
-// noCommit: the highest commit index of any up node is the same in every
-// sample of [from, to].
+// noCommit: no up node shows a commit index above the highest any sample
+// showed at the start of [from, to], in any sample of it. A committed
+// index never goes back: a server that is down, or restarted with the
+// lower commit hint it persisted, commits nothing.
 func (ev *evaluator) noCommit(from, to time.Duration) (bool, string) {
-	ss := ev.in(from, to)
-	if len(ss) == 0 {
+	n, c0, c, at := ev.steady(from, to, runner.Sample.MaxCommit)
+	switch {
+	case n == 0:
 		return false, "no samples in the interval"
-	}
-	c0 := ss[0].MaxCommit()
-	for _, s := range ss[1:] {
-		if c := s.MaxCommit(); c != c0 {
-			return false, fmt.Sprintf("commit index went from %d to %d at %v", c0, c, s.At)
-		}
+	case at >= 0:
+		return false, fmt.Sprintf("commit index went from %d to %d at %v", c0, c, at)
 	}
 	return true, fmt.Sprintf("commit index stayed at %d", c0)
 }
@@ -384,6 +431,174 @@ func (ev *evaluator) bytesPerWrite(e Expectation) (bool, string) {
 	detail := fmt.Sprintf("%.0f bytes per write from %v to %v (%d writes), %.0f from %v to %v (%d writes): %.2fx",
 		got, e.From, e.To, n, base, e.BaseFrom, e.BaseTo, nb, got/base)
 	return got <= e.Factor*base, detail
+}
+
+// sameTerm: in the first sample at or after at, every up server is in
+// the same term.
+func (ev *evaluator) sameTerm(at time.Duration) (bool, string) {
+	for _, s := range ev.samples {
+		if s.At < sim.Time(at) {
+			continue
+		}
+		var up []string
+		terms := map[uint64]bool{}
+		for i, n := range s.Nodes {
+			if n.Up {
+				up = append(up, fmt.Sprintf("n%d:%d", i+1, n.Term))
+				terms[n.Term] = true
+			}
+		}
+		switch {
+		case len(up) == 0:
+			return false, fmt.Sprintf("no server up at %v", s.At)
+		case len(terms) > 1:
+			return false, fmt.Sprintf("terms differ at %v (%s)", s.At, strings.Join(up, " "))
+		}
+		return true, fmt.Sprintf("%d servers in term %d at %v", len(up), s.Nodes[upIndex(s)].Term, s.At)
+	}
+	return false, fmt.Sprintf("no sample at or after %v", at)
+}
+
+func upIndex(s runner.Sample) int {
+	for i, n := range s.Nodes {
+		if n.Up {
+			return i
+		}
+	}
+	return 0
+}
+
+// committed: some sample at or before by shows at least count up servers
+// whose commit index has reached index.
+func (ev *evaluator) committed(index uint64, count int, by time.Duration) (bool, string) {
+	most, mostAt := 0, sim.Time(0)
+	for _, s := range ev.samples {
+		if s.At > sim.Time(by) {
+			break
+		}
+		k := 0
+		for _, n := range s.Nodes {
+			if n.Up && n.Commit >= index {
+				k++
+			}
+		}
+		if k >= count {
+			return true, fmt.Sprintf("index %d committed on %d servers at %v", index, k, s.At)
+		}
+		if k > most {
+			most, mostAt = k, s.At
+		}
+	}
+	if most == 0 {
+		return false, fmt.Sprintf("index %d committed on no server by %v", index, by)
+	}
+	return false, fmt.Sprintf("index %d committed on at most %d servers by %v (at %v)", index, most, by, mostAt)
+}
+
+// logsEqual: at the end of the run every server is up and holds the same
+// log: the same last index, and at each index the same term and data on
+// every server that still holds it.
+func (ev *evaluator) logsEqual() (ok, skipped bool, detail string) {
+	if ev.stoppedAt >= 0 {
+		return false, true, fmt.Sprintf("the run stopped at %v", ev.stoppedAt)
+	}
+	if ev.res == nil || ev.res.Cluster == nil {
+		return false, false, "no cluster to compare"
+	}
+	c := ev.res.Cluster
+	var last uint64
+	for id := 1; id <= c.Servers(); id++ {
+		s := c.Server(id)
+		if s == nil {
+			return false, false, fmt.Sprintf("n%d is down at the end", id)
+		}
+		li := s.BasicStatus().LastIndex
+		if id > 1 && li != last {
+			return false, false, fmt.Sprintf("last index %d on n1, %d on n%d", last, li, id)
+		}
+		last = li
+	}
+	compared := 0
+	for i := uint64(1); i <= last; i++ {
+		first, have := raftpb.Entry{}, 0
+		for id := 1; id <= c.Servers(); id++ {
+			e, ok := c.Server(id).LogEntry(i)
+			if !ok {
+				continue // compacted away there
+			}
+			if have == 0 {
+				first = e
+			} else if e.Term != first.Term || e.Type != first.Type || !bytes.Equal(e.Data, first.Data) {
+				return false, false, fmt.Sprintf("index %d differs: term %d on one server, %d on n%d", i, first.Term, e.Term, id)
+			}
+			have++
+		}
+		if have > 1 {
+			compared++
+		}
+	}
+	return true, false, fmt.Sprintf("%d servers, last index %d, %d entries compared", c.Servers(), last, compared)
+}
+
+// count: the messages (or requests, or bytes) servers sent each other,
+// or the operations clients completed, in [From, To) and of the given
+// types and clients, against the bound.
+func (ev *evaluator) count(e Expectation) (bool, string) {
+	if ev.res == nil {
+		return false, "no run to count"
+	}
+	from, to := sim.Time(e.From), sim.Time(e.To)
+	var n uint64
+	what := string(e.Kind)
+	if e.Kind == ExpectOps {
+		what = "operations completed"
+		servers := uint64(ev.res.Options.Servers)
+		for _, op := range ev.res.Cluster.History.Operations() {
+			if op.Unknown || sim.Time(op.Return) < from || sim.Time(op.Return) >= to {
+				continue
+			}
+			if len(e.Clients) > 0 && !slices.Contains(e.Clients, int(op.ClientID-servers)) {
+				continue
+			}
+			if len(e.Types) > 0 && !slices.Contains(e.Types, op.Input.Op.String()) {
+				continue
+			}
+			n++
+		}
+	} else {
+		var want [256]bool
+		for _, name := range e.Types {
+			t, _ := cluster.ParseType(name)
+			want[t] = true
+		}
+		if e.Kind == ExpectRPCs {
+			what = "requests"
+		}
+		for _, m := range ev.res.Messages {
+			if m.At < from || m.At >= to || (len(e.Types) > 0 && !want[m.Type]) {
+				continue
+			}
+			switch e.Kind {
+			case ExpectRPCs:
+				if !cluster.IsResponse(m.Type) {
+					n++
+				}
+			case ExpectBytes:
+				n += uint64(m.Size)
+			default:
+				n++
+			}
+		}
+	}
+	if n == 1 {
+		what = map[string]string{"messages": "message", "requests": "request", "bytes": "byte",
+			"operations completed": "operation completed"}[what]
+	}
+	detail := fmt.Sprintf("%d %s from %v to %v", n, what, e.From, e.To)
+	if e.AtLeast {
+		return n >= e.Bound, detail
+	}
+	return n <= e.Bound, detail
 }
 
 // baseCheck judges one of the always-judged expectations from the result.

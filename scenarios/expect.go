@@ -3,6 +3,7 @@ package scenarios
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -35,13 +36,26 @@ const (
 	ExpectProgress      ExpectKind = "progress"        // within D after T
 	ExpectRestartBytes  ExpectKind = "restart-bytes"   // nX <= Kx-missed
 	ExpectBytesPerWrite ExpectKind = "bytes-per-write" // from T to T <= Kx from T to T
+	ExpectSameTerm      ExpectKind = "same-term"       // at T
+	ExpectCommitted     ExpectKind = "committed"       // INDEX on K by T
+
+	// Judged on the servers at the end of the run:
+	ExpectLogsEqual ExpectKind = "logs-equal"
+
+	// Counted exactly, over [from, to) (not sampled):
+	ExpectMessages ExpectKind = "messages" // [type=T,...] <= N from T to T: server-to-server messages sent
+	ExpectRPCs     ExpectKind = "rpcs"     // the same, requests only (an RPC is a request and its response)
+	ExpectBytes    ExpectKind = "bytes"    // the same, their bytes
+	ExpectOps      ExpectKind = "ops"      // [clients=cI,...] [type=OP,...] <= N: client operations completed
+
 	// Judged on the run's counters:
 	ExpectSnapshotInstalled ExpectKind = "snapshot-installed" // nX: installed a snapshot from a leader
 )
 
 var expectKinds = []ExpectKind{ExpectLinearizable, ExpectInvariants, ExpectLiveness, ExpectUnavailable, ExpectBeyondModel,
 	ExpectStableLeader, ExpectOneLeader, ExpectTermStable, ExpectNoCommit, ExpectProgress, ExpectRestartBytes, ExpectBytesPerWrite,
-	ExpectSnapshotInstalled}
+	ExpectSnapshotInstalled,
+	ExpectSameTerm, ExpectCommitted, ExpectLogsEqual, ExpectMessages, ExpectRPCs, ExpectBytes, ExpectOps}
 
 // Expectation is one expect line. Only the fields its kind uses are set.
 type Expectation struct {
@@ -57,6 +71,20 @@ type Expectation struct {
 	Factor float64
 	// BaseFrom and BaseTo are bytes-per-write's baseline window.
 	BaseFrom, BaseTo time.Duration
+	// At is same-term's time and committed's "by".
+	At time.Duration
+	// Index and Count: committed's index, and the servers it needs.
+	Index uint64
+	Count int
+	// Types filter a count: message types (cluster.TypeName) for
+	// messages, rpcs and bytes; operations (get, put, append, cas) for ops.
+	// Clients filters ops by client (1 is c1). Empty: all.
+	Types   []string
+	Clients []int
+	// AtLeast makes a count a lower bound (>=); otherwise it is an upper
+	// bound (<=) on Bound.
+	AtLeast bool
+	Bound   uint64
 }
 
 // String renders e as its script line, e.g. "expect stable-leader from 2s to 30s".
@@ -74,8 +102,32 @@ func (e Expectation) String() string {
 	case ExpectBytesPerWrite:
 		s += fmt.Sprintf(" from %v to %v <= %sx from %v to %v", e.From, e.To,
 			strconv.FormatFloat(e.Factor, 'g', -1, 64), e.BaseFrom, e.BaseTo)
+	case ExpectSameTerm:
+		s += fmt.Sprintf(" at %v", e.At)
+	case ExpectCommitted:
+		s += fmt.Sprintf(" %d on %d by %v", e.Index, e.Count, e.At)
+	case ExpectMessages, ExpectRPCs, ExpectBytes, ExpectOps:
+		if len(e.Clients) > 0 {
+			names := make([]string, len(e.Clients))
+			for i, c := range e.Clients {
+				names[i] = "c" + strconv.Itoa(c)
+			}
+			s += " clients=" + strings.Join(names, ",")
+		}
+		if len(e.Types) > 0 {
+			s += " type=" + strings.Join(e.Types, ",")
+		}
+		s += fmt.Sprintf(" %s %d from %v to %v", e.op(), e.Bound, e.From, e.To)
 	}
 	return s
+}
+
+// op is a count's comparison as written.
+func (e Expectation) op() string {
+	if e.AtLeast {
+		return ">="
+	}
+	return "<="
 }
 
 // end is the latest time e looks at (0 for the whole-run checks).
@@ -87,6 +139,10 @@ func (e Expectation) end() time.Duration {
 		return e.After + e.Within
 	case ExpectBytesPerWrite:
 		return max(e.To, e.BaseTo)
+	case ExpectSameTerm, ExpectCommitted:
+		return e.At
+	case ExpectMessages, ExpectRPCs, ExpectBytes, ExpectOps:
+		return e.To
 	}
 	return 0
 }

@@ -34,6 +34,8 @@ func FuzzParse(f *testing.F) {
 		"", "at 2x kill n3", "servers 5\nat 2s kill n9 until 3s", "at 1s loss 1.5 n1 until 2s",
 		"every 1ms from 0s to 1s kill n1", "link latency 1ms..5ms loss 0.01 duplicate 0 reorder 0",
 		"expect bytes-per-write from 5s to 10s <= 2x from 1s to 3s", "describe \x00\xff # x",
+		classic, "\uFEFFclients 2 on n1 until 5s\nexpect ops type=get clients=c1 >= 1 from 1s to 2s",
+		"at 1s partition leader | not-leader until 2s\nat 2s kill leader,leader+1", "value-size 10..20\nexpect logs-equal",
 	} {
 		f.Add([]byte(s))
 	}

@@ -16,8 +16,8 @@ import (
 )
 
 var libraryNames = []string{
-	"clock-skew", "even-split", "figure8", "flaky-network", "lagging-follower", "leader-isolation",
-	"majority-failure", "mark-damage", "mark-rollback", "minority-partition", "power-cut-overwrite", "quiet-leader",
+	"byte-budget", "clock-skew", "election-budget", "even-split", "figure8", "flaky-network", "lagging-follower", "leader-isolation",
+	"majority-failure", "mark-damage", "mark-rollback", "minority-clients", "minority-partition", "power-cut-overwrite", "quiet-leader",
 	"restart-remembers", "rolling-restarts", "snapshot-crash", "snapshot-damage", "snapshot-install", "snapshot-lossy", "snapshot-restart",
 	"torn-wal", "truncate-minority",
 }
@@ -169,4 +169,32 @@ func TestMarkRollbackIsLabelledBeyondTheModel(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, out.Pass)
 	assert.Contains(t, strings.Join(out.Failures, "\n"), "expect beyond-model")
+}
+
+// The classic-test scenarios catch their bugs by what they count, not
+// only by the always-judged checks.
+func TestClassicBudgetsFailOnTheirCounts(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		bug  plant.Bug
+		want string // the expectation that must fail
+	}{
+		{"election-budget", plant.FixedElectionTimeout, "expect rpcs type=prevote,vote <= 30 from 3s to 5s"},
+		{"election-budget", plant.NoHeartbeats, "expect rpcs type=heartbeat >= 30 from 5s to 6s"},
+		{"byte-budget", plant.ResendWholeLog, "expect bytes <= 400000 from 2s to 4s"},
+		{"minority-clients", plant.StaleLeaderReads, "expect ops clients=c4,c5,c6 <= 0 from 3s to 6s"},
+	} {
+		t.Run(tt.name+"/"+tt.bug.String(), func(t *testing.T) {
+			t.Parallel()
+			out := libraryRun(t, tt.name, 1, plant.Of(tt.bug))
+			require.False(t, out.Pass)
+			var failed []string
+			for _, c := range out.Checks {
+				if !c.OK && !c.Skipped {
+					failed = append(failed, c.Expect.String())
+				}
+			}
+			assert.Contains(t, failed, tt.want)
+		})
+	}
 }

@@ -8,10 +8,13 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/seed4fee1fef/raftsim/faults"
 	"github.com/seed4fee1fef/raftsim/linearizability/client"
 	"github.com/seed4fee1fef/raftsim/raft/plant"
+	"github.com/seed4fee1fef/raftsim/scenarios/cluster"
+	"github.com/seed4fee1fef/raftsim/scenarios/runner"
 	"github.com/seed4fee1fef/raftsim/sim"
 )
 
@@ -35,18 +38,44 @@ func (e *ParseError) Error() string {
 // Unwrap makes errors.Is(err, ErrParse) hold.
 func (e *ParseError) Unwrap() error { return ErrParse }
 
-// Limits on the cluster a script may ask for.
+// echo is a word of the script quoted in an error message: cut to
+// echoLimit bytes (at a rune boundary), with its length, so a bad token
+// of 5000 bytes reads "xxxx…" (5000 bytes).
+type echo string
+
+const echoLimit = 40
+
+// Format implements fmt.Formatter (for %q and %s alike).
+func (e echo) Format(f fmt.State, _ rune) {
+	s := string(e)
+	if len(s) <= echoLimit {
+		fmt.Fprint(f, strconv.Quote(s))
+		return
+	}
+	cut := echoLimit
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	fmt.Fprintf(f, "%s (%d bytes)", strconv.Quote(s[:cut]+"…"), len(s))
+}
+
+// Limits on the cluster a script may ask for: beyond them a run would
+// effectively never finish (the runner's limits, checked here with the
+// line that passes them).
 const (
-	MaxServers = 64
-	MaxClients = 64
+	MaxServers = runner.MaxServers
+	MaxClients = runner.MaxClients
 	MaxKeys    = 1 << 20
 	// MaxDuration bounds every time and duration, so sums of them cannot
-	// overflow.
+	// overflow; the run itself (faults-until + settle + drain) is bounded
+	// by runner.MaxRunLength.
 	MaxDuration = 1000 * time.Hour
+	// MaxFaults bounds the faults of one script, every lines expanded.
+	MaxFaults = 10_000
 )
 
 // commands lists every command, in the order errors suggest them.
-var commands = []string{"describe", "catches", "servers", "clients", "keys", "mix", "think", "link", "server",
+var commands = []string{"describe", "catches", "servers", "clients", "keys", "mix", "think", "value-size", "link", "server",
 	"faults-until", "settle", "drain", "no-heal", "plant", "random-faults", "at", "every", "expect"}
 
 type token struct {
@@ -95,9 +124,10 @@ type faultPos struct {
 }
 
 type expectPos struct {
-	kind pos
-	end  pos // the token of the latest time the expectation looks at
-	node pos // restart-bytes' node
+	kind    pos
+	end     pos // the token of the latest time the expectation looks at
+	node    pos // restart-bytes' node, committed's server count
+	clients []nodeRef
 }
 
 type parser struct {
@@ -116,6 +146,16 @@ type parser struct {
 	expectPos  []expectPos
 	workload   bool // a workload command started from the default
 	link       bool
+	// values remembers where faults-until, settle and drain set their
+	// value, for the run-length check.
+	values map[string]pos
+	// groupPos is where each client group's parts are.
+	groupPos []groupPos
+}
+
+type groupPos struct {
+	count, servers pos
+	nodes          []nodeRef
 }
 
 // Parse reads a script. name is the file name errors report (and whose
@@ -123,8 +163,9 @@ type parser struct {
 // anything runs: the first problem comes back as a *ParseError. Parse
 // never panics.
 func Parse(name string, src []byte) (*Scenario, error) {
-	p := &parser{file: name, s: &Scenario{Name: baseName(name)}, once: map[string]pos{}}
-	lines := strings.Split(string(src), "\n")
+	p := &parser{file: name, s: &Scenario{Name: baseName(name)}, once: map[string]pos{}, values: map[string]pos{}}
+	// A UTF-8 byte-order mark (some editors write one) is not a command.
+	lines := strings.Split(strings.TrimPrefix(string(src), "\uFEFF"), "\n")
 	for i, l := range lines {
 		p.line = i + 1
 		p.raw = l
@@ -177,7 +218,7 @@ func (p *parser) tok(i int, expected string) (token, error) {
 // noMore reports an unexpected token from i on.
 func (p *parser) noMore(i int, expected string) error {
 	if i < len(p.toks) {
-		return p.errf(p.toks[i].col, "unexpected %q; expected %s", p.toks[i].text, expected)
+		return p.errf(p.toks[i].col, "unexpected %q; expected %s", echo(p.toks[i].text), expected)
 	}
 	return nil
 }
@@ -195,7 +236,7 @@ func (p *parser) setOnce(key string, col int) error {
 func (p *parser) command() error {
 	cmd := p.toks[0]
 	switch cmd.text {
-	case "describe", "catches", "servers", "clients", "keys", "mix", "think", "faults-until", "settle",
+	case "describe", "catches", "servers", "keys", "mix", "think", "value-size", "faults-until", "settle",
 		"drain", "no-heal", "random-faults":
 		if err := p.setOnce(cmd.text, cmd.col); err != nil {
 			return err
@@ -230,9 +271,7 @@ func (p *parser) command() error {
 		p.s.Servers = n
 		return err
 	case "clients":
-		n, err := p.intArg(1, "a client count", 1, MaxClients)
-		p.s.Clients = n
-		return err
+		return p.clients()
 	case "keys":
 		n, err := p.intArg(1, "a key count", 1, MaxKeys)
 		p.startWorkload()
@@ -245,6 +284,8 @@ func (p *parser) command() error {
 		p.startWorkload()
 		p.s.Workload.Think = d
 		return err
+	case "value-size":
+		return p.valueSize()
 	case "link":
 		return p.linkCmd()
 	case "server":
@@ -254,6 +295,7 @@ func (p *parser) command() error {
 		if err != nil {
 			return err
 		}
+		p.values[cmd.text] = pos{p.line, p.toks[1].col}
 		switch cmd.text {
 		case "faults-until":
 			p.s.FaultTime = d
@@ -275,7 +317,69 @@ func (p *parser) command() error {
 	case "expect":
 		return p.expect()
 	}
-	return p.errf(cmd.col, "unknown command %q; expected one of %s", cmd.text, strings.Join(commands, ", "))
+	return p.errf(cmd.col, "unknown command %q; expected one of %s", echo(cmd.text), strings.Join(commands, ", "))
+}
+
+// clients parses "clients N" (unbound, once) or "clients N on NODES
+// [from TIME] [until TIME]" (a bound group, any number).
+func (p *parser) clients() error {
+	t, err := p.tok(1, "a client count")
+	if err != nil {
+		return err
+	}
+	n, err := p.integer(t, "a client count", 1, MaxClients)
+	if err != nil {
+		return err
+	}
+	if len(p.toks) == 2 {
+		if err := p.setOnce("clients", p.toks[0].col); err != nil {
+			return err
+		}
+		p.s.Clients = n
+		return nil
+	}
+	if err := p.word(2, "on", `"on NODES" or end of line`); err != nil {
+		return err
+	}
+	nt, err := p.tok(3, "servers like n1,n2 (or leader,leader+1) after on")
+	if err != nil {
+		return err
+	}
+	var fp faultPos
+	ids, err := p.nodes(nt, &fp)
+	if err != nil {
+		return err
+	}
+	g := cluster.ClientGroup{Count: n, Servers: ids}
+	i := 4
+	for _, w := range []string{"from", "until"} {
+		if i >= len(p.toks) || p.toks[i].text != w {
+			continue
+		}
+		vt, err := p.tok(i+1, "a time after "+w)
+		if err != nil {
+			return err
+		}
+		d, err := p.duration(vt, true)
+		if err != nil {
+			return err
+		}
+		if w == "from" {
+			g.From = d
+		} else {
+			if d <= g.From {
+				return p.errf(vt.col, "until %v must be after from %v", d, g.From)
+			}
+			g.Until = d
+		}
+		i += 2
+	}
+	if err := p.noMore(i, `"from TIME", "until TIME" or end of line`); err != nil {
+		return err
+	}
+	p.s.ClientGroups = append(p.s.ClientGroups, g)
+	p.groupPos = append(p.groupPos, groupPos{nodes: fp.nodes, count: pos{p.line, t.col}, servers: pos{p.line, nt.col}})
+	return nil
 }
 
 func (p *parser) startWorkload() {
@@ -292,6 +396,9 @@ func (p *parser) bugs(from int) ([]plant.Bug, error) {
 		for _, name := range strings.Split(t.text, ",") {
 			if name != "" { // "a,b", "a, b" and "a ,b" all list two
 				b, err := plant.Parse(name)
+				if err != nil && len(name) > echoLimit {
+					return nil, p.errf(t.col+off, "unknown bug %q", echo(name))
+				}
 				if err != nil {
 					return nil, p.errf(t.col+off, "%v", err)
 				}
@@ -322,7 +429,7 @@ func (p *parser) intArg(i int, what string, lo, hi int) (int, error) {
 func (p *parser) integer(t token, what string, lo, hi int) (int, error) {
 	n, err := strconv.Atoi(t.text)
 	if err != nil {
-		return 0, p.errf(t.col, "bad number %q; expected %s (a whole number)", t.text, what)
+		return 0, p.errf(t.col, "bad number %q; expected %s (a whole number)", echo(t.text), what)
 	}
 	if n < lo || n > hi {
 		return 0, p.errf(t.col, "%d out of range; expected %s in %d..%d", n, what, lo, hi)
@@ -348,7 +455,7 @@ func (p *parser) durArg(i int, what string, positive bool) (time.Duration, error
 func (p *parser) duration(t token, positive bool) (time.Duration, error) {
 	d, err := time.ParseDuration(t.text)
 	if err != nil {
-		return 0, p.errf(t.col, "bad duration %q; expected a duration like 500ms, 2s or 1m30s", t.text)
+		return 0, p.errf(t.col, "bad duration %q; expected a duration like 500ms, 2s or 1m30s", echo(t.text))
 	}
 	if d < 0 {
 		return 0, p.errf(t.col, "duration %v is negative", d)
@@ -366,7 +473,7 @@ func (p *parser) duration(t token, positive bool) (time.Duration, error) {
 func (p *parser) probability(t token) (float64, error) {
 	f, err := strconv.ParseFloat(t.text, 64)
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0, p.errf(t.col, "bad probability %q; expected a number in [0, 1] like 0.2", t.text)
+		return 0, p.errf(t.col, "bad probability %q; expected a number in [0, 1] like 0.2", echo(t.text))
 	}
 	switch {
 	case f < 0:
@@ -390,7 +497,7 @@ func (p *parser) fields(cmd string, names []string, set func(name string, v toke
 			known = known || n == name.text
 		}
 		if !known {
-			return p.errf(name.col, "unknown %s field %q; expected one of %s", cmd, name.text, strings.Join(names, ", "))
+			return p.errf(name.col, "unknown %s field %q; expected one of %s", cmd, echo(name.text), strings.Join(names, ", "))
 		}
 		if err := p.setOnce(cmd+" "+name.text, name.col); err != nil {
 			return err
@@ -428,7 +535,7 @@ func (p *parser) mix() error {
 			dst = &wl.CAS
 		}
 		if !ok || dst == nil {
-			return p.errf(t.col, "bad weight %q; expected put=N, get=N, append=N or cas=N", t.text)
+			return p.errf(t.col, "bad weight %q; expected put=N, get=N, append=N or cas=N", echo(t.text))
 		}
 		if err := p.setOnce("mix "+name, t.col); err != nil {
 			return err
@@ -443,6 +550,30 @@ func (p *parser) mix() error {
 		return p.errf(w.col, "mix weights are all 0; expected at least one above 0")
 	}
 	return nil
+}
+
+// valueSize parses "value-size BYTES" or "value-size MIN..MAX".
+func (p *parser) valueSize() error {
+	t, err := p.tok(1, "a size in bytes like 5000, or a range like 1000..5000")
+	if err != nil {
+		return err
+	}
+	p.startWorkload()
+	lo, hi, isRange := strings.Cut(t.text, "..")
+	if !isRange {
+		hi = lo
+	}
+	what := "a value size in bytes"
+	if p.s.Workload.ValueMin, err = p.integer(token{lo, t.col}, what, 1, client.MaxValueSize); err != nil {
+		return err
+	}
+	if p.s.Workload.ValueMax, err = p.integer(token{hi, t.col + len(lo) + 2}, what, 1, client.MaxValueSize); err != nil {
+		return err
+	}
+	if p.s.Workload.ValueMax < p.s.Workload.ValueMin {
+		return p.errf(t.col, "value-size %s: maximum below minimum; expected MIN..MAX like 1000..5000", echo(t.text))
+	}
+	return p.noMore(2, "end of line")
 }
 
 func (p *parser) linkCmd() error {
@@ -491,6 +622,9 @@ func (p *parser) serverCmd() error {
 		switch name {
 		case "tick":
 			st.TickInterval, err = p.duration(v, true)
+			if err == nil && st.TickInterval < runner.MinTick {
+				err = p.errf(v.col, "tick %v below the limit of %v", st.TickInterval, runner.MinTick)
+			}
 		case "election-ticks":
 			st.ElectionTicks, err = p.integer(v, "election ticks", 1, 10_000)
 		case "heartbeat-ticks":
@@ -550,7 +684,7 @@ func (p *parser) randomFaults() error {
 			for _, k := range strings.Split(val, ",") {
 				kind, ok := faults.ParseKind(k)
 				if !ok {
-					return p.errf(off, "unknown fault kind %q; expected one of %s", k, kindList())
+					return p.errf(off, "unknown fault kind %q; expected one of %s", echo(k), kindList())
 				}
 				for _, seen := range r.Kinds {
 					if seen == kind {
@@ -570,7 +704,7 @@ func (p *parser) randomFaults() error {
 			}
 			r.MeanGap = d
 		default:
-			return p.errf(t.col, "unexpected %q; expected kinds=KIND,... or mean-gap=DURATION", t.text)
+			return p.errf(t.col, "unexpected %q; expected kinds=KIND,... or mean-gap=DURATION", echo(t.text))
 		}
 	}
 	return nil
@@ -592,6 +726,9 @@ func (p *parser) finish() error {
 	s := p.s
 	eff := s.effective()
 	n := eff.Servers
+	if err := p.checkRunLength(eff); err != nil {
+		return err
+	}
 	if st := s.Server; st.ElectionTicks != 0 || st.HeartbeatTicks != 0 {
 		et, ht := cmpOr(st.ElectionTicks, 10), cmpOr(st.HeartbeatTicks, 2)
 		if ht >= et {
@@ -607,6 +744,9 @@ func (p *parser) finish() error {
 		for _, r := range fp.nodes {
 			if r.id > n {
 				return p.errAt(r.at.line, r.at.col, "unknown node n%d (servers are n1..n%d)", r.id, n)
+			}
+			if k := faults.RefNotLeader - r.id; r.id < faults.RefNotLeader && k >= n {
+				return p.errAt(r.at.line, r.at.col, "leader+%d out of range; with %d servers, expected leader+1..leader+%d", k, n, n-1)
 			}
 		}
 		if err := f.Validate(n); err != nil {
@@ -648,10 +788,21 @@ func (p *parser) finish() error {
 		runEnd += eff.Settle
 		endWhat = fmt.Sprintf("faults-until %v + settle %v + drain %v", eff.FaultTime, eff.Settle, eff.Drain)
 	}
+	if err := p.checkClients(n, runEnd, endWhat); err != nil {
+		return err
+	}
 	for i, e := range s.Expect {
 		ep := p.expectPos[i]
 		if (e.Kind == ExpectRestartBytes || e.Kind == ExpectSnapshotInstalled) && e.Node > n {
 			return p.errAt(ep.node.line, ep.node.col, "unknown node n%d (servers are n1..n%d)", e.Node, n)
+		}
+		if e.Kind == ExpectCommitted && e.Count > n {
+			return p.errAt(ep.node.line, ep.node.col, "%d servers, but there are %d", e.Count, n)
+		}
+		for _, c := range ep.clients {
+			if all := eff.AllClients(); c.id > all {
+				return p.errAt(c.at.line, c.at.col, "unknown client c%d (clients are c1..c%d)", c.id, all)
+			}
 		}
 		if end := e.end(); end > runEnd {
 			return p.errAt(ep.end.line, ep.end.col, "time %v is past the end of the run at %v (%s)", end, runEnd, endWhat)
@@ -661,6 +812,54 @@ func (p *parser) finish() error {
 	// with the lines after it: sort (stably, so line order at equal times).
 	slices.SortStableFunc(s.Faults, func(a, b faults.Fault) int { return compareDur(a.At, b.At) })
 	return nil
+}
+
+// checkClients checks the client groups against the server count and
+// the run's end.
+func (p *parser) checkClients(n int, runEnd time.Duration, endWhat string) error {
+	total := p.s.Clients
+	for i, g := range p.s.ClientGroups {
+		gp := p.groupPos[i]
+		for _, r := range gp.nodes {
+			if r.id > n {
+				return p.errAt(r.at.line, r.at.col, "unknown node n%d (servers are n1..n%d)", r.id, n)
+			}
+		}
+		if slices.ContainsFunc(g.Servers, faults.IsRef) && g.From == 0 {
+			return p.errAt(gp.servers.line, gp.servers.col, `leader-relative servers need "from TIME": they are resolved then, against the leader then`)
+		}
+		if g.From > runEnd {
+			return p.errAt(gp.servers.line, gp.servers.col, "from %v is past the end of the run at %v (%s)", g.From, runEnd, endWhat)
+		}
+		if err := g.Validate(n); err != nil {
+			return p.errAt(gp.servers.line, gp.servers.col, "%v", err)
+		}
+		total += g.Count
+		if total > MaxClients {
+			return p.errAt(gp.count.line, gp.count.col, "%d clients in all; expected at most %d", total, MaxClients)
+		}
+	}
+	return nil
+}
+
+// checkRunLength refuses a run longer than runner.MaxRunLength, at the
+// value of the longest of faults-until, settle and drain the script set.
+func (p *parser) checkRunLength(eff runner.Options) error {
+	total := eff.FaultTime + eff.Settle + eff.Drain // each at most MaxDuration: no overflow
+	if total <= runner.MaxRunLength {
+		return nil
+	}
+	at, longest := pos{1, 1}, time.Duration(-1)
+	for _, c := range []struct {
+		cmd string
+		d   time.Duration
+	}{{"faults-until", eff.FaultTime}, {"settle", eff.Settle}, {"drain", eff.Drain}} {
+		if v, ok := p.values[c.cmd]; ok && c.d > longest {
+			at, longest = v, c.d
+		}
+	}
+	return p.errAt(at.line, at.col, "the run would last %v (faults-until %v + settle %v + drain %v); expected at most %v of virtual time",
+		total, eff.FaultTime, eff.Settle, eff.Drain, runner.MaxRunLength)
 }
 
 func cmpOr(v, def int) int {

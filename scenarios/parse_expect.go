@@ -2,9 +2,13 @@ package scenarios
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/seed4fee1fef/raftsim/scenarios/cluster"
+	"github.com/seed4fee1fef/raftsim/scenarios/runner"
 )
 
 // expect parses an expect line.
@@ -20,7 +24,7 @@ func (p *parser) expect() error {
 		known = known || k == e.Kind
 	}
 	if !known {
-		return p.errf(kt.col, "unknown expectation %q; expected one of %s", kt.text, expectList())
+		return p.errf(kt.col, "unknown expectation %q; expected one of %s", echo(kt.text), expectList())
 	}
 	i := 2
 	switch e.Kind {
@@ -29,6 +33,9 @@ func (p *parser) expect() error {
 			return err
 		}
 		ep.end = pos{p.line, p.toks[i-1].col}
+		if err := p.sampled(e.To-e.From, p.toks[i-1], "interval of "); err != nil {
+			return err
+		}
 	case ExpectProgress:
 		if err := p.word(i, "within", `"within DURATION after TIME" after progress`); err != nil {
 			return err
@@ -38,6 +45,9 @@ func (p *parser) expect() error {
 			return err
 		}
 		if e.Within, err = p.duration(t, true); err != nil {
+			return err
+		}
+		if err := p.sampled(e.Within, t, ""); err != nil {
 			return err
 		}
 		if err := p.word(i+2, "after", `"after TIME" after the duration`); err != nil {
@@ -77,8 +87,8 @@ func (p *parser) expect() error {
 		if err != nil {
 			return err
 		}
-		if len(ids) != 1 {
-			return p.errf(t.col, "expected one node like n3, not %q", t.text)
+		if len(ids) != 1 || ids[0] < 1 {
+			return p.errf(t.col, "expected one node like n3, not %q", echo(t.text))
 		}
 		e.Node, ep.node = ids[0], pos{p.line, t.col}
 		if err := p.word(i+1, "<=", `"<= Kx-missed" after the node`); err != nil {
@@ -114,12 +124,168 @@ func (p *parser) expect() error {
 			end = p.toks[i-1]
 		}
 		ep.end = pos{p.line, end.col}
+	case ExpectSameTerm:
+		if err := p.word(i, "at", `"at TIME" after same-term`); err != nil {
+			return err
+		}
+		t, err := p.tok(i+1, "a time after at")
+		if err != nil {
+			return err
+		}
+		if e.At, err = p.duration(t, false); err != nil {
+			return err
+		}
+		ep.end = pos{p.line, t.col}
+		i += 2
+	case ExpectCommitted:
+		t, err := p.tok(i, "a log index after committed")
+		if err != nil {
+			return err
+		}
+		idx, err := p.integer(t, "a log index", 1, math.MaxInt32)
+		if err != nil {
+			return err
+		}
+		e.Index = uint64(idx)
+		if err := p.word(i+1, "on", `"on K by TIME" after the index`); err != nil {
+			return err
+		}
+		t, err = p.tok(i+2, "a server count after on")
+		if err != nil {
+			return err
+		}
+		if e.Count, err = p.integer(t, "a server count", 1, MaxServers); err != nil {
+			return err
+		}
+		ep.node = pos{p.line, t.col}
+		if err := p.word(i+3, "by", `"by TIME" after the server count`); err != nil {
+			return err
+		}
+		t, err = p.tok(i+4, "a time after by")
+		if err != nil {
+			return err
+		}
+		if e.At, err = p.duration(t, false); err != nil {
+			return err
+		}
+		ep.end = pos{p.line, t.col}
+		i += 5
+	case ExpectLogsEqual:
+	case ExpectMessages, ExpectRPCs, ExpectBytes, ExpectOps:
+		if i, err = p.count(&e, &ep, i); err != nil {
+			return err
+		}
 	}
 	if err := p.noMore(i, "end of line"); err != nil {
 		return err
 	}
 	p.s.Expect = append(p.s.Expect, e)
 	p.expectPos = append(p.expectPos, ep)
+	return nil
+}
+
+// sampled refuses a span that samples cannot judge: shorter than the
+// sampling period, it holds one sample or none, and would pass (or fail)
+// without looking.
+func (p *parser) sampled(d time.Duration, t token, what string) error {
+	if d < runner.SampleEvery {
+		return p.errf(t.col, "%s%v is shorter than the %v sampling period; expected at least %v", what, d, runner.SampleEvery, runner.SampleEvery)
+	}
+	return nil
+}
+
+// opNames are the operation types ops counts.
+var opNames = []string{"get", "put", "append", "cas"}
+
+// count parses a counting expectation's tail from token i: filters
+// (type=..., and clients=... for ops), "<=" or ">=", the bound, and
+// "from TIME to TIME".
+func (p *parser) count(e *Expectation, ep *expectPos, i int) (int, error) {
+	for i < len(p.toks) {
+		t := p.toks[i]
+		name, val, ok := strings.Cut(t.text, "=")
+		if !ok || (name != "type" && (name != "clients" || e.Kind != ExpectOps)) {
+			break
+		}
+		if (name == "type" && e.Types != nil) || (name == "clients" && e.Clients != nil) {
+			return 0, p.errf(t.col, "%s= given twice", name)
+		}
+		off := t.col + len(name) + 1
+		for _, v := range strings.Split(val, ",") {
+			if name == "clients" {
+				num, ok := strings.CutPrefix(v, "c")
+				c, err := strconv.Atoi(num)
+				if !ok || err != nil || c < 1 || strings.HasPrefix(num, "+") {
+					return 0, p.errf(off, "bad client %q; expected clients like c1,c4", echo(v))
+				}
+				if slices.Contains(e.Clients, c) {
+					return 0, p.errf(off, "client %s named twice", v)
+				}
+				e.Clients = append(e.Clients, c)
+				ep.clients = append(ep.clients, nodeRef{c, pos{p.line, off}})
+			} else {
+				if err := p.countType(e, v, off); err != nil {
+					return 0, err
+				}
+			}
+			off += len(v) + 1
+		}
+		i++
+	}
+	want := `"<= N" or ">= N"`
+	if e.Kind != ExpectOps && len(e.Types) == 0 {
+		want = `type=TYPE,..., "<= N" or ">= N"`
+	}
+	t, err := p.tok(i, want)
+	if err != nil {
+		return 0, err
+	}
+	switch t.text {
+	case "<=":
+	case ">=":
+		e.AtLeast = true
+	default:
+		return 0, p.errf(t.col, "unexpected %q; expected %s", echo(t.text), want)
+	}
+	t, err = p.tok(i+1, "a count after "+e.op())
+	if err != nil {
+		return 0, err
+	}
+	b, err := strconv.ParseUint(t.text, 10, 63)
+	if err != nil {
+		return 0, p.errf(t.col, "bad count %q; expected a whole number", echo(t.text))
+	}
+	e.Bound = b
+	if e.From, e.To, i, err = p.interval(i+2, "the count"); err != nil {
+		return 0, err
+	}
+	ep.end = pos{p.line, p.toks[i-1].col}
+	return i, nil
+}
+
+// countType adds one type= value to a count's filter.
+func (p *parser) countType(e *Expectation, v string, col int) error {
+	if slices.Contains(e.Types, v) {
+		return p.errf(col, "type %s named twice", v)
+	}
+	if e.Kind == ExpectOps {
+		if !slices.Contains(opNames, v) {
+			return p.errf(col, "unknown operation %q; expected one of %s", echo(v), strings.Join(opNames, ", "))
+		}
+		e.Types = append(e.Types, v)
+		return nil
+	}
+	typ, ok := cluster.ParseType(v)
+	if !ok || !cluster.IsRaft(typ) {
+		var names []string
+		for _, t := range cluster.Types() {
+			if cluster.IsRaft(t) {
+				names = append(names, cluster.TypeName(t))
+			}
+		}
+		return p.errf(col, "unknown message type %q; expected one of %s (counts are of messages between servers)", echo(v), strings.Join(names, ", "))
+	}
+	e.Types = append(e.Types, v)
 	return nil
 }
 
@@ -138,7 +304,7 @@ func (p *parser) word(i int, w, expected string) error {
 		return err
 	}
 	if t.text != w {
-		return p.errf(t.col, "unexpected %q; expected %s", t.text, expected)
+		return p.errf(t.col, "unexpected %q; expected %s", echo(t.text), expected)
 	}
 	return nil
 }
@@ -177,7 +343,7 @@ func (p *parser) factor(t token, suffix, example string) (float64, error) {
 	num, ok := strings.CutSuffix(t.text, suffix)
 	f, err := strconv.ParseFloat(num, 64)
 	if !ok || err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0, p.errf(t.col, "bad bound %q; expected a factor like %s", t.text, example)
+		return 0, p.errf(t.col, "bad bound %q; expected a factor like %s", echo(t.text), example)
 	}
 	if f <= 0 {
 		return 0, p.errf(t.col, "factor %s must be above 0", num)

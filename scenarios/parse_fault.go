@@ -98,6 +98,9 @@ func (p *parser) fault() error {
 	if err != nil {
 		return err
 	}
+	if err := p.roomFor(1); err != nil {
+		return err
+	}
 	p.addFault(f, fp)
 	p.lastAt, p.haveLastAt = start, true
 	return nil
@@ -123,8 +126,12 @@ func (p *parser) every() error {
 	if err != nil {
 		return err
 	}
-	if n := (to-from)/step + 1; n > MaxRepeat {
+	n := (to-from)/step + 1
+	if n > MaxRepeat {
 		return p.errf(st.col, "every %v from %v to %v makes %d faults; expected at most %d", step, from, to, n, MaxRepeat)
+	}
+	if err := p.roomFor(int(n)); err != nil {
+		return err
 	}
 	if err := p.notBackwards(from, p.toks[3]); err != nil {
 		return err
@@ -167,6 +174,14 @@ func (p *parser) addFault(f faults.Fault, fp faultPos) {
 	p.faultPos = append(p.faultPos, fp)
 }
 
+// roomFor refuses a line that would take the script past MaxFaults.
+func (p *parser) roomFor(n int) error {
+	if len(p.s.Faults)+n > MaxFaults {
+		return p.errf(p.toks[0].col, "more than %d faults; expected at most %d in one script", MaxFaults, MaxFaults)
+	}
+	return nil
+}
+
 // faultTail parses "KIND [PARAM] [TARGETS] [until TIME]" from token i on,
 // for a fault starting at start.
 func (p *parser) faultTail(start time.Duration, i int) (faults.Fault, faultPos, error) {
@@ -177,7 +192,7 @@ func (p *parser) faultTail(start time.Duration, i int) (faults.Fault, faultPos, 
 	}
 	kind, ok := faults.ParseKind(kt.text)
 	if !ok {
-		return f, faultPos{}, p.errf(kt.col, "unknown fault kind %q; expected one of %s", kt.text, kindList())
+		return f, faultPos{}, p.errf(kt.col, "unknown fault kind %q; expected one of %s", echo(kt.text), kindList())
 	}
 	f.Kind = kind
 	fp := faultPos{kind: pos{p.line, kt.col}}
@@ -231,7 +246,7 @@ func (p *parser) faultTail(start time.Duration, i int) (faults.Fault, faultPos, 
 		if ur == untilForbidden {
 			want = "end of line"
 		}
-		return f, fp, p.errf(p.toks[i].col, "unexpected %q; expected %s", p.toks[i].text, want)
+		return f, fp, p.errf(p.toks[i].col, "unexpected %q; expected %s", echo(p.toks[i].text), want)
 	case ur == untilRequired:
 		return f, fp, p.errf(p.endCol()+1, `%s holds from its start to its end; expected "until TIME" or "for DURATION"`, kind)
 	}
@@ -240,7 +255,7 @@ func (p *parser) faultTail(start time.Duration, i int) (faults.Fault, faultPos, 
 
 func (p *parser) param(f *faults.Fault, pc paramClass, t token) error {
 	bad := func() error {
-		return p.errf(t.col, "bad parameter %q; %s takes %s", t.text, f.Kind, paramWant[pc])
+		return p.errf(t.col, "bad parameter %q; %s takes %s", echo(t.text), f.Kind, paramWant[pc])
 	}
 	var err error
 	switch pc {
@@ -286,7 +301,7 @@ func (p *parser) param(f *faults.Fault, pc paramClass, t token) error {
 		}
 		b, err := strconv.Atoi(bit)
 		if err != nil || b < 0 || b > 7 || strings.HasPrefix(bit, "+") {
-			return p.errf(t.col, "bad bit %q in %q; expected 0..7", bit, t.text)
+			return p.errf(t.col, "bad bit %q in %q; expected 0..7", echo(bit), echo(t.text))
 		}
 		f.Bit = uint8(b)
 	}
@@ -300,15 +315,12 @@ func (p *parser) targets(f *faults.Fault, fp *faultPos, tc targetClass, i int) (
 		return i, nil
 	}
 	t := p.toks[i]
-	if t.text == "leader" {
-		if tc != targetNodes {
-			return 0, p.errf(t.col, "%s takes no leader target", f.Kind)
-		}
-		f.Leader = true
+	if t.text == "leader" && tc == targetNodes {
+		f.Leader = true // a lone leader, as faults.Fault writes it
 		return i + 1, nil
 	}
 	if tc == targetNone {
-		return 0, p.errf(t.col, "unexpected %q; %s takes no targets; expected \"until TIME\" or \"for DURATION\"", t.text, f.Kind)
+		return 0, p.errf(t.col, "unexpected %q; %s takes no targets; expected \"until TIME\" or \"for DURATION\"", echo(t.text), f.Kind)
 	}
 	var groups [][]int
 	sep := ""
@@ -325,16 +337,16 @@ func (p *parser) targets(f *faults.Fault, fp *faultPos, tc targetClass, i int) (
 		s := p.toks[i]
 		switch {
 		case tc == targetNodes:
-			return 0, p.errf(s.col, "unexpected %q; %s takes one node list like n1,n2", s.text, f.Kind)
+			return 0, p.errf(s.col, "unexpected %q; %s takes one node list like n1,n2", echo(s.text), f.Kind)
 		case tc == targetGroups && s.text != "|":
-			return 0, p.errf(s.col, "unexpected %q; expected \"|\" between groups", s.text)
+			return 0, p.errf(s.col, "unexpected %q; expected \"|\" between groups", echo(s.text))
 		case tc == targetOneWay && (s.text != "->" || sep != ""):
-			return 0, p.errf(s.col, "unexpected %q; one-way takes FROM -> TO, like n1 -> n2,n3", s.text)
+			return 0, p.errf(s.col, "unexpected %q; one-way takes FROM -> TO, like n1 -> n2,n3", echo(s.text))
 		}
 		sep = s.text
 		i++
 		if i >= len(p.toks) {
-			return 0, p.errf(p.endCol()+1, "expected nodes like n1,n2 after %q", sep)
+			return 0, p.errf(p.endCol()+1, "expected nodes like n1,n2 after %q", echo(sep))
 		}
 	}
 	switch tc {
@@ -351,18 +363,25 @@ func (p *parser) targets(f *faults.Fault, fp *faultPos, tc targetClass, i int) (
 	return i, nil
 }
 
-// nodes parses "n1,n2,n5".
+// nodes parses "n1,n2,n5", or leader-relative targets such as
+// "leader,leader+1" (see faults.RefLeader).
 func (p *parser) nodes(t token, fp *faultPos) ([]int, error) {
 	var ids []int
 	col := t.col
 	for _, part := range strings.Split(t.text, ",") {
+		if ref, ok := faults.ParseRef(part); ok {
+			ids = append(ids, ref)
+			fp.nodes = append(fp.nodes, nodeRef{ref, pos{p.line, col}})
+			col += len(part) + 1
+			continue
+		}
 		num, ok := strings.CutPrefix(part, "n")
 		id, err := strconv.Atoi(num)
 		if !ok || err != nil || strings.HasPrefix(num, "+") || strings.HasPrefix(num, "-") {
 			if part == "" {
-				return nil, p.errf(col, "expected a node like n3 in %q", t.text)
+				return nil, p.errf(col, "expected a node like n3 in %q", echo(t.text))
 			}
-			return nil, p.errf(col, "bad node %q; expected nodes like n1,n2", part)
+			return nil, p.errf(col, "bad node %q; expected nodes like n1,n2 (or leader, leader+1, follower, not-leader)", echo(part))
 		}
 		if id < 1 {
 			return nil, p.errf(col, "unknown node %s (servers are numbered from n1)", part)

@@ -109,7 +109,9 @@ func TestParseTolerates(t *testing.T) {
 		"at 1s kill n1 for 1s",   // for is relative
 		"at 1s one-way until 2s", // targets drawn at start
 		"no-heal\nfaults-until 5s\nat 1s kill n1 until 1h",
-		"expect unavailable\nexpect progress within 1s after 30s", // unavailable: the run lasts through settle
+		"expect unavailable\nexpect progress within 1s after 30s",               // unavailable: the run lasts through settle
+		"at 2s partition leader,leader+1 | leader+2,leader+3,leader+4 until 3s", // leader-relative
+		"at 2s kill not-leader until 3s\nat 3s loss 0.5 follower until 4s\nat 4s one-way leader -> not-leader until 5s",
 	} {
 		_, err := scenarios.Parse("t.scn", []byte(src))
 		assert.NoError(t, err, "%q", src)
@@ -128,13 +130,13 @@ func knownBugs() string {
 
 func TestParseErrors(t *testing.T) {
 	for _, tt := range []struct{ src, want string }{
-		{"kil n3", `t.scn:1:1: unknown command "kil"; expected one of describe, catches, servers, clients, keys, mix, think, link, server, faults-until, settle, drain, no-heal, plant, random-faults, at, every, expect`},
+		{"kil n3", `t.scn:1:1: unknown command "kil"; expected one of describe, catches, servers, clients, keys, mix, think, value-size, link, server, faults-until, settle, drain, no-heal, plant, random-faults, at, every, expect`},
 		{"at 2x kill n3", `t.scn:1:4: bad duration "2x"; expected a duration like 500ms, 2s or 1m30s`},
 		{"servers 5\nat 2s kill n9 until 3s", `t.scn:2:12: unknown node n9 (servers are n1..n5)`},
 		{"at 2s kill n1,n2,n7 until 3s", `t.scn:1:18: unknown node n7 (servers are n1..n5)`},
 		{"at 2s kill n0", `t.scn:1:12: unknown node n0 (servers are numbered from n1)`},
 		{"at 2s kill n1,,n2", `t.scn:1:15: expected a node like n3 in "n1,,n2"`},
-		{"at 2s kill x1", `t.scn:1:12: bad node "x1"; expected nodes like n1,n2`},
+		{"at 2s kill x1", `t.scn:1:12: bad node "x1"; expected nodes like n1,n2 (or leader, leader+1, follower, not-leader)`},
 		{"at 5s kill n1 until 6s\n\n# a comment\nat 3s kill n2 until 4s", `t.scn:4:4: time 3s goes backwards (previous fault at 5s)`},
 		{"at 1s loss 1.5 n1 until 2s", `t.scn:1:12: probability 1.5 above 1`},
 		{"at 1s loss -0.5 n1 until 2s", `t.scn:1:12: probability -0.5 below 0`},
@@ -148,13 +150,20 @@ func TestParseErrors(t *testing.T) {
 		{"at 1s kil n1", `t.scn:1:7: unknown fault kind "kil"; expected one of kill, torn-kill, pause, isolate, isolate-leader, partition, majority-minority, even-split, bridge, one-way, loss, delay, duplicate, reorder, clock-skew, clock-drift, clock-jump, truncate, bitflip, truncate-mark, bitflip-mark, truncate-snapshot, bitflip-snapshot, slow-fsync, full-disk, fail-fsync, quiet`},
 		{"at 2s partition n1,n2 until 3s", `t.scn:1:7: partition needs at least 2 groups`},
 		{"at 2s partition n1 | n2 -> n3 until 3s", `t.scn:1:25: unexpected "->"; expected "|" between groups`},
-		{"at 2s partition n1 | until 3s", `t.scn:1:22: bad node "until"; expected nodes like n1,n2`},
+		{"at 2s partition n1 | until 3s", `t.scn:1:22: bad node "until"; expected nodes like n1,n2 (or leader, leader+1, follower, not-leader)`},
 		{"at 2s partition n1 |", `t.scn:1:22: expected nodes like n1,n2 after "|"`},
 		{"at 2s kill n1 | n2", `t.scn:1:15: unexpected "|"; kill takes one node list like n1,n2`},
 		{"at 1s one-way n1 until 2s", `t.scn:1:15: one-way takes FROM -> TO, like n1 -> n2,n3`},
 		{"servers 5\nat 2s even-split until 3s", `t.scn:2:7: even-split needs an even number of servers, have 5`},
 		{"at 2s isolate leader until 3s", `t.scn:1:7: isolate takes no leader target (use isolate-leader)`},
-		{"at 2s partition leader until 3s", `t.scn:1:17: partition takes no leader target`},
+		{"at 2s partition leader until 3s", `t.scn:1:7: partition needs at least 2 groups`},
+		{"at 2s partition leader | leader+5 until 3s", `t.scn:1:26: leader+5 out of range; with 5 servers, expected leader+1..leader+4`},
+		{"at 2s partition leader | n2 until 3s", `t.scn:1:7: mixes explicit nodes with leader-relative ones (an explicit node may be the leader)`},
+		{"at 2s partition leader,leader+1 | leader+1 until 3s", `t.scn:1:7: leader+1 named twice`},
+		{"at 2s partition leader | follower,leader+1 until 3s", `t.scn:1:7: follower and leader+1 may name the same server`},
+		{"at 2s majority-minority leader | leader+1 until 3s", `t.scn:1:7: majority-minority needs 2 groups covering all 5 servers, one of them a majority`},
+		{"at 2s kill leader+0", `t.scn:1:12: bad node "leader+0"; expected nodes like n1,n2 (or leader, leader+1, follower, not-leader)`},
+		{"at 2s quiet leader until 3s", `t.scn:1:13: unexpected "leader"; quiet takes no targets; expected "until TIME" or "for DURATION"`},
 		{"at 2s quiet", `t.scn:1:13: quiet holds from its start to its end; expected "until TIME" or "for DURATION"`},
 		{"at 2s quiet n1 until 3s", `t.scn:1:13: unexpected "n1"; quiet takes no targets; expected "until TIME" or "for DURATION"`},
 		{"at 2s clock-jump +1s n1 until 3s", `t.scn:1:25: clock-jump is instantaneous; expected end of line, not until`},
@@ -197,8 +206,8 @@ func TestParseErrors(t *testing.T) {
 		{"random-faults kinds=kill,nope", `t.scn:1:26: unknown fault kind "nope"; expected one of kill, torn-kill, pause, isolate, isolate-leader, partition, majority-minority, even-split, bridge, one-way, loss, delay, duplicate, reorder, clock-skew, clock-drift, clock-jump, truncate, bitflip, truncate-mark, bitflip-mark, truncate-snapshot, bitflip-snapshot, slow-fsync, full-disk, fail-fsync, quiet`},
 		{"random-faults kinds=kill,kill", `t.scn:1:26: fault kind kill named twice`},
 		{"random-faults often", `t.scn:1:15: unexpected "often"; expected kinds=KIND,... or mean-gap=DURATION`},
-		{"expect", `t.scn:1:8: expected an expectation (linearizable, invariants, liveness, unavailable, beyond-model, stable-leader, one-leader, term-stable, no-commit, progress, restart-bytes, bytes-per-write, snapshot-installed)`},
-		{"expect foo", `t.scn:1:8: unknown expectation "foo"; expected one of linearizable, invariants, liveness, unavailable, beyond-model, stable-leader, one-leader, term-stable, no-commit, progress, restart-bytes, bytes-per-write, snapshot-installed`},
+		{"expect", `t.scn:1:8: expected an expectation (linearizable, invariants, liveness, unavailable, beyond-model, stable-leader, one-leader, term-stable, no-commit, progress, restart-bytes, bytes-per-write, snapshot-installed, same-term, committed, logs-equal, messages, rpcs, bytes, ops)`},
+		{"expect foo", `t.scn:1:8: unknown expectation "foo"; expected one of linearizable, invariants, liveness, unavailable, beyond-model, stable-leader, one-leader, term-stable, no-commit, progress, restart-bytes, bytes-per-write, snapshot-installed, same-term, committed, logs-equal, messages, rpcs, bytes, ops`},
 		{"expect linearizable please", `t.scn:1:21: unexpected "please"; expected end of line`},
 		{"expect stable-leader 10s 40s", `t.scn:1:22: unexpected "10s"; expected "from TIME to TIME" after stable-leader`},
 		{"expect stable-leader from 10s", `t.scn:1:31: expected "to TIME" after the start`},
@@ -208,6 +217,7 @@ func TestParseErrors(t *testing.T) {
 		{"expect progress after 1s", `t.scn:1:17: unexpected "after"; expected "within DURATION after TIME" after progress`},
 		{"expect restart-bytes n9 <= 2x-missed", `t.scn:1:22: unknown node n9 (servers are n1..n5)`},
 		{"expect restart-bytes n1,n2 <= 2x-missed", `t.scn:1:22: expected one node like n3, not "n1,n2"`},
+		{"expect restart-bytes leader <= 2x-missed", `t.scn:1:22: expected one node like n3, not "leader"`},
 		{"expect restart-bytes n3 <= 2x", `t.scn:1:28: bad bound "2x"; expected a factor like 2x-missed`},
 		{"expect restart-bytes n3 <= 0x-missed", `t.scn:1:28: factor 0 must be above 0`},
 		{"expect bytes-per-write from 5s to 10s <= 2x", `t.scn:1:45: expected "from TIME to TIME" after the factor`},

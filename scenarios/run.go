@@ -44,7 +44,7 @@ func Run(s *Scenario, seed uint64, mutate func(*runner.Options)) (*Outcome, erro
 // liveness too, unless s expects the cluster to stay unavailable, in
 // which case recovering is the failure.
 func Judge(s *Scenario, res *runner.Result) *Outcome {
-	ev := &evaluator{samples: res.Samples, stoppedAt: -1, entryBytes: meanEntryBytes(res), installed: res.SnapshotsInstalled}
+	ev := &evaluator{samples: res.Samples, stoppedAt: -1, entryBytes: meanEntryBytes(res), installed: res.SnapshotsInstalled, res: res}
 	if w := res.World; w != nil {
 		if stopped, _ := w.Stopped(); stopped {
 			ev.stoppedAt = res.VirtualTime

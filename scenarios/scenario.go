@@ -10,6 +10,7 @@ import (
 	"github.com/seed4fee1fef/raftsim/faults"
 	"github.com/seed4fee1fef/raftsim/linearizability/client"
 	"github.com/seed4fee1fef/raftsim/raft/plant"
+	"github.com/seed4fee1fef/raftsim/scenarios/cluster"
 	"github.com/seed4fee1fef/raftsim/scenarios/runner"
 	"github.com/seed4fee1fef/raftsim/sim"
 )
@@ -28,8 +29,11 @@ type Scenario struct {
 	Catches []plant.Bug
 
 	Servers, Clients int
+	// ClientGroups are clients bound to some servers ("clients N on
+	// NODES [from T] [until T]"), after the Clients unbound ones.
+	ClientGroups []cluster.ClientGroup
 	// Workload is zero (the default) or complete: a script that sets any
-	// of keys, mix and think starts from client.DefaultWorkload.
+	// of keys, mix, think and value-size starts from client.DefaultWorkload.
 	Workload client.Workload
 	// Link is zero (the default) or complete: a link line starts from the
 	// default link (1ms..5ms, no loss, duplication or reordering).
@@ -92,7 +96,7 @@ func (s *Scenario) effective() runner.Options {
 }
 
 func (s *Scenario) baseOptions(seed uint64) runner.Options {
-	o := runner.Options{Seed: seed, Servers: s.Servers, Clients: s.Clients, Workload: s.Workload,
+	o := runner.Options{Seed: seed, Servers: s.Servers, Clients: s.Clients, ClientGroups: cloneGroups(s.ClientGroups), Workload: s.Workload,
 		Link: s.Link, FaultTime: s.FaultTime, Settle: s.Settle, Drain: s.Drain, Planted: s.Planted}
 	o.Server.TickInterval = s.Server.TickInterval
 	o.Server.ElectionTicks = s.Server.ElectionTicks
@@ -187,7 +191,7 @@ func FromSchedule(opts runner.Options, sched faults.Schedule) *Scenario {
 	s := &Scenario{
 		Name:        fmt.Sprintf("seed-%d", o.Seed),
 		Description: fmt.Sprintf("replay of seed %d (%d faults)", o.Seed, len(sched.Faults)),
-		Servers:     o.Servers, Clients: o.Clients, Workload: o.Workload, Link: o.Link,
+		Servers:     o.Servers, Clients: o.Clients, ClientGroups: cloneGroups(o.ClientGroups), Workload: o.Workload, Link: o.Link,
 		FaultTime: o.FaultTime, Settle: o.Settle, Drain: o.Drain, Planted: o.Planted,
 		Server: ServerTuning{TickInterval: o.Server.TickInterval, ElectionTicks: o.Server.ElectionTicks,
 			HeartbeatTicks: o.Server.HeartbeatTicks, MaxSizePerMsg: o.Server.MaxSizePerMsg,
@@ -242,10 +246,27 @@ func (s *Scenario) Script() string {
 	if s.Clients != 0 {
 		line("clients %d", s.Clients)
 	}
+	for _, g := range s.ClientGroups {
+		l := fmt.Sprintf("clients %d on %s", g.Count, targetList(g.Servers))
+		if g.From != 0 {
+			l += " from " + g.From.String()
+		}
+		if g.Until != 0 {
+			l += " until " + g.Until.String()
+		}
+		line("%s", l)
+	}
 	if w := s.Workload; w != (client.Workload{}) {
 		line("keys %d", w.Keys)
 		line("mix put=%d get=%d append=%d cas=%d", w.Put, w.Get, w.Append, w.CAS)
 		line("think %v", w.Think)
+		switch {
+		case w.ValueMax == 0:
+		case w.ValueMin == w.ValueMax:
+			line("value-size %d", w.ValueMax)
+		default:
+			line("value-size %d..%d", w.ValueMin, w.ValueMax)
+		}
 	}
 	if l := s.Link; l != (sim.LinkConfig{}) {
 		lat := l.MinLatency.String()
@@ -318,6 +339,28 @@ func (s *Scenario) Script() string {
 		line("%s", e)
 	}
 	return b.String()
+}
+
+// targetList renders servers or leader-relative references: "n1,n2",
+// "leader,leader+1".
+func targetList(ids []int) string {
+	names := make([]string, len(ids))
+	for i, id := range ids {
+		names[i] = faults.RefName(id)
+	}
+	return strings.Join(names, ",")
+}
+
+func cloneGroups(gs []cluster.ClientGroup) []cluster.ClientGroup {
+	if gs == nil {
+		return nil
+	}
+	out := make([]cluster.ClientGroup, len(gs))
+	for i, g := range gs {
+		g.Servers = slices.Clone(g.Servers)
+		out[i] = g
+	}
+	return out
 }
 
 func fmtFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }

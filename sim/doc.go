@@ -12,6 +12,10 @@
 // the process's memory, timers, deferred work and unsynced disk writes are
 // gone, and Restart calls the Factory again on what the disk kept.
 //
+// The trace records every event; a message event also carries the
+// message's type, term and index as a Describer the harness installs says,
+// so the kernel labels protocol traffic without knowing the protocol.
+//
 // The kernel never reads the wall clock, sleeps, starts goroutines, uses
 // global rand or lets map order reach behaviour; sim/detguard enforces that
 // for every package that runs under it.

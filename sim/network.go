@@ -67,6 +67,13 @@ type message struct {
 	data     []byte
 	// syncMark: the sender's disk syncs this message waited for (see Env.Send).
 	syncMark uint64
+	info     MsgInfo // the trace's Describer on data
+}
+
+// event is a trace event about m at now.
+func (m *message) event(now Time, kind Kind, node, peer NodeID) Event {
+	return Event{At: now, Kind: kind, Node: node, Peer: peer, Msg: m.id, Size: int64(len(m.data)),
+		MsgType: m.info.Type, Term: m.info.Term, Index: m.info.Index}
 }
 
 // Network carries byte messages between nodes with per-link latency, loss,
@@ -253,7 +260,7 @@ func (net *Network) Total() LinkStats {
 
 func (net *Network) newMessage(from, to NodeID, data []byte) *message {
 	net.msgID++
-	return &message{id: net.msgID, from: from, to: to, data: append([]byte(nil), data...)}
+	return &message{id: net.msgID, from: from, to: to, data: append([]byte(nil), data...), info: net.w.trace.describe(data)}
 }
 
 // send puts data on the from→to link now.
@@ -264,13 +271,15 @@ func (net *Network) send(from, to NodeID, data []byte) {
 func (net *Network) depart(m *message) {
 	w := net.w
 	if net.check(m.to) != nil {
-		w.trace.add(Event{At: w.now, Kind: KindDrop, Node: m.from, Peer: m.to, Msg: m.id, Size: int64(len(m.data)), Note: "no such node"}, nil)
+		e := m.event(w.now, KindDrop, m.from, m.to)
+		e.Note = "no such node"
+		w.trace.add(e, nil)
 		return
 	}
 	l := net.link(m.from, m.to)
 	l.stats.Sent++
 	l.stats.BytesSent += uint64(len(m.data))
-	w.trace.add(Event{At: w.now, Kind: KindSend, Node: m.from, Peer: m.to, Msg: m.id, Size: int64(len(m.data))}, m.data)
+	w.trace.add(m.event(w.now, KindSend, m.from, m.to), m.data)
 	if l.cut {
 		net.drop(l, m, "partition")
 		return
@@ -282,8 +291,10 @@ func (net *Network) depart(m *message) {
 	net.schedule(l, m)
 	if net.rand.Chance(l.cfg.Duplicate) {
 		l.stats.Duplicated++
-		w.trace.add(Event{At: w.now, Kind: KindDup, Node: m.from, Peer: m.to, Msg: m.id}, nil)
-		dup := &message{id: m.id, from: m.from, to: m.to, data: append([]byte(nil), m.data...)}
+		e := m.event(w.now, KindDup, m.from, m.to)
+		e.Size = 0
+		w.trace.add(e, nil)
+		dup := &message{id: m.id, from: m.from, to: m.to, data: append([]byte(nil), m.data...), info: m.info}
 		net.schedule(l, dup)
 	}
 }
@@ -304,7 +315,9 @@ func (net *Network) schedule(l *link, m *message) {
 
 func (net *Network) drop(l *link, m *message, why string) {
 	l.stats.Dropped++
-	net.w.trace.add(Event{At: net.w.now, Kind: KindDrop, Node: m.to, Peer: m.from, Msg: m.id, Size: int64(len(m.data)), Note: why}, nil)
+	e := m.event(net.w.now, KindDrop, m.to, m.from)
+	e.Note = why
+	net.w.trace.add(e, nil)
 }
 
 // arrive handles a delivery event; it reports true if the destination is
@@ -326,7 +339,7 @@ func (net *Network) arrive(idx uint32, m *message) bool {
 	}
 	l.stats.Delivered++
 	l.stats.BytesDelivered += uint64(len(m.data))
-	w.trace.add(Event{At: w.now, Kind: KindDeliver, Node: m.to, Peer: m.from, Msg: m.id, Size: int64(len(m.data))}, nil)
+	w.trace.add(m.event(w.now, KindDeliver, m.to, m.from), nil)
 	h := p.handler
 	w.dispatch(p, func() { h.Receive(m.from, m.data) })
 	return false

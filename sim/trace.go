@@ -57,11 +57,34 @@ func ParseKind(s string) (Kind, bool) {
 type Event struct {
 	At   Time
 	Kind Kind
-	Node NodeID // the process the event happened at (0: the world)
-	Peer NodeID // the other end of a message, if any
-	Msg  uint64 // message id, linking send, deliver, drop and dup
-	Size int64  // bytes of a message or disk write
-	Note string
+	// MsgType, Term and Index are what the trace's Describer said about a
+	// message event's bytes (send, deliver, drop, dup); MsgType 0: nothing.
+	MsgType uint8
+	Node    NodeID // the process the event happened at (0: the world)
+	Peer    NodeID // the other end of a message, if any
+	Msg     uint64 // message id, linking send, deliver, drop and dup
+	Size    int64  // bytes of a message or disk write
+	Term    uint64
+	Index   uint64
+	Note    string
+}
+
+// MsgInfo is what a protocol says about one message: its type, term and
+// index. The kernel records it without knowing the protocol.
+type MsgInfo struct {
+	Type  uint8 // 0: not described (not a protocol message, or no Describer)
+	Term  uint64
+	Index uint64
+}
+
+// Describer reads a message's protocol header for the trace: the harness
+// installs one (Trace.SetDescriber) so that sim never imports the protocol.
+// Describe is called once per message sent, with bytes it must not keep or
+// change; it must be cheap (no allocation) and deterministic. TypeName
+// names a type Describe returned, for the exported trace.
+type Describer interface {
+	Describe(data []byte) MsgInfo
+	TypeName(t uint8) string
 }
 
 // TraceMode says how much of the trace a World keeps. The hash is always
@@ -81,8 +104,30 @@ type Trace struct {
 	count  uint64
 	hash   uint64
 	last   Event
+	desc   Describer
 	// OnEvent, if set, sees every event as it is appended (online checkers).
 	OnEvent func(*Event)
+}
+
+// SetDescriber installs d to describe every message sent from now on
+// (nil: none). What it says is recorded on each message event; it is not
+// hashed, since it is a function of the message bytes, which are.
+func (t *Trace) SetDescriber(d Describer) { t.desc = d }
+
+// describe is d's word on data, or nothing without a Describer.
+func (t *Trace) describe(data []byte) MsgInfo {
+	if t.desc == nil {
+		return MsgInfo{}
+	}
+	return t.desc.Describe(data)
+}
+
+// TypeName names a message type as the Describer does ("" if unknown).
+func (t *Trace) TypeName(typ uint8) string {
+	if t.desc == nil || typ == 0 {
+		return ""
+	}
+	return t.desc.TypeName(typ)
 }
 
 func newTrace(mode TraceMode) *Trace { return &Trace{mode: mode, hash: 0x243f6a8885a308d3} }
@@ -171,7 +216,11 @@ type JSONEvent struct {
 	Peer int    `json:"peer,omitempty"`
 	Msg  uint64 `json:"msg,omitempty"`
 	Size int64  `json:"size,omitempty"`
-	Note string `json:"note,omitempty"`
+	// Type, Term and Index describe a message (see Describer).
+	Type  string `json:"type,omitempty"`
+	Term  uint64 `json:"term,omitempty"`
+	Index uint64 `json:"index,omitempty"`
+	Note  string `json:"note,omitempty"`
 }
 
 // WriteJSONL writes the kept events as JSON Lines, one event per line.
@@ -182,6 +231,9 @@ func (t *Trace) WriteJSONL(w io.Writer) error {
 	t.Each(func(seq uint64, e *Event) bool {
 		je := JSONEvent{Seq: seq, At: int64(e.At), Kind: e.Kind.String(), Node: int(e.Node),
 			Peer: int(e.Peer), Msg: e.Msg, Size: e.Size, Note: e.Note}
+		if e.MsgType != 0 {
+			je.Type, je.Term, je.Index = t.TypeName(e.MsgType), e.Term, e.Index
+		}
 		err = enc.Encode(&je)
 		return err == nil
 	})
@@ -191,8 +243,15 @@ func (t *Trace) WriteJSONL(w io.Writer) error {
 	return bw.Flush()
 }
 
-// Format renders one event as a dense, fixed-format line for people and diffs.
-func (e *Event) Format() string {
+// Format renders one event as a dense, fixed-format line for people and
+// diffs; a described message shows as its type number (Trace.Format names it).
+func (e *Event) Format() string { return e.format("") }
+
+// Format renders e like Event.Format, naming its message type as the
+// trace's Describer does.
+func (t *Trace) Format(e *Event) string { return e.format(t.TypeName(e.MsgType)) }
+
+func (e *Event) format(typeName string) string {
 	s := fmt.Sprintf("%14s %-7s", e.At, e.Kind)
 	if e.Node != 0 {
 		s += fmt.Sprintf(" n%d", e.Node)
@@ -205,6 +264,12 @@ func (e *Event) Format() string {
 	}
 	if e.Size != 0 {
 		s += fmt.Sprintf(" size=%d", e.Size)
+	}
+	if e.MsgType != 0 {
+		if typeName == "" {
+			typeName = fmt.Sprintf("type(%d)", e.MsgType)
+		}
+		s += fmt.Sprintf(" %s term=%d index=%d", typeName, e.Term, e.Index)
 	}
 	if e.Note != "" {
 		s += " " + e.Note

@@ -51,8 +51,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 }
 
-func newRootCmd(stdout io.Writer) *cobra.Command {
-	opts := &runOptions{}
+func newRootCmd(stdout io.Writer) *cobra.Command { return newRootCmdWith(stdout, &runOptions{}) }
+
+// newRootCmdWith is newRootCmd parsing the run's flags into opts.
+func newRootCmdWith(stdout io.Writer, opts *runOptions) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "simrun",
 		Short: "Run one deterministic raftsim simulation and report what happened",
@@ -65,7 +67,7 @@ Exit status: 0 pass, 1 a violation was found, 2 bad input.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return opts.run(stdout)
+			return opts.run(stdout, cmd.ErrOrStderr())
 		},
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })

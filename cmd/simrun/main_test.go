@@ -45,6 +45,7 @@ func TestSeedReproducesTraceHash(t *testing.T) {
 		assert.NotEmpty(t, field(t, a, k))
 	}
 	assert.NotEqual(t, "0", field(t, a, "ops"))
+	assert.Regexp(t, `^app=\d+/\d+B app-resp=\d+/\d+B .*heartbeat=\d+/\d+B`, field(t, a, "messages-by-type"))
 }
 
 func TestJSONOutputCarriesTheSameFacts(t *testing.T) {
@@ -71,6 +72,11 @@ func TestBadInputExitsTwo(t *testing.T) {
 		{[]string{"--plant", "typo"}, `unknown bug "typo"`},
 		{[]string{"--duration", "-5s"}, "--duration -5s"},
 		{[]string{"--bogus"}, "unknown flag: --bogus"},
+		{[]string{"--duration", "1000000h"}, "the run would last 1000000h0m13s (faults 1000000h0m0s + settle 10s + drain 3s), want at most 1h0m0s"},
+		{[]string{"--settle", "1000000h"}, "want at most 1h0m0s of virtual time"},
+		{[]string{"--servers", "1000"}, "servers = 1000, want at most 64"},
+		{[]string{"--clients", "1000"}, "clients = 1000, want at most 64"},
+		{[]string{"soak", "--seeds", "1-3", "--servers", "1000"}, "servers = 1000, want at most 64"},
 		{[]string{"stray-argument"}, "stray-argument"},
 	}
 	for _, tt := range tests {
@@ -197,4 +203,32 @@ func TestEmittedScenarioReplaysTheRun(t *testing.T) {
 	code, again, errOut := simrun(t, "--scenario", file, "--seed", "5")
 	require.Equal(t, 0, code, again+errOut)
 	assert.Equal(t, field(t, out, "trace-hash"), field(t, again, "trace-hash"))
+}
+
+// A failing run whose report cannot be written still prints its verdict
+// and failures and exits 1: the violation found is never lost.
+func TestUnwritableReportKeepsTheFailure(t *testing.T) {
+	notADir := filepath.Join(t.TempDir(), "file")
+	require.NoError(t, os.WriteFile(notADir, []byte("x"), 0o644))
+	code, out, errOut := simrun(t, "--seed", "3", "--plant", "forget-vote-on-restart", "--duration", "10s", "--out", notADir)
+	assert.Equal(t, 1, code, out+errOut)
+	assert.Equal(t, "FAIL", field(t, out, "result"))
+	assert.Contains(t, field(t, out, "failure"), "durable-monotonic")
+	assert.Contains(t, field(t, out, "report"), "not written: ")
+	assert.Contains(t, errOut, "not a directory")
+
+	// A passing run asked for a report it cannot write says so, after
+	// its verdict, with exit 2 (the --out given is unusable).
+	code, out, errOut = simrun(t, "--seed", "3", "--duration", "2s", "--report", "--out", notADir)
+	assert.Equal(t, 2, code, out+errOut)
+	assert.Equal(t, "PASS", field(t, out, "result"))
+	assert.Contains(t, field(t, out, "report"), "not written: ")
+
+	// soak keeps every failure it found when their reports fail to write.
+	code, out, errOut = simrun(t, "soak", "--seeds", "1-4", "--plant", "forget-vote-on-restart", "--duration", "10s", "--out", notADir)
+	assert.Equal(t, 1, code, out+errOut)
+	failed := field(t, out, "failed")
+	assert.NotEqual(t, "0", failed)
+	assert.Equal(t, failed, fmt.Sprint(strings.Count(out, "report not written: ")), out)
+	assert.Contains(t, errOut, "not a directory")
 }

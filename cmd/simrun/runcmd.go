@@ -124,18 +124,26 @@ func (o *runOptions) options() (runner.Options, error) {
 	return opts, nil
 }
 
-func (o *runOptions) run(stdout io.Writer) error {
+func (o *runOptions) run(stdout, stderr io.Writer) error {
 	opts, err := o.options()
 	if err != nil {
 		return err
 	}
 	var res *runner.Result
 	var checks []scenarios.Check
-	scenarioName := ""
+	scenarioName, script := "", ""
 	if o.scenario != "" {
-		sc, err := loadScenario(o.scenario)
+		sc, src, err := loadScenario(o.scenario)
 		if err != nil {
 			return err
+		}
+		script = string(src)
+		if isFile(o.scenario) {
+			// The repro command works from any directory; the report
+			// embeds the script itself for replay.
+			if abs, err := filepath.Abs(o.scenario); err == nil {
+				o.scenario = abs
+			}
 		}
 		if o.explicit != nil && (o.explicit("servers") || o.explicit("clients") || o.explicit("duration") || o.explicit("faults") || o.explicit("no-faults")) {
 			return badInput("--scenario sets the cluster and its faults; --servers, --clients, --duration, --faults and --no-faults go with a random run")
@@ -172,20 +180,34 @@ func (o *runOptions) run(stdout io.Writer) error {
 		out.add("emitted-scenario", o.emit)
 	}
 	args := o.reproArgs()
+	var reportErr error
 	if !res.Pass || o.report {
-		// Written before anything is printed: a failure found is never lost.
+		// Written before the verdict is printed, so a printed report
+		// exists; a report that cannot be written loses nothing else.
 		dir := o.reportDir()
-		if err := reports.Write(dir, res, reports.Summarize(res, scenarioName, args)); err != nil {
-			return fmt.Errorf("%w (the run's verdict was %s)", err, res.Verdict)
+		sum := reports.Summarize(res, scenarioName, args)
+		sum.Script = script
+		if reportErr = reports.Write(dir, res, sum); reportErr != nil {
+			out.add("report", "not written: "+reportErr.Error())
+		} else {
+			out.add("report", dir)
 		}
-		out.add("report", dir)
 	}
 	out.add("repro", reports.Command(args))
 	if err := out.print(stdout, o.json); err != nil {
 		return err
 	}
-	if !res.Pass {
+	// The verdict decides the exit status: a failure is exit 1 whatever
+	// became of its report; a pass whose report could not be written is
+	// the --out given being unusable (exit 2).
+	switch {
+	case !res.Pass:
+		if reportErr != nil {
+			fmt.Fprintf(stderr, "simrun: %v (the run's verdict, %s, is above)\n", reportErr, res.Verdict)
+		}
 		return errFailed
+	case reportErr != nil:
+		return badInput("--out %s: %v (the run passed)", o.out, reportErr)
 	}
 	return nil
 }
@@ -196,7 +218,7 @@ func summarize(res *runner.Result) *summary {
 	out := &summary{}
 	out.add("seed", res.Options.Seed)
 	out.add("servers", res.Options.Servers)
-	out.add("clients", res.Options.Clients)
+	out.add("clients", res.Options.AllClients())
 	if res.Options.Planted != 0 {
 		out.add("planted", res.Options.Planted.String())
 	}
@@ -220,6 +242,7 @@ func summarize(res *runner.Result) *summary {
 	out.add("entry-bytes-sent", m.EntryBytesSent)
 	out.add("log-entries-max", m.LogEntriesMax)
 	out.add("log-bytes-max", m.LogBytesMax)
+	out.add("messages-by-type", m.Traffic)
 	out.add("linearizable", linearizableWord(res.Linearizability.Verdict))
 	if v := res.Invariant; v != nil {
 		out.add("invariants", fmt.Sprintf("%s broken at %v (event %d): %s", v.Invariant, v.At, v.EventSeq, v.Message))
@@ -327,23 +350,33 @@ func faultLine(s *faults.Schedule) string {
 	return fmt.Sprintf("%d (%s), healed at %v", len(s.Faults), strings.Join(parts, " "), s.HealAt)
 }
 
-// loadScenario reads a scenario: a file if the argument names one (a path
-// or a .scn name), else a built-in. Errors name file:line:column.
-func loadScenario(arg string) (*scenarios.Scenario, error) {
-	if strings.ContainsRune(arg, filepath.Separator) || strings.HasSuffix(arg, ".scn") {
+// isFile says whether a --scenario argument names a file (a path or a
+// .scn name) rather than a built-in.
+func isFile(arg string) bool {
+	return strings.ContainsRune(arg, filepath.Separator) || strings.HasSuffix(arg, ".scn")
+}
+
+// loadScenario reads a scenario, and its text: a file if the argument
+// names one, else a built-in. Errors name file:line:column.
+func loadScenario(arg string) (*scenarios.Scenario, []byte, error) {
+	if isFile(arg) {
 		src, err := os.ReadFile(arg)
 		if err != nil {
-			return nil, badInput("--scenario: %v", err)
+			return nil, nil, badInput("--scenario: %v", err)
 		}
 		sc, err := scenarios.Parse(arg, src)
 		if err != nil {
-			return nil, badInput("%v", err)
+			return nil, nil, badInput("%v", err)
 		}
-		return sc, nil
+		return sc, src, nil
+	}
+	src, err := scenarios.Source(arg)
+	if err != nil {
+		return nil, nil, badInput("--scenario: %v (see 'simrun scenarios'; a file needs a path or a .scn name)", err)
 	}
 	sc, err := scenarios.Load(arg)
 	if err != nil {
-		return nil, badInput("--scenario: %v (see 'simrun scenarios'; a file needs a path or a .scn name)", err)
+		return nil, nil, badInput("--scenario: %v", err)
 	}
-	return sc, nil
+	return sc, src, nil
 }

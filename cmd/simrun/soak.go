@@ -34,7 +34,7 @@ failing seed's report is written the moment it is found. --shard i/n runs
 every n-th seed starting at the i-th (from 0), so n machines cover a range
 between them.`,
 		Args: cobra.NoArgs,
-		RunE: func(_ *cobra.Command, _ []string) error { return o.soak(stdout) },
+		RunE: func(cmd *cobra.Command, _ []string) error { return o.soak(stdout, cmd.ErrOrStderr()) },
 	}
 	o.run.register(cmd)
 	f := cmd.Flags()
@@ -78,7 +78,7 @@ type soakFailure struct {
 	report  string
 }
 
-func (o *soakOptions) soak(stdout io.Writer) error {
+func (o *soakOptions) soak(stdout, stderr io.Writer) error {
 	lo, hi, err := parseRange(o.seeds)
 	if err != nil {
 		return err
@@ -94,52 +94,54 @@ func (o *soakOptions) soak(stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var seeds []uint64
-	for s := lo; s <= hi; s++ {
-		if (s-lo)%sn == si {
-			seeds = append(seeds, s)
-		}
-		if s == hi { // hi may be MaxUint64
-			break
-		}
-	}
+	seeds := newSeedIter(lo, hi, si, sn)
+	runs := seeds.count()
 
 	var (
-		mu       sync.Mutex
-		failures []soakFailure
-		firstErr error
-		next     int
-		wg       sync.WaitGroup
+		mu        sync.Mutex
+		failures  []soakFailure
+		firstErr  error
+		reportErr error
+		wg        sync.WaitGroup
 	)
 	work := func() {
 		defer wg.Done()
 		for {
 			mu.Lock()
-			if next >= len(seeds) || firstErr != nil {
+			seed, ok := seeds.next()
+			if !ok || firstErr != nil {
 				mu.Unlock()
 				return
 			}
-			seed := seeds[next]
-			next++
 			mu.Unlock()
 
 			opts := base
 			opts.Seed = seed
 			opts.Trace = sim.TraceFull
 			res, err := runner.Run(opts)
-			if err == nil && !res.Pass {
-				ro := o.run
-				ro.seed = seed
-				dir := ro.reportDir()
-				err = reports.Write(dir, res, reports.Summarize(res, "", ro.reproArgs()))
-				mu.Lock()
-				failures = append(failures, soakFailure{seed, res.Verdict, strings.Join(res.Failures, "; "), dir})
-				mu.Unlock()
-			}
 			if err != nil {
 				mu.Lock()
 				if firstErr == nil {
 					firstErr = fmt.Errorf("seed %d: %w", seed, err)
+				}
+				mu.Unlock()
+				continue
+			}
+			if !res.Pass {
+				// A report that cannot be written loses nothing: the
+				// failure is kept and printed with why it has no report.
+				ro := o.run
+				ro.seed = seed
+				dir := ro.reportDir()
+				report := dir
+				werr := reports.Write(dir, res, reports.Summarize(res, "", ro.reproArgs()))
+				if werr != nil {
+					report = "not written: " + werr.Error()
+				}
+				mu.Lock()
+				failures = append(failures, soakFailure{seed, res.Verdict, strings.Join(res.Failures, "; "), report})
+				if werr != nil && reportErr == nil {
+					reportErr = fmt.Errorf("seed %d: %w", seed, werr)
 				}
 				mu.Unlock()
 			}
@@ -150,7 +152,7 @@ func (o *soakOptions) soak(stdout io.Writer) error {
 		go work()
 	}
 	wg.Wait()
-	if firstErr != nil {
+	if firstErr != nil && len(failures) == 0 {
 		return firstErr
 	}
 	// Report in seed order, whatever order the workers finished in.
@@ -158,12 +160,17 @@ func (o *soakOptions) soak(stdout io.Writer) error {
 	out := &summary{}
 	out.add("seeds", fmt.Sprintf("%d-%d", lo, hi))
 	out.add("shard", o.shard)
-	out.add("runs", len(seeds))
+	out.add("runs", runs)
 	out.add("failed", len(failures))
 	for _, f := range failures {
 		ro := o.run
 		ro.seed = f.seed
 		out.add("failure", fmt.Sprintf("seed %d %s: %s (report %s; repro: %s)", f.seed, f.verdict, f.why, f.report, reports.Command(ro.reproArgs())))
+	}
+	if firstErr != nil {
+		// A run that could not run stopped the soak, but the failures
+		// found before it are kept: they decide the exit status.
+		out.add("stopped", firstErr.Error())
 	}
 	if len(failures) == 0 {
 		out.add("result", "PASS")
@@ -173,10 +180,49 @@ func (o *soakOptions) soak(stdout io.Writer) error {
 	if err := out.print(stdout, o.run.json); err != nil {
 		return err
 	}
+	if reportErr != nil {
+		fmt.Fprintf(stderr, "simrun: soak: a report could not be written (%v); the failures are above\n", reportErr)
+	}
+	if firstErr != nil {
+		fmt.Fprintf(stderr, "simrun: soak stopped: %v; the failures found before are above\n", firstErr)
+	}
 	if len(failures) > 0 {
 		return errFailed
 	}
 	return nil
+}
+
+// seedIter walks the seeds of [lo, hi] in shard i of n (every n-th seed
+// from lo+i) without building a list: a range may hold 2^64 seeds.
+type seedIter struct {
+	cur, hi, step uint64
+	done          bool
+}
+
+func newSeedIter(lo, hi, i, n uint64) *seedIter {
+	first := lo + i
+	return &seedIter{cur: first, hi: hi, step: n, done: first < lo || first > hi}
+}
+
+// count is how many seeds the walk yields, without walking.
+func (it *seedIter) count() uint64 {
+	if it.done {
+		return 0
+	}
+	return (it.hi-it.cur)/it.step + 1
+}
+
+func (it *seedIter) next() (uint64, bool) {
+	if it.done {
+		return 0, false
+	}
+	s := it.cur
+	if it.cur > it.hi-it.step || it.hi-it.step > it.hi { // the next one would pass hi (or wrap)
+		it.done = true
+	} else {
+		it.cur += it.step
+	}
+	return s, true
 }
 
 func sortFailures(fs []soakFailure) {

@@ -9,6 +9,7 @@ package client
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/seed4fee1fef/raftsim/linearizability/history"
@@ -38,9 +39,20 @@ type Workload struct {
 	Put, Get, Append, CAS int
 	// Think is the mean pause between operations (drawn uniform in [0, 2*Think]).
 	Think time.Duration
+	// ValueMin and ValueMax bound the bytes of each value written (a put's,
+	// a cas's, an append's with its ";" separator), padded after the
+	// unique "cID.SEQ"; both zero: that unique part alone. The size of the
+	// value at each sequence number is a function of it (a range spreads
+	// them), so a cas can name an earlier value without storing it, and
+	// no random draw moves.
+	ValueMin, ValueMax int
 
 	_ struct{}
 }
+
+// MaxValueSize bounds Workload.ValueMax: appends grow a value by it each
+// time, and the checker copies values.
+const MaxValueSize = 64 << 10
 
 // DefaultWorkload is a balanced mix over a few keys.
 func DefaultWorkload() Workload {
@@ -58,6 +70,10 @@ func (w Workload) Validate() error {
 		return fmt.Errorf("workload: mix weights are all zero")
 	case w.Think < 0:
 		return fmt.Errorf("workload: think time %v is negative", w.Think)
+	case w.ValueMin < 0 || w.ValueMax < w.ValueMin || (w.ValueMax > 0 && w.ValueMin < 1):
+		return fmt.Errorf("workload: value size %d..%d, want 1 <= min <= max (or both 0)", w.ValueMin, w.ValueMax)
+	case w.ValueMax > MaxValueSize:
+		return fmt.Errorf("workload: value size %d above the limit of %d bytes", w.ValueMax, MaxValueSize)
 	}
 	return nil
 }
@@ -131,6 +147,32 @@ func (c *Client) SetActive(on bool) {
 // Stats returns the client's counters.
 func (c *Client) Stats() Stats { return c.stats }
 
+// SetServers binds the client to servers (not empty): it sends only to
+// them, and follows a leader hint only to one of them. An operation in
+// flight carries on; its next attempt goes to a server of the new list.
+func (c *Client) SetServers(servers []uint64) {
+	if len(servers) == 0 {
+		return
+	}
+	c.cfg.Servers = append([]uint64(nil), servers...)
+	if !c.knows(c.target) {
+		c.target = c.cfg.Servers[0]
+	}
+}
+
+// Servers returns the servers the client sends to.
+func (c *Client) Servers() []uint64 { return append([]uint64(nil), c.cfg.Servers...) }
+
+// knows reports whether id is one of the client's servers.
+func (c *Client) knows(id uint64) bool {
+	for _, s := range c.cfg.Servers {
+		if s == id {
+			return true
+		}
+	}
+	return false
+}
+
 func (c *Client) scheduleNext() {
 	think := time.Duration(0)
 	if c.cfg.Workload.Think > 0 {
@@ -159,22 +201,50 @@ func (c *Client) issue() {
 func (c *Client) draw() kv.Command {
 	w, r := c.cfg.Workload, c.env.Rand()
 	cmd := kv.Command{ClientID: c.cfg.ID, Seq: c.seq, Key: fmt.Sprintf("k%d", r.IntN(w.Keys))}
-	val := fmt.Sprintf("c%d.%d", c.cfg.ID, c.seq)
 	switch n := r.IntN(w.Put + w.Get + w.Append + w.CAS); {
 	case n < w.Put:
-		cmd.Op, cmd.Value = kv.OpPut, val
+		cmd.Op, cmd.Value = kv.OpPut, c.value(c.seq, 0)
 	case n < w.Put+w.Get:
 		cmd.Op = kv.OpGet
 	case n < w.Put+w.Get+w.Append:
-		cmd.Op, cmd.Value = kv.OpAppend, val+";"
+		cmd.Op, cmd.Value = kv.OpAppend, c.value(c.seq, 1)+";"
 	default:
 		// Expect one of this client's recent writes, so a CAS sometimes succeeds.
-		cmd.Op, cmd.Value = kv.OpCAS, val
+		cmd.Op, cmd.Value = kv.OpCAS, c.value(c.seq, 0)
 		if c.seq > 1 {
-			cmd.Expected = fmt.Sprintf("c%d.%d", c.cfg.ID, c.seq-1-uint64(r.IntN(int(min(c.seq-1, 3)))))
+			cmd.Expected = c.value(c.seq-1-uint64(r.IntN(int(min(c.seq-1, 3)))), 0)
 		}
 	}
 	return cmd
+}
+
+// value is what the client writes at seq: "cID.SEQ", unique per client
+// and sequence number, padded to the workload's size for seq, less
+// reserve bytes (an append's separator).
+func (c *Client) value(seq uint64, reserve int) string {
+	v := fmt.Sprintf("c%d.%d", c.cfg.ID, seq)
+	w := c.cfg.Workload
+	if w.ValueMax == 0 {
+		return v
+	}
+	size := w.ValueMin
+	if span := w.ValueMax - w.ValueMin; span > 0 {
+		size += int(spread(c.cfg.ID<<32^seq) % uint64(span+1))
+	}
+	if pad := size - reserve - len(v); pad > 0 {
+		// "x" is no digit, so the padded values stay unique.
+		v += strings.Repeat("x", pad)
+	}
+	return v
+}
+
+// spread is splitmix64's finalizer: sizes spread over the range without
+// drawing from the client's stream.
+func spread(z uint64) uint64 {
+	z += 0x9e3779b97f4a7c15
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
 }
 
 func (c *Client) send() {
@@ -242,7 +312,9 @@ func (c *Client) Receive(from uint64, msg []byte) {
 		}
 	case resp.Status == kv.StatusOK:
 		c.busy = false
-		c.target = from
+		if c.knows(from) {
+			c.target = from
+		}
 		c.stats.Completed++
 		c.hist.Return(c.cfg.ID, resp.Result, c.env.Now())
 		if c.active {
@@ -250,7 +322,7 @@ func (c *Client) Receive(from uint64, msg []byte) {
 		}
 	case resp.Status == kv.StatusNotLeader:
 		c.stats.Redirects++
-		if resp.LeaderHint != 0 && resp.LeaderHint != from {
+		if resp.LeaderHint != 0 && resp.LeaderHint != from && c.knows(resp.LeaderHint) {
 			c.target = resp.LeaderHint
 			c.send()
 			return
@@ -267,7 +339,7 @@ func (c *Client) Receive(from uint64, msg []byte) {
 	default: // proposed but unanswered: retry the same seq where the leader is
 		c.stats.Retries++
 		c.target = c.next(from)
-		if resp.LeaderHint != 0 && resp.LeaderHint != from {
+		if resp.LeaderHint != 0 && resp.LeaderHint != from && c.knows(resp.LeaderHint) {
 			c.target = resp.LeaderHint
 		}
 		c.send()

@@ -89,6 +89,11 @@ const (
 	// Caught by snapshot-damage: the snapshot-integrity invariant (it
 	// restored a state no node took) or a halted node.
 	SnapshotUnchecked
+	// FixedElectionTimeout: every election timeout is the minimum, never
+	// randomized, so servers that start (or lose a leader) together time
+	// out together and split the vote, round after round. Caught by
+	// election-budget: far more vote requests than one election needs.
+	FixedElectionTimeout
 	bugEnd
 )
 
@@ -108,6 +113,7 @@ var names = map[Bug]string{
 	SnapshotNotSynced:     "snapshot-not-synced",
 	SnapshotDropsSessions: "snapshot-drops-sessions",
 	SnapshotUnchecked:     "snapshot-unchecked",
+	FixedElectionTimeout:  "fixed-election-timeout",
 }
 
 func (b Bug) String() string {

@@ -1,14 +1,21 @@
 // Package cluster puts a Raft cluster and its clients on a simulated
-// World: N servers on nodes 1..N, M clients on nodes N+1..N+M, each built
-// from its disk alone at every (re)start. It holds the omniscient view a
-// checker needs (every live server, the shared history) but never lets one
-// node see another's memory.
+// World: N servers on nodes 1..N, M clients on nodes N+1..N+M (c1..cM:
+// unbound ones first, then client groups bound to some servers), each
+// built from its disk alone at every (re)start. It holds the omniscient
+// view a checker needs (every live server, the shared history) but never
+// lets one node see another's memory. Its Wire tells the trace what each
+// message is.
 package cluster
 
 import (
+	"errors"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
+	"github.com/seed4fee1fef/raftsim/faults"
 	"github.com/seed4fee1fef/raftsim/linearizability/client"
 	"github.com/seed4fee1fef/raftsim/linearizability/history"
 	"github.com/seed4fee1fef/raftsim/linearizability/invariants"
@@ -20,8 +27,11 @@ import (
 
 // Config describes a cluster. Zero fields take defaults.
 type Config struct {
-	Servers  int
+	Servers int
+	// Clients are unbound: they send to every server. Groups' clients
+	// come after them (node ids N+Clients+1...), in group order.
 	Clients  int
+	Groups   []ClientGroup
 	Workload client.Workload
 	Server   server.Config // tuning shared by every server (ID and Peers are set per node)
 	Client   client.Config // timeouts shared by every client
@@ -33,6 +43,26 @@ type Config struct {
 	_ struct{}
 }
 
+// ClientGroup is Count clients bound to some servers: they send to those
+// only, and follow a leader hint only to one of them. Servers are ids or
+// leader-relative references (faults.RefLeader...), resolved at From
+// against the leader then; the clients issue nothing before From. Until,
+// if set, ends the binding: from then on they use every server.
+type ClientGroup struct {
+	Count       int
+	Servers     []int
+	From, Until time.Duration
+}
+
+// AllClients is the number of clients: unbound and in groups.
+func (c Config) AllClients() int {
+	n := c.Clients
+	for _, g := range c.Groups {
+		n += g.Count
+	}
+	return n
+}
+
 // Validate names the first nonsensical value.
 func (c Config) Validate() error {
 	if c.Servers < 1 {
@@ -41,10 +71,36 @@ func (c Config) Validate() error {
 	if c.Clients < 0 {
 		return fmt.Errorf("cluster: clients = %d, want 0 or more", c.Clients)
 	}
-	if c.Clients > 0 {
+	for i, g := range c.Groups {
+		if err := g.Validate(c.Servers); err != nil {
+			return fmt.Errorf("cluster: client group %d: %w", i+1, err)
+		}
+	}
+	if c.AllClients() > 0 {
 		if err := c.Workload.Validate(); err != nil {
 			return fmt.Errorf("cluster: %w", err)
 		}
+	}
+	return nil
+}
+
+// Validate checks g against a cluster of servers servers.
+func (g ClientGroup) Validate(servers int) error {
+	switch {
+	case g.Count < 1:
+		return fmt.Errorf("count %d, want at least 1", g.Count)
+	case g.From < 0 || (g.Until != 0 && g.Until <= g.From):
+		return fmt.Errorf("bound from %v until %v: want 0 <= from < until", g.From, g.Until)
+	}
+	if err := faults.ValidateTargets(g.Servers, servers); err != nil {
+		var ve *faults.ValidationError
+		if errors.As(err, &ve) {
+			return errors.New(ve.Reason)
+		}
+		return err
+	}
+	if slices.ContainsFunc(g.Servers, faults.IsRef) && g.From == 0 {
+		return errors.New("leader-relative servers are resolved at From, which must be after the first election (not 0)")
 	}
 	return nil
 }
@@ -55,6 +111,10 @@ type Cluster struct {
 	cfg     Config
 	servers []*server.Server // by node id; nil while down
 	clients []*client.Client // by client index
+	// started says a client has begun issuing (its group's From passed);
+	// load says the load is on (StartLoad, until StopLoad).
+	started []bool
+	load    bool
 	History *history.History
 }
 
@@ -64,10 +124,11 @@ func New(w *sim.World, cfg Config) (*Cluster, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if w.Nodes() < cfg.Servers+cfg.Clients {
-		return nil, fmt.Errorf("cluster: world has %d nodes, need %d servers + %d clients", w.Nodes(), cfg.Servers, cfg.Clients)
+	if w.Nodes() < cfg.Servers+cfg.AllClients() {
+		return nil, fmt.Errorf("cluster: world has %d nodes, need %d servers + %d clients", w.Nodes(), cfg.Servers, cfg.AllClients())
 	}
 	c := &Cluster{W: w, cfg: cfg, servers: make([]*server.Server, cfg.Servers+1), History: history.New()}
+	w.Trace().SetDescriber(Wire{})
 	peers := make([]uint64, cfg.Servers)
 	for i := range peers {
 		peers[i] = uint64(i + 1)
@@ -89,23 +150,117 @@ func New(w *sim.World, cfg Config) (*Cluster, error) {
 			return nil, err
 		}
 	}
-	for j := 0; j < cfg.Clients; j++ {
-		id := cfg.Servers + 1 + j
-		ccfg := cfg.Client
-		ccfg.ID, ccfg.Servers, ccfg.Workload = uint64(id), peers, cfg.Workload
-		err := w.Start(sim.NodeID(id), func(env *sim.Env) (sim.Handler, error) {
-			cl, err := client.New(clientEnv{env, w}, ccfg, c.History)
+	// Unbound clients, then each group's: a group bound to explicit
+	// servers sends to them from the start; one bound to leader-relative
+	// servers to every server, until its From resolves them.
+	groups := append([]ClientGroup{{Count: cfg.Clients}}, cfg.Groups...)
+	for gi, g := range groups {
+		first := len(c.clients)
+		servers := peers
+		if gi > 0 && !slices.ContainsFunc(g.Servers, faults.IsRef) {
+			servers = toIDs(g.Servers)
+		}
+		for k := 0; k < g.Count; k++ {
+			id := cfg.Servers + 1 + len(c.clients)
+			ccfg := cfg.Client
+			ccfg.ID, ccfg.Servers, ccfg.Workload = uint64(id), servers, cfg.Workload
+			var cl *client.Client
+			err := w.Start(sim.NodeID(id), func(env *sim.Env) (sim.Handler, error) {
+				var err error
+				cl, err = client.New(clientEnv{env, w}, ccfg, c.History)
+				if err != nil {
+					return nil, err
+				}
+				return clientHandler{cl}, nil
+			})
 			if err != nil {
 				return nil, err
 			}
+			if cl == nil {
+				return nil, fmt.Errorf("cluster: client %s: %w", ClientName(len(c.clients)), w.StartError(sim.NodeID(id)))
+			}
 			c.clients = append(c.clients, cl)
-			return clientHandler{cl}, nil
-		})
-		if err != nil {
-			return nil, err
+			c.started = append(c.started, g.From == 0)
+		}
+		if gi > 0 {
+			c.schedule(g, first, len(c.clients))
 		}
 	}
 	return c, nil
+}
+
+// schedule binds clients [first, last) at g.From (resolving leader-
+// relative servers then) and unbinds them at g.Until. The events are
+// queued now, before any fault schedule is installed, so at one instant
+// a binding resolves the leader before faults that start then do.
+func (c *Cluster) schedule(g ClientGroup, first, last int) {
+	w := c.W
+	names := clientNames(first, last)
+	if g.From > 0 {
+		w.At(sim.Time(g.From), func() {
+			if slices.ContainsFunc(g.Servers, faults.IsRef) {
+				lead, _ := c.Leader()
+				if lead == 0 {
+					w.Note(0, fmt.Sprintf("clients %s not bound: no leader at %v; they use every server", names, w.Now()))
+				} else {
+					ids := faults.ResolveRefs(g.Servers, lead, c.cfg.Servers, w.Rand("clients/bind"))
+					for _, cl := range c.clients[first:last] {
+						cl.SetServers(toIDs(ids))
+					}
+					w.Note(0, fmt.Sprintf("clients %s bound to %s (leader n%d)", names, idList(ids), lead))
+				}
+			}
+			for j := first; j < last; j++ {
+				c.started[j] = true
+				c.clients[j].SetActive(c.load)
+			}
+		})
+	}
+	if g.Until > 0 {
+		w.At(sim.Time(g.Until), func() {
+			all := toIDs(allServers(c.cfg.Servers))
+			for _, cl := range c.clients[first:last] {
+				cl.SetServers(all)
+			}
+			w.Note(0, fmt.Sprintf("clients %s unbound: they use every server", names))
+		})
+	}
+}
+
+// ClientName is how reports and scripts name the client at index j
+// (from 0): c1, c2, ...; its node id is Servers+1+j.
+func ClientName(j int) string { return "c" + strconv.Itoa(j+1) }
+
+func clientNames(first, last int) string {
+	names := make([]string, 0, last-first)
+	for j := first; j < last; j++ {
+		names = append(names, ClientName(j))
+	}
+	return strings.Join(names, ",")
+}
+
+func idList(ids []int) string {
+	names := make([]string, len(ids))
+	for i, id := range ids {
+		names[i] = "n" + strconv.Itoa(id)
+	}
+	return strings.Join(names, ",")
+}
+
+func allServers(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i + 1
+	}
+	return out
+}
+
+func toIDs(ids []int) []uint64 {
+	out := make([]uint64, len(ids))
+	for i, id := range ids {
+		out[i] = uint64(id)
+	}
+	return out
 }
 
 // StartLoad makes every client issue operations; StopLoad pauses them (a
@@ -116,10 +271,14 @@ func (c *Cluster) StartLoad() { c.setLoad(true) }
 func (c *Cluster) StopLoad() { c.setLoad(false) }
 
 func (c *Cluster) setLoad(on bool) {
-	for _, cl := range c.clients {
-		cl.SetActive(on)
+	c.load = on
+	for j, cl := range c.clients {
+		cl.SetActive(on && c.started[j])
 	}
 }
+
+// Clients is the number of clients (unbound and bound).
+func (c *Cluster) Clients() int { return len(c.clients) }
 
 // World is the world the cluster runs on.
 func (c *Cluster) World() *sim.World { return c.W }

@@ -38,6 +38,8 @@ type Metrics struct {
 	SnapshotsTaken, SnapshotsInstalled uint64
 	EntryBytesSent, SnapshotBytesSent  uint64
 	LogEntriesMax, LogBytesMax         uint64
+	// Traffic is server-to-server traffic by message type.
+	Traffic Traffic
 }
 
 type metrics struct {

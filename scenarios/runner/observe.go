@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/seed4fee1fef/raftsim/raft"
@@ -65,12 +66,21 @@ type sampler struct {
 	samples []Sample
 	incs    []int
 	up      []bool
+	// maxEvents is the run's event budget; overBudget says the sampler
+	// stopped the world because the trace outgrew it.
+	maxEvents  uint64
+	overBudget bool
 }
 
-func startSampler(w *sim.World, c *cluster.Cluster) *sampler {
-	s := &sampler{w: w, c: c, incs: make([]int, c.Servers()), up: make([]bool, c.Servers())}
+func startSampler(w *sim.World, c *cluster.Cluster, maxEvents uint64) *sampler {
+	s := &sampler{w: w, c: c, incs: make([]int, c.Servers()), up: make([]bool, c.Servers()), maxEvents: maxEvents}
 	var tick func()
 	tick = func() {
+		if maxEvents > 0 && w.Trace().Len() > maxEvents {
+			s.overBudget = true
+			w.Stop(fmt.Sprintf("run too large: more than %d events", maxEvents))
+			return
+		}
 		s.take()
 		w.After(SampleEvery, tick)
 	}

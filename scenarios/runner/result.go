@@ -48,7 +48,10 @@ type Result struct {
 	// SnapshotsInstalled counts, per server (index id-1), the snapshots it
 	// installed from a leader.
 	SnapshotsInstalled []uint64
-	Metrics            Metrics
+	// Messages are every message a server sent another, in send order
+	// (for counting expectations).
+	Messages []Message
+	Metrics  Metrics
 	// ExpectationFailures are a scenario's own expectations that did not
 	// hold (set by Judge); they count like the run's own failures.
 	ExpectationFailures []string

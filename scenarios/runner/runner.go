@@ -8,6 +8,7 @@ package runner
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/seed4fee1fef/raftsim/faults"
@@ -24,10 +25,13 @@ import (
 
 // Options describe one run. Zero fields take defaults (see Defaults).
 type Options struct {
-	Seed     uint64
-	Servers  int
-	Clients  int
-	Workload client.Workload
+	Seed    uint64
+	Servers int
+	// Clients are unbound clients (default 3, unless ClientGroups has
+	// some); ClientGroups' clients, bound to some servers, come after.
+	Clients      int
+	ClientGroups []cluster.ClientGroup
+	Workload     client.Workload
 	// Link is every link's base setting.
 	Link sim.LinkConfig
 	// FaultTime is how long faults may be active; the schedule heals
@@ -53,16 +57,35 @@ type Options struct {
 	Planted plant.Set
 	// Server tuning shared by all servers (ID, Peers and hooks are set by the runner).
 	Server server.Config
+	// MaxEvents is the run's event budget (0: DefaultMaxEvents).
+	MaxEvents uint64
 
 	_ struct{}
 }
+
+// Limits on one run: beyond them a run would effectively never finish,
+// or fill memory first. Validate refuses options past them; MaxEvents
+// stops a run that outgrows its budget anyway (many servers and clients,
+// fast ticks) with a *LimitError.
+const (
+	MaxServers = 64
+	MaxClients = 64
+	// MaxRunLength bounds the virtual time of a run: FaultTime + Settle +
+	// Drain (an hour of the default cluster is about 10M events).
+	MaxRunLength = time.Hour
+	// MinTick is the shortest server tick: Raft's timers count ticks.
+	MinTick = time.Millisecond
+	// DefaultMaxEvents is the event budget when Options.MaxEvents is 0:
+	// about 1.6 GB of kept trace.
+	DefaultMaxEvents = 20_000_000
+)
 
 // Defaults fills zero fields.
 func (o *Options) Defaults() {
 	if o.Servers == 0 {
 		o.Servers = 5
 	}
-	if o.Clients == 0 {
+	if o.Clients == 0 && len(o.ClientGroups) == 0 {
 		o.Clients = 3
 	}
 	if o.Workload == (client.Workload{}) {
@@ -83,6 +106,9 @@ func (o *Options) Defaults() {
 	if o.CheckTimeout == 0 {
 		o.CheckTimeout = time.Minute
 	}
+	if o.MaxEvents == 0 {
+		o.MaxEvents = DefaultMaxEvents
+	}
 }
 
 // Validate names the first nonsensical option.
@@ -90,20 +116,61 @@ func (o *Options) Validate() error {
 	switch {
 	case o.Servers < 1:
 		return fmt.Errorf("servers = %d, want at least 1", o.Servers)
+	case o.Servers > MaxServers:
+		return fmt.Errorf("servers = %d, want at most %d", o.Servers, MaxServers)
 	case o.Clients < 0:
 		return fmt.Errorf("clients = %d, want 0 or more", o.Clients)
+	case o.AllClients() > MaxClients:
+		return fmt.Errorf("clients = %d, want at most %d", o.AllClients(), MaxClients)
 	case o.FaultTime < 0 || o.Settle < 0 || o.Drain < 0:
 		return fmt.Errorf("negative phase length (faults %v, settle %v, drain %v)", o.FaultTime, o.Settle, o.Drain)
+	case o.Server.TickInterval != 0 && o.Server.TickInterval < MinTick:
+		return fmt.Errorf("server tick %v, want at least %v", o.Server.TickInterval, MinTick)
+	}
+	if total := addSat(addSat(o.FaultTime, o.Settle), o.Drain); total > MaxRunLength {
+		return fmt.Errorf("the run would last %v (faults %v + settle %v + drain %v), want at most %v of virtual time",
+			total, o.FaultTime, o.Settle, o.Drain, MaxRunLength)
 	}
 	if err := o.Link.Validate(); err != nil {
 		return err
 	}
-	if o.Clients > 0 {
+	if o.AllClients() > 0 {
 		if err := o.Workload.Validate(); err != nil {
 			return err
 		}
 	}
+	for i, g := range o.ClientGroups {
+		if err := g.Validate(o.Servers); err != nil {
+			return fmt.Errorf("client group %d: %w", i+1, err)
+		}
+	}
 	return nil
+}
+
+// AllClients is the number of clients, unbound and bound.
+func (o *Options) AllClients() int {
+	return cluster.Config{Clients: o.Clients, Groups: o.ClientGroups}.AllClients()
+}
+
+// addSat adds two non-negative durations, saturating instead of wrapping.
+func addSat(a, b time.Duration) time.Duration {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
+}
+
+// LimitError is a run stopped because it outgrew its event budget
+// (Options.MaxEvents): what it asked for is more than a run can do.
+type LimitError struct {
+	Max    uint64
+	Events uint64
+	At     sim.Time
+}
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("run too large: more than %d events by virtual time %v (%d so far); shorten the run or use fewer servers or clients",
+		e.Max, e.At, e.Events)
 }
 
 // Run executes one run. An error means the options were unusable; a run
@@ -113,7 +180,7 @@ func Run(opts Options) (*Result, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	w, err := sim.New(sim.Config{Seed: opts.Seed, Nodes: opts.Servers + opts.Clients, Link: opts.Link, Trace: opts.Trace})
+	w, err := sim.New(sim.Config{Seed: opts.Seed, Nodes: opts.Servers + opts.AllClients(), Link: opts.Link, Trace: opts.Trace})
 	if err != nil {
 		return nil, err
 	}
@@ -144,16 +211,20 @@ func Run(opts Options) (*Result, error) {
 	scfg.OnRole = func(id uint64, role raft.Role, lead, term uint64) {
 		m.role(id, role, term)
 	}
-	c, err := cluster.New(w, cluster.Config{Servers: opts.Servers, Clients: opts.Clients,
+	c, err := cluster.New(w, cluster.Config{Servers: opts.Servers, Clients: opts.Clients, Groups: opts.ClientGroups,
 		Workload: opts.Workload, Server: scfg, OnSend: func(_, _ uint64, msg []byte) { m.sent(msg) }})
 	if err != nil {
 		return nil, err
 	}
 	res.Cluster = c
 	storage := newStorageWatch(opts.Servers)
-	w.Trace().OnEvent = storage.onEvent // runs before the checker's hook
+	tr := &traffic{servers: sim.NodeID(opts.Servers)}
+	w.Trace().OnEvent = func(e *sim.Event) { // runs before the checker's hook
+		tr.onEvent(e)
+		storage.onEvent(e)
+	}
 	ck.Install(c)
-	smp := startSampler(w, c)
+	smp := startSampler(w, c, opts.MaxEvents)
 
 	sched := opts.Schedule
 	if sched == nil && !opts.NoFaults {
@@ -181,13 +252,16 @@ func Run(opts Options) (*Result, error) {
 	w.RunUntil(healAt)
 	res.HealedAt = healAt
 	if stopped, _ := w.Stopped(); !stopped {
-		res.Liveness = checkLiveness(w, c, healAt, opts.Settle, opts.Clients > 0)
+		res.Liveness = checkLiveness(w, c, healAt, opts.Settle, opts.AllClients() > 0)
 		c.StopLoad()
 		w.RunFor(opts.Drain)
 	} else {
 		res.Liveness = Liveness{Skipped: true}
 	}
 
+	if smp.overBudget {
+		return nil, &LimitError{Max: opts.MaxEvents, Events: w.Trace().Len(), At: w.Now()}
+	}
 	res.Invariant = ck.Violation()
 	res.InvariantChecks = ck.Stats().Checks
 	res.Linearizability = model.Check(c.History.Operations(), opts.CheckTimeout)
@@ -201,6 +275,8 @@ func Run(opts Options) (*Result, error) {
 	}
 	res.SnapshotsInstalled = m.installed
 	res.StorageDamaged, res.StorageHit, res.StorageRecovered, res.FalseDamage, res.BeyondModel = storage.finish(w)
+	res.Messages = tr.messages
+	res.Metrics.Traffic = byType(tr.messages)
 	res.Halted = haltedServers(w, c)
 	res.TraceHash, res.Events, res.VirtualTime = w.Trace().Hash(), w.Trace().Len(), w.Now()
 	res.decide()
@@ -244,7 +320,9 @@ func checkLiveness(w *sim.World, c *cluster.Cluster, healAt sim.Time, settle tim
 		if stopped, _ := w.Stopped(); stopped {
 			return Liveness{Skipped: true}
 		}
-		w.RunFor(50 * time.Millisecond)
+		// Look every sampling period, and at the deadline itself: a
+		// settle shorter than the period is judged at its bound.
+		w.RunFor(min(SampleEvery, deadline.Sub(w.Now())))
 		id, _ := c.Leader()
 		if id == 0 {
 			continue

@@ -94,6 +94,9 @@ func (nm *nemesis) begin(i int, f Fault) {
 	nm.active = append(nm.active, r)
 	nm.runs[i] = r
 	nm.w.Fault(r.first(), fmt.Sprintf("fault %d begin: %s", i, r.describe()))
+	if o, ok := nm.t.(Observer); ok {
+		o.FaultBegan(i, r.resolved(), r.describe())
+	}
 	nm.apply(r)
 	if f.Until == f.At {
 		nm.w.At(sim.Time(f.Until), func() { nm.finish(r) })
@@ -120,6 +123,9 @@ func (nm *nemesis) finish(r *run) {
 		return // nothing to undo
 	}
 	nm.w.Fault(r.first(), fmt.Sprintf("fault %d end: %s", r.idx, r.describe()))
+	if o, ok := nm.t.(Observer); ok {
+		o.FaultEnded(r.idx, r.resolved())
+	}
 	nm.undo(r)
 }
 
@@ -132,6 +138,20 @@ func (r *run) first() sim.NodeID {
 		return r.groups[0][0]
 	}
 	return 0
+}
+
+// resolved is r's fault with its targets as resolved at its start: the
+// nodes it hit (the leader it found, for a leader-targeted fault) and the
+// groups it drew.
+func (r *run) resolved() Fault {
+	f := r.f.clone()
+	f.Leader = false
+	f.Nodes = ids(r.nodes)
+	f.Groups = nil
+	for _, g := range r.groups {
+		f.Groups = append(f.Groups, ids(g))
+	}
+	return f
 }
 
 // describe renders r with its targets as resolved.

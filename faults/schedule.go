@@ -30,6 +30,17 @@ type DamageObserver interface {
 	StorageDamaged(node int, kind Kind)
 }
 
+// Observer, if the Target handed to Install implements it, hears each
+// fault begin and end with its targets as resolved when it began (the
+// leader it found, the groups it drew), and desc, the fault as the trace
+// describes it: what reports draw as intervals across the nodes. A fault
+// skipped at its start is never heard of; an instantaneous one (a clock
+// jump) only begins. It must not act on the world.
+type Observer interface {
+	FaultBegan(index int, f Fault, desc string)
+	FaultEnded(index int, f Fault)
+}
+
 // Schedule is a whole run's faults.
 type Schedule struct {
 	Faults []Fault

@@ -316,7 +316,7 @@ func (c *Client) Receive(from uint64, msg []byte) {
 			c.target = from
 		}
 		c.stats.Completed++
-		c.hist.Return(c.cfg.ID, resp.Result, c.env.Now())
+		c.hist.Return(c.cfg.ID, from, resp.Result, c.env.Now())
 		if c.active {
 			c.scheduleNext()
 		}

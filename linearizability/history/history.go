@@ -20,6 +20,8 @@ type Operation struct {
 	Output   kv.Result
 	Call     int64 // virtual time the client issued it
 	Return   int64 // virtual time it completed; meaningless if Unknown
+	// Server is the node whose answer completed it; 0 if Unknown.
+	Server uint64
 	// Unknown marks an operation with no known outcome.
 	Unknown bool
 	// Attempts counts the requests sent for it (retries included).
@@ -33,10 +35,16 @@ func (op Operation) String() string {
 	if !op.Unknown {
 		ret = fmt.Sprint(op.Return)
 	}
-	return fmt.Sprintf("c%d#%d %s [%d, %s] -> %+v", op.ClientID, op.Seq, describe(op.Input), op.Call, ret, op.Output)
+	s := fmt.Sprintf("client %d #%d %s [%d, %s] -> %+v", op.ClientID, op.Seq, Describe(op.Input), op.Call, ret, op.Output)
+	if op.Server != 0 {
+		s += fmt.Sprintf(" from %d", op.Server)
+	}
+	return s
 }
 
-func describe(c kv.Command) string {
+// Describe renders a command as a call: get(k0), put(k0, "c1.2"),
+// append(k0, "c1.3;"), cas(k0, "c1.2", "c1.4").
+func Describe(c kv.Command) string {
 	switch c.Op {
 	case kv.OpGet:
 		return fmt.Sprintf("get(%s)", c.Key)
@@ -72,14 +80,15 @@ func (h *History) Attempt(clientID uint64) {
 	}
 }
 
-// Return records the outcome of the client's open operation.
-func (h *History) Return(clientID uint64, out kv.Result, t int64) {
+// Return records the outcome of the client's open operation, as server
+// answered it.
+func (h *History) Return(clientID, server uint64, out kv.Result, t int64) {
 	i, ok := h.open[clientID]
 	if !ok {
 		return
 	}
 	delete(h.open, clientID)
-	h.ops[i].Output, h.ops[i].Return, h.ops[i].Unknown = out, t, false
+	h.ops[i].Output, h.ops[i].Return, h.ops[i].Unknown, h.ops[i].Server = out, t, false, server
 }
 
 // GiveUp closes the client's open operation with an unknown outcome.

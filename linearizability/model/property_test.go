@@ -220,6 +220,23 @@ func TestMutatedGetIsRejected(t *testing.T) {
 		require.Equal(t, NotLinearizable, res.Verdict, "%s mutation of %v in\n%s", mutation, g.ops[victim], keyHistory(g, g.ops[victim].Input.Key))
 		require.Equal(t, []string{g.ops[victim].Input.Key}, res.FailingKeys)
 		require.Empty(t, res.UncheckedKeys)
+
+		// The explanation names operations of that key only, and a blocked
+		// operation with a known result.
+		cs := res.Conflicts()
+		require.Len(t, cs, 1)
+		c := cs[0]
+		require.Equal(t, g.ops[victim].Input.Key, c.Key)
+		require.GreaterOrEqual(t, c.Blocked, 0)
+		require.False(t, g.ops[c.Blocked].Unknown, "a blocked operation returned")
+		for _, i := range append([]int{c.Blocked, c.SetBy, c.Wrote}, c.Order...) {
+			if i >= 0 {
+				require.Equal(t, c.Key, g.ops[i].Input.Key)
+			}
+		}
+		if mutation == "never written" {
+			require.Equal(t, -1, c.Wrote, "nobody wrote zz;")
+		}
 	})
 }
 

@@ -261,6 +261,11 @@ func summarize(res *runner.Result) *summary {
 	for _, f := range res.Failures {
 		out.add("failure", f)
 	}
+	for _, e := range res.Explanations {
+		for _, line := range e.Text {
+			out.add("explain", line)
+		}
+	}
 	return out
 }
 

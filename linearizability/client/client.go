@@ -80,7 +80,11 @@ func (w Workload) Validate() error {
 
 // Config is one client's setup.
 type Config struct {
-	ID       uint64
+	ID uint64
+	// Name is what the client's written values start with ("c2" writes
+	// "c2.17"): the name reports give it, so a value says who wrote it.
+	// Default "c<ID>".
+	Name     string
 	Servers  []uint64
 	Workload Workload
 	// AttemptTimeout is how long to wait for one server's answer before
@@ -123,6 +127,9 @@ func New(env Env, cfg Config, hist *history.History) (*Client, error) {
 	}
 	if len(cfg.Servers) == 0 {
 		return nil, fmt.Errorf("client %d: no servers", cfg.ID)
+	}
+	if cfg.Name == "" {
+		cfg.Name = fmt.Sprintf("c%d", cfg.ID)
 	}
 	if err := cfg.Workload.Validate(); err != nil {
 		return nil, fmt.Errorf("client %d: %w", cfg.ID, err)
@@ -218,11 +225,11 @@ func (c *Client) draw() kv.Command {
 	return cmd
 }
 
-// value is what the client writes at seq: "cID.SEQ", unique per client
+// value is what the client writes at seq: "NAME.SEQ", unique per client
 // and sequence number, padded to the workload's size for seq, less
 // reserve bytes (an append's separator).
 func (c *Client) value(seq uint64, reserve int) string {
-	v := fmt.Sprintf("c%d.%d", c.cfg.ID, seq)
+	v := fmt.Sprintf("%s.%d", c.cfg.Name, seq)
 	w := c.cfg.Workload
 	if w.ValueMax == 0 {
 		return v

@@ -41,6 +41,13 @@ type Conflict struct {
 	// reports as the key's value (-1: it reports absence or a value no
 	// operation wrote).
 	Wrote int
+	// Witness, when there is one, proves the blocked operation's result
+	// stale on real time alone: a write that took effect (its result says
+	// so) after Wrote had returned and that itself returned before the
+	// blocked operation was called, so the blocked operation had to see
+	// it (the latest such write; -1: none). Written values are unique, so
+	// the key never holds what Wrote left again once it has changed.
+	Witness int
 	// Order is the longest consistent order, as history indexes, ending
 	// at the point where the search got stuck.
 	Order []int
@@ -97,7 +104,7 @@ func (r Result) conflict(key string) (Conflict, bool) {
 		})
 	}
 
-	c := Conflict{Key: key, Ordered: len(best), Total: len(ops), Blocked: -1, SetBy: -1, Wrote: -1}
+	c := Conflict{Key: key, Ordered: len(best), Total: len(ops), Blocked: -1, SetBy: -1, Wrote: -1, Witness: -1}
 	in := make([]bool, len(ops))
 	state := State{}
 	for _, id := range best {
@@ -136,8 +143,47 @@ func (r Result) conflict(key string) (Conflict, bool) {
 		if !unknown && res.Found {
 			c.Wrote = writerOf(ops, index, blocked, res.Value)
 		}
+		if !unknown {
+			c.Witness = witness(ops, index, blocked, c.Wrote, res.Found)
+		}
 	}
 	return c, true
+}
+
+// witness finds the latest write among ops that took effect after the
+// write at history index wrote returned (any write, if the blocked
+// operation read the key as absent) and returned before ops[blocked] was
+// called; -1 if there is none, or if wrote's own outcome is unknown.
+func witness(ops []porcupine.Operation, index []int, blocked, wrote int, found bool) int {
+	after := int64(-1) << 62 // the key was absent before any write
+	if found {
+		w := slices.Index(index, wrote)
+		if wrote < 0 || w < 0 {
+			return -1
+		}
+		if _, unknown := outputOf(ops[w].Output); unknown {
+			return -1
+		}
+		after = ops[w].Return
+	}
+	best := -1
+	for id, op := range ops {
+		cmd, ok := op.Input.(kv.Command)
+		if !ok || index[id] == wrote || id == blocked {
+			continue
+		}
+		res, unknown := outputOf(op.Output)
+		if unknown || !res.Applied || cmd.Op == kv.OpGet {
+			continue
+		}
+		if op.Call > after && op.Return < ops[blocked].Call && (best < 0 || op.Return > ops[best].Return) {
+			best = id
+		}
+	}
+	if best < 0 {
+		return -1
+	}
+	return index[best]
 }
 
 // writerOf finds the operation among ops (other than skip) whose write

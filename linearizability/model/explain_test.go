@@ -13,25 +13,30 @@ import (
 func TestConflictsNameTheOperationsThatCannotBeOrdered(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		name                  string
-		ops                   []history.Operation
-		blocked, setBy, wrote int
-		state                 State
+		name                           string
+		ops                            []history.Operation
+		blocked, setBy, wrote, witness int
+		state                          State
 	}{
 		{"stale read: the get reports a value an earlier completed put replaced", []history.Operation{
 			done(1, 0, 10, put("x", "a"), createdKey),
 			done(2, 20, 30, put("x", "b"), replaced("a")),
 			done(3, 40, 50, get("x"), read("a")),
-		}, 2, 1, 0, State{Value: "b", Found: true}},
+		}, 2, 1, 0, 1, State{Value: "b", Found: true}},
 		{"lost append: the value without it is read after it completed", []history.Operation{
 			done(1, 0, 10, appendc("x", "a;"), createdKey),
 			done(2, 20, 30, appendc("x", "b;"), replaced("a;")),
 			done(3, 40, 50, get("x"), read("a;")),
-		}, 2, 1, 0, State{Value: "a;b;", Found: true}},
+		}, 2, 1, 0, 1, State{Value: "a;b;", Found: true}},
 		{"read of absence after a write", []history.Operation{
 			done(1, 0, 10, put("x", "a"), createdKey),
 			done(2, 20, 30, get("x"), absent),
-		}, 1, 0, -1, State{Value: "a", Found: true}},
+		}, 1, 0, -1, 0, State{Value: "a", Found: true}},
+		{"overlapping writes prove nothing on real time alone", []history.Operation{
+			done(1, 0, 10, put("x", "a"), createdKey),
+			done(2, 5, 30, put("x", "b"), replaced("a")),
+			done(3, 25, 50, get("x"), read("zz")),
+		}, 2, 1, -1, -1, State{Value: "b", Found: true}},
 		{"other keys and overlapping ops do not confuse it", []history.Operation{
 			done(4, 0, 100, get("y"), absent),
 			done(1, 0, 10, put("x", "a"), createdKey),
@@ -39,7 +44,7 @@ func TestConflictsNameTheOperationsThatCannotBeOrdered(t *testing.T) {
 			done(2, 20, 30, put("x", "b"), replaced("a")),
 			done(3, 25, 35, get("x"), read("b")),
 			done(3, 40, 50, get("x"), read("a")),
-		}, 5, 3, 1, State{Value: "b", Found: true}},
+		}, 5, 3, 1, 3, State{Value: "b", Found: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := Check(tc.ops, 10*time.Second)
@@ -51,6 +56,7 @@ func TestConflictsNameTheOperationsThatCannotBeOrdered(t *testing.T) {
 			assert.Equal(t, tc.blocked, c.Blocked, "blocked")
 			assert.Equal(t, tc.setBy, c.SetBy, "set by")
 			assert.Equal(t, tc.wrote, c.Wrote, "wrote")
+			assert.Equal(t, tc.witness, c.Witness, "witness")
 			assert.Equal(t, tc.state, c.State)
 			assert.Less(t, c.Ordered, c.Total)
 			assert.NotContains(t, c.Order, c.Blocked)

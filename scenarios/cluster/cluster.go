@@ -164,6 +164,7 @@ func New(w *sim.World, cfg Config) (*Cluster, error) {
 			id := cfg.Servers + 1 + len(c.clients)
 			ccfg := cfg.Client
 			ccfg.ID, ccfg.Servers, ccfg.Workload = uint64(id), servers, cfg.Workload
+			ccfg.Name = c.Names().Name(id)
 			var cl *client.Client
 			err := w.Start(sim.NodeID(id), func(env *sim.Env) (sim.Handler, error) {
 				var err error

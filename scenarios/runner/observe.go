@@ -36,6 +36,9 @@ type NodeSample struct {
 	// LogEntries and LogBytes are how many entries its log holds (after
 	// its snapshot) and their encoded size.
 	LogEntries, LogBytes uint64
+	// Recovering: the node lost durable data and is catching up (it
+	// neither votes nor counts toward commit quorums).
+	Recovering bool
 }
 
 // Leader returns the id of the up node that leads with the highest term, or 0.
@@ -102,6 +105,7 @@ func (s *sampler) take() {
 			st := srv.BasicStatus()
 			n.Role, n.Term, n.Lead, n.Commit, n.LastIndex = st.Role, st.Term, st.Lead, st.Commit, st.LastIndex
 			n.LogEntries, n.LogBytes = st.LastIndex+1-st.FirstIndex, st.LogBytes
+			n.Recovering = st.Recovering
 		}
 		smp.Nodes[i] = n
 	}

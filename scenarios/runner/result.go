@@ -51,7 +51,13 @@ type Result struct {
 	// Messages are every message a server sent another, in send order
 	// (for counting expectations).
 	Messages []Message
-	Metrics  Metrics
+	// Chronicle is what happened to each server and who answered each
+	// operation, for reports and explanations.
+	Chronicle *Chronicle
+	// Explanations tell the run's failures in a person's terms (see
+	// Explanation): one per failing key, invariant, liveness failure.
+	Explanations []Explanation
+	Metrics      Metrics
 	// ExpectationFailures are a scenario's own expectations that did not
 	// hold (set by Judge); they count like the run's own failures.
 	ExpectationFailures []string

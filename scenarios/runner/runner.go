@@ -208,20 +208,26 @@ func Run(opts Options) (*Result, error) {
 			m.snapshot(id, ev == server.SnapshotInstalled)
 		}
 	}
+	chron := newChronicle(w, opts.Servers)
 	scfg.OnRole = func(id uint64, role raft.Role, lead, term uint64) {
 		m.role(id, role, term)
+		chron.role(id, role, lead, term)
 	}
 	c, err := cluster.New(w, cluster.Config{Servers: opts.Servers, Clients: opts.Clients, Groups: opts.ClientGroups,
-		Workload: opts.Workload, Server: scfg, OnSend: func(_, _ uint64, msg []byte) { m.sent(msg) }})
+		Workload: opts.Workload, Server: scfg, OnSend: func(from, to uint64, msg []byte) {
+			m.sent(msg)
+			chron.sent(from, to, msg)
+		}})
 	if err != nil {
 		return nil, err
 	}
-	res.Cluster = c
+	res.Cluster, res.Chronicle, chron.c = c, chron, c
 	storage := newStorageWatch(opts.Servers)
 	tr := &traffic{servers: sim.NodeID(opts.Servers)}
 	w.Trace().OnEvent = func(e *sim.Event) { // runs before the checker's hook
 		tr.onEvent(e)
 		storage.onEvent(e)
+		chron.event(e)
 	}
 	ck.Install(c)
 	smp := startSampler(w, c, opts.MaxEvents)
@@ -238,7 +244,7 @@ func Run(opts Options) (*Result, error) {
 	}
 	healAt := sim.Time(0)
 	if sched != nil {
-		if err := sched.Install(damageTarget{c, storage}); err != nil {
+		if err := sched.Install(observed{damageTarget{c, storage}, chron}); err != nil {
 			return nil, err
 		}
 		healAt = sim.Time(sched.HealAt)
@@ -279,7 +285,9 @@ func Run(opts Options) (*Result, error) {
 	res.Metrics.Traffic = byType(tr.messages)
 	res.Halted = haltedServers(w, c)
 	res.TraceHash, res.Events, res.VirtualTime = w.Trace().Hash(), w.Trace().Len(), w.Now()
+	chron.End = w.Now()
 	res.decide()
+	res.Explanations = explain(res)
 	return res, nil
 }
 
@@ -304,6 +312,17 @@ func SwarmServer(seed uint64, s *server.Config) {
 		s.SnapshotRatio = float64(r.Int64Range(1, 10))
 	}
 }
+
+// observed is the cluster as the fault schedule's target, with the
+// storage watch listening for damage and the chronicle to every fault's
+// begin and end.
+type observed struct {
+	damageTarget
+	ch *Chronicle
+}
+
+func (o observed) FaultBegan(i int, f faults.Fault, desc string) { o.ch.FaultBegan(i, f, desc) }
+func (o observed) FaultEnded(i int, f faults.Fault)              { o.ch.FaultEnded(i, f) }
 
 // DefaultKinds are the fault kinds a seed draws from when none are named:
 // every kind Raft must tolerate on n servers, storage damage included (on

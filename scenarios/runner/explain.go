@@ -192,14 +192,14 @@ func explainInvariant(res *Result, ch *Chronicle) Explanation {
 	if res.World != nil && res.World.Trace().Kept() {
 		res.World.Trace().Each(func(seq uint64, ev *sim.Event) bool {
 			if seq == v.EventSeq {
-				inv.Event = FormatEvent(ch.Names.Name, ev)
+				inv.Event = EventWords(ch.Names.Name, ev)
 				return false
 			}
 			return true
 		})
 	}
 	if inv.Event != "" {
-		e.Text = append(e.Text, "It broke after event "+strconv.FormatUint(v.EventSeq, 10)+": "+strings.TrimSpace(inv.Event)+".")
+		e.Text = append(e.Text, "It broke after event "+strconv.FormatUint(v.EventSeq, 10)+": "+inv.Event+".")
 	} else {
 		e.Text = append(e.Text, "It broke after event "+strconv.FormatUint(v.EventSeq, 10)+" (the trace was not kept: rerun with the full trace to see it).")
 	}
@@ -278,10 +278,46 @@ func FormatEvent(name func(int) string, ev *sim.Event) string {
 	return b.String()
 }
 
+// EventWords is ev as a sentence fragment with the run's names: what
+// happened, where, when.
+func EventWords(name func(int) string, ev *sim.Event) string {
+	var b strings.Builder
+	b.WriteString(ev.Kind.String())
+	if ev.Node != 0 {
+		b.WriteString(" at " + name(int(ev.Node)))
+	}
+	if ev.Peer != 0 {
+		b.WriteString(" (peer " + name(int(ev.Peer)) + ")")
+	}
+	if ev.Note != "" {
+		b.WriteString(": " + ev.Note)
+	}
+	var extra []string
+	if ev.Msg != 0 {
+		extra = append(extra, "message "+strconv.FormatUint(ev.Msg, 10))
+	}
+	if ev.Size != 0 {
+		extra = append(extra, strconv.FormatInt(ev.Size, 10)+" bytes")
+	}
+	if len(extra) > 0 {
+		b.WriteString(" (" + strings.Join(extra, ", ") + ")")
+	}
+	b.WriteString(" at " + secs(int64(ev.At)))
+	return b.String()
+}
+
+// recentFaults is how long after it ended a fault still counts as part of
+// a failure's story (the kill whose restart broke an invariant).
+const recentFaults = sim.Time(1_000_000_000)
+
+// faultsAt lists the faults in effect at t or ended within recentFaults
+// before it.
 func faultsAt(ch *Chronicle, t sim.Time) []string {
 	var out []string
-	for _, f := range ch.ActiveAt(t) {
-		out = append(out, FaultLabel(f))
+	for _, f := range ch.Faults {
+		if f.Holds(t) || (f.Begin <= t && f.End <= t && f.End+recentFaults >= t && (f.Ended || f.Fault.Until == f.Fault.At)) {
+			out = append(out, FaultLabel(f))
+		}
 	}
 	return out
 }
@@ -304,9 +340,9 @@ func FaultLabel(f FaultSpan) string {
 
 func faultLine(active []string, t sim.Time) string {
 	if len(active) == 0 {
-		return "No fault was in effect at " + secs(int64(t)) + "."
+		return "No fault was in effect at " + secs(int64(t)) + " or in the second before."
 	}
-	return "In effect at " + secs(int64(t)) + ": " + strings.Join(active, "; ") + "."
+	return "Faults at " + secs(int64(t)) + " or in the second before: " + strings.Join(active, "; ") + "."
 }
 
 func answeredBy(x ExplainedOp) string {

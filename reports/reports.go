@@ -10,38 +10,46 @@ import (
 	"runtime/debug"
 	"strings"
 
-	"github.com/seed4fee1fef/raftsim/linearizability/model"
 	"github.com/seed4fee1fef/raftsim/scenarios/runner"
-	"github.com/seed4fee1fef/raftsim/sim"
 )
 
 // File names inside a report directory.
 const (
+	// PageFile is the run's page: open it first.
+	PageFile     = "index.html"
 	SummaryFile  = "summary.json"
 	TraceFile    = "trace.jsonl"
 	HistoryFile  = "history.json"
+	SamplesFile  = "samples.csv"
 	TimelineFile = "timeline.txt"
-	VisualFile   = "linearizability.html"
-	ReproFile    = "repro.sh"
+	// VisualFile is porcupine's view of the failing key around the
+	// failure (of the whole history, for a small passing run).
+	VisualFile = "linearizability.html"
+	ReproFile  = "repro.sh"
 )
 
 // Summary is summary.json: what a person or a script needs to know about a
 // run without reading its trace, and what `simrun replay` needs to rerun it.
 type Summary struct {
-	Seed          uint64   `json:"seed"`
-	Scenario      string   `json:"scenario,omitempty"`
-	Verdict       string   `json:"verdict"`
-	Failures      []string `json:"failures,omitempty"`
-	Linearizable  string   `json:"linearizable"`
-	Invariants    string   `json:"invariants"`
-	Liveness      string   `json:"liveness"`
-	TraceHash     string   `json:"trace_hash"`
-	Events        uint64   `json:"events"`
-	VirtualTimeNS int64    `json:"virtual_time_ns"`
-	Build         string   `json:"build"`
-	Planted       string   `json:"planted,omitempty"`
-	Faults        []string `json:"faults,omitempty"`
-	Metrics       Metrics  `json:"metrics"`
+	Seed     uint64   `json:"seed"`
+	Scenario string   `json:"scenario,omitempty"`
+	Servers  int      `json:"servers"`
+	Clients  int      `json:"clients"`
+	Verdict  string   `json:"verdict"`
+	Failures []string `json:"failures,omitempty"`
+	// Explanations tell the failures in a person's terms: the operations,
+	// servers, terms and faults involved.
+	Explanations  []runner.Explanation `json:"explanations,omitempty"`
+	Linearizable  string               `json:"linearizable"`
+	Invariants    string               `json:"invariants"`
+	Liveness      string               `json:"liveness"`
+	TraceHash     string               `json:"trace_hash"`
+	Events        uint64               `json:"events"`
+	VirtualTimeNS int64                `json:"virtual_time_ns"`
+	Build         string               `json:"build"`
+	Planted       string               `json:"planted,omitempty"`
+	Faults        []string             `json:"faults,omitempty"`
+	Metrics       Metrics              `json:"metrics"`
 	// Args are simrun's arguments that reproduce the run; Command is
 	// them as a shell command.
 	Args    []string `json:"args"`
@@ -92,7 +100,8 @@ func Build() string {
 func Summarize(res *runner.Result, scenario string, args []string) Summary {
 	m := res.Metrics
 	s := Summary{
-		Seed: res.Options.Seed, Scenario: scenario, Verdict: string(res.Verdict), Failures: res.Failures,
+		Seed: res.Options.Seed, Scenario: scenario, Servers: res.Options.Servers, Clients: res.Options.Clients,
+		Verdict: string(res.Verdict), Failures: res.Failures, Explanations: res.Explanations,
 		Linearizable: res.Linearizability.Verdict.String(), Invariants: "ok", Liveness: res.Liveness.String(),
 		TraceHash: res.TraceHash, Events: res.Events, VirtualTimeNS: int64(res.VirtualTime), Build: Build(),
 		Metrics: Metrics{OpsCompleted: m.OpsCompleted, OpsUnknown: m.OpsUnknown, Elections: m.Elections,
@@ -128,16 +137,18 @@ func Command(args []string) string {
 	return strings.TrimSpace("go run ./cmd/simrun " + strings.Join(quoted, " "))
 }
 
-// Write writes the report of res into dir (created if needed). Each file
-// is written atomically, so a reader (or a crash of simrun itself) never
-// sees half a file. The trace is exported only if the run kept it, and
-// its digest recorded in the summary, which is written last: a summary
-// means the report is complete.
+// Write writes the report of res into dir (created if needed): the data
+// files, the page (index.html) and, last, summary.json: a summary means
+// the report is complete. Each file is written atomically, so a reader
+// (or a crash of simrun itself) never sees half a file. The trace is
+// exported only if the run kept it, and its digest recorded in the
+// summary.
 func Write(dir string, res *runner.Result, sum Summary) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
 	sum.TraceSHA256 = ""
+	visual, visualNote := visualization(res)
 	files := []struct {
 		name  string
 		write func(*bytes.Buffer) error
@@ -146,24 +157,36 @@ func Write(dir string, res *runner.Result, sum Summary) error {
 			fmt.Fprintf(b, "#!/bin/sh\n# Reproduces this run exactly (same build): trace hash %s.\n%s\n", sum.TraceHash, sum.Command)
 			return nil
 		}},
-		{HistoryFile, func(b *bytes.Buffer) error { return writeJSON(b, history(res)) }},
+		{HistoryFile, func(b *bytes.Buffer) error { return writeJSON(b, History(res)) }},
+		{SamplesFile, func(b *bytes.Buffer) error { return writeSamples(b, res) }},
 		{TimelineFile, func(b *bytes.Buffer) error { return writeTimeline(b, res) }},
-		{VisualFile, func(b *bytes.Buffer) error {
-			return model.WriteVisualization(b, res.Linearizability, annotations(res.World))
-		}},
+	}
+	if visual != nil {
+		files = append(files, struct {
+			name  string
+			write func(*bytes.Buffer) error
+		}{VisualFile, visual})
 	}
 	if res.World.Trace().Kept() {
 		files = append(files, struct {
 			name  string
 			write func(*bytes.Buffer) error
 		}{TraceFile, func(b *bytes.Buffer) error {
-			if err := res.World.Trace().WriteJSONL(b); err != nil {
+			if err := writeTrace(b, res); err != nil {
 				return err
 			}
 			sum.TraceSHA256 = fmt.Sprintf("%x", sha256.Sum256(b.Bytes()))
 			return nil
 		}})
 	}
+	written := []string{SummaryFile}
+	for _, f := range files {
+		written = append(written, f.name)
+	}
+	files = append(files, struct {
+		name  string
+		write func(*bytes.Buffer) error
+	}{PageFile, func(b *bytes.Buffer) error { return WritePage(b, res, sum, written, visualNote) }})
 	files = append(files, struct {
 		name  string
 		write func(*bytes.Buffer) error
@@ -221,98 +244,4 @@ func WriteFileAtomic(path string, data []byte) error {
 		d.Close()
 	}
 	return nil
-}
-
-// historyOp is one operation in history.json.
-type historyOp struct {
-	Client   uint64 `json:"client"`
-	Seq      uint64 `json:"seq"`
-	Op       string `json:"op"`
-	Key      string `json:"key"`
-	Value    string `json:"value,omitempty"`
-	Expected string `json:"expected,omitempty"`
-	CallNS   int64  `json:"call_ns"`
-	ReturnNS *int64 `json:"return_ns"` // null: outcome unknown
-	Output   *struct {
-		Value   string `json:"value"`
-		Found   bool   `json:"found"`
-		Applied bool   `json:"applied"`
-	} `json:"output"`
-	Attempts int `json:"attempts"`
-}
-
-func history(res *runner.Result) []historyOp {
-	ops := res.Cluster.History.Operations()
-	out := make([]historyOp, 0, len(ops))
-	for _, op := range ops {
-		h := historyOp{Client: op.ClientID, Seq: op.Seq, Op: op.Input.Op.String(), Key: op.Input.Key,
-			Value: op.Input.Value, Expected: op.Input.Expected, CallNS: op.Call, Attempts: op.Attempts}
-		if !op.Unknown {
-			ret := op.Return
-			h.ReturnNS = &ret
-			h.Output = &struct {
-				Value   string `json:"value"`
-				Found   bool   `json:"found"`
-				Applied bool   `json:"applied"`
-			}{op.Output.Value, op.Output.Found, op.Output.Applied}
-		}
-		out = append(out, h)
-	}
-	return out
-}
-
-// writeTimeline writes the events a person scans first: faults, crashes,
-// restarts, pauses and the nodes' own notes (role changes, replays),
-// one dense line each.
-func writeTimeline(b *bytes.Buffer, res *runner.Result) error {
-	fmt.Fprintf(b, "seed %d  verdict %s  trace %s\n", res.Options.Seed, res.Verdict, res.TraceHash)
-	for _, f := range res.Failures {
-		fmt.Fprintf(b, "failure: %s\n", f)
-	}
-	if !res.World.Trace().Kept() {
-		b.WriteString("(trace not kept: rerun with the full trace for a timeline)\n")
-		return nil
-	}
-	res.World.Trace().Each(func(_ uint64, e *sim.Event) bool {
-		switch e.Kind {
-		case sim.KindFault, sim.KindCrash, sim.KindRestart, sim.KindStart, sim.KindPause, sim.KindResume, sim.KindNote:
-			b.WriteString(e.Format())
-			b.WriteByte('\n')
-		}
-		return true
-	})
-	return nil
-}
-
-// annotations turns the trace's faults, crashes and restarts into
-// annotations on the porcupine visualization.
-func annotations(w *sim.World) []model.Annotation {
-	var out []model.Annotation
-	if !w.Trace().Kept() {
-		return nil
-	}
-	w.Trace().Each(func(_ uint64, e *sim.Event) bool {
-		var desc string
-		switch e.Kind {
-		case sim.KindFault:
-			desc = e.Note
-		case sim.KindCrash:
-			desc = "crash: " + e.Note
-		case sim.KindRestart:
-			desc = "restart"
-		case sim.KindPause:
-			desc = "pause"
-		case sim.KindResume:
-			desc = "resume"
-		default:
-			return true
-		}
-		a := model.Annotation{Start: int64(e.At), End: int64(e.At), Description: desc}
-		if e.Node != 0 {
-			a.Node = e.Node.String()
-		}
-		out = append(out, a)
-		return true
-	})
-	return out
 }

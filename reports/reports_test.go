@@ -39,8 +39,8 @@ func TestWriteLeavesACompleteReport(t *testing.T) {
 	for _, n := range names {
 		got = append(got, n.Name())
 	}
-	assert.ElementsMatch(t, []string{reports.SummaryFile, reports.TraceFile, reports.HistoryFile,
-		reports.TimelineFile, reports.VisualFile, reports.ReproFile}, got, "no temp files left behind")
+	assert.ElementsMatch(t, []string{reports.PageFile, reports.SummaryFile, reports.TraceFile, reports.HistoryFile,
+		reports.SamplesFile, reports.TimelineFile, reports.VisualFile, reports.ReproFile}, got, "no temp files left behind")
 
 	var sum reports.Summary
 	data, err := os.ReadFile(filepath.Join(dir, reports.SummaryFile))
@@ -50,16 +50,56 @@ func TestWriteLeavesACompleteReport(t *testing.T) {
 	assert.Equal(t, "FAIL", sum.Verdict)
 	assert.Equal(t, "not-linearizable", sum.Linearizable)
 	assert.Equal(t, "go run ./cmd/simrun --seed 12 --plant stale-leader-reads", sum.Command)
+	require.NotEmpty(t, sum.Explanations, "summary.json explains the failure, structured")
+	require.NotEmpty(t, sum.Explanations[0].Operations)
+	stale := sum.Explanations[0].Operations[0]
+	assert.Regexp(t, `^n[1-5]$`, stale.Server)
+	assert.Regexp(t, `^c[1-3]$`, stale.Client)
+	assert.Equal(t, "leader", stale.ServerRole)
 
 	trace, err := os.ReadFile(filepath.Join(dir, reports.TraceFile))
 	require.NoError(t, err)
 	assert.Equal(t, int(res.Events), strings.Count(string(trace), "\n"), "one line per event")
 
-	var hist []map[string]any
+	for _, line := range strings.SplitN(string(trace), "\n", 400)[:399] {
+		var e reports.TraceEvent
+		require.NoError(t, json.Unmarshal([]byte(line), &e))
+		for _, name := range []string{e.Node, e.Peer} {
+			if name != "" {
+				assert.Regexp(t, `^(n[1-5]|c[1-3])$`, name, "servers n1..n5, clients c1..c3: %s", line)
+			}
+		}
+	}
+
+	var hist []reports.HistoryOp
 	data, err = os.ReadFile(filepath.Join(dir, reports.HistoryFile))
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(data, &hist))
-	assert.Len(t, hist, res.Cluster.History.Len())
+	require.Len(t, hist, res.Cluster.History.Len())
+	answered := 0
+	for i, op := range hist {
+		assert.Equal(t, i, op.Index)
+		assert.Regexp(t, `^c[1-3]$`, op.Client)
+		if op.ReturnNS != nil {
+			answered++
+			assert.Regexp(t, `^n[1-5]$`, op.Server, "a completed operation names its server")
+			assert.Equal(t, "leader", op.ServerRole)
+			assert.Positive(t, op.ServerTerm)
+			assert.True(t, strings.HasPrefix(op.Value, op.Client+".") || op.Value == "", "values are named after their client: %+v", op)
+		}
+	}
+	assert.Positive(t, answered)
+
+	samples, err := os.ReadFile(filepath.Join(dir, reports.SamplesFile))
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(string(samples)), "\n")
+	assert.Equal(t, "t_s,node,up,role,term,lead,commit,last_index,bytes_received,restarts,recovering", lines[0])
+	assert.Len(t, lines, 1+5*len(res.Samples), "a row per server per sample")
+
+	timeline, err := os.ReadFile(filepath.Join(dir, reports.TimelineFile))
+	require.NoError(t, err)
+	assert.NotRegexp(t, `(?m)^\s+\S+ fault\s+n\d peer=`, string(timeline), "no line per cut link")
+	assert.Contains(t, string(timeline), stale.Op, "the explanation heads the timeline")
 
 	html, err := os.ReadFile(filepath.Join(dir, reports.VisualFile))
 	require.NoError(t, err)

@@ -350,6 +350,11 @@ type metadata struct {
 	unknown       bool
 	stale         bool
 	end           bool
+	// name is the client's name in reports ("c3"), when a focused
+	// visualization knows it; index the operation's position in the
+	// history.
+	name  string
+	index int
 }
 
 func describeMetadata(m any) string {
@@ -363,7 +368,14 @@ func describeMetadata(m any) string {
 	if md.end {
 		return "end-of-history marker, added by the checker"
 	}
-	s := fmt.Sprintf("client %d seq %d, %d attempt(s)", md.clientID, md.seq, md.attempts)
+	who := fmt.Sprintf("client %d", md.clientID)
+	if md.name != "" {
+		who = md.name
+	}
+	s := fmt.Sprintf("%s seq %d, %d attempt(s)", who, md.seq, md.attempts)
+	if md.name != "" {
+		s += fmt.Sprintf(", history.json index %d", md.index)
+	}
 	switch {
 	case md.stale:
 		s += "; recorded Stale, checked as unknown"

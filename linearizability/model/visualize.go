@@ -3,7 +3,7 @@ package model
 import (
 	"fmt"
 	"io"
-	"slices"
+	"math"
 	"strings"
 
 	"github.com/anishathalye/porcupine"
@@ -20,38 +20,192 @@ type Annotation struct {
 	Node        string
 }
 
-// FocusAbove is the history size above which WriteVisualization shows only
-// the failing keys of a non-linearizable run: a whole large history makes
-// a page too big to read, and the failing keys are what one needs.
-const FocusAbove = 2000
-
 // ClusterTag is the visualization row for annotations with no Node.
 const ClusterTag = "cluster"
 
-// WriteVisualization writes porcupine's HTML visualization of a checked
-// history to w, with annotations drawn as porcupine annotations (v1.3.1's
-// LinearizationInfo.AddAnnotations): one row per node, tagged "node <n>",
-// plus a ClusterTag row for cluster-wide faults.
-//
-// For a NotLinearizable result over more than FocusAbove operations, only
-// the failing keys are shown; porcupine's LinearizationInfo cannot be
-// filtered, so their operations are checked again (with the original
-// timeout) to build it. Anything else shows res.Info, every key.
+// Naming is how a drawing names clients: as the run's reports do.
+// Porcupine labels its rows by number, so Row gives c3 row 3 and Name
+// "c3" for its tooltips: one client, one name. Nil fields keep the
+// history's client ids.
+type Naming struct {
+	Name func(clientID uint64) string
+	Row  func(clientID uint64) int
+}
+
+// WriteVisualization writes porcupine's HTML visualization of a whole
+// checked history to w (every key), with annotations drawn as porcupine
+// annotations: one row per tag ("node n3", ClusterTag, ...). Use it for
+// small histories; WriteFocusedVisualization draws the part of a failing
+// one worth looking at.
 //
 // It writes to an io.Writer, not a path: this package obeys the
 // simulator's no-os rule; the caller opens the file.
-func WriteVisualization(w io.Writer, res Result, annotations []Annotation) error {
-	info, m := res.Info, ModelFor(res.ops)
-	if res.Verdict == NotLinearizable && len(res.ops) > FocusAbove && len(res.FailingKeys) > 0 {
-		var focus []porcupine.Operation
-		for _, op := range res.ops {
-			if _, failing := slices.BinarySearch(res.FailingKeys, opKey(op)); failing {
-				focus = append(focus, op)
-			}
-		}
-		_, info = porcupine.CheckOperationsVerbose(m, focus, res.timeout)
+func WriteVisualization(w io.Writer, res Result, n Naming, annotations []Annotation) error {
+	ops := n.apply(indexed(res.ops, func(porcupine.Operation) bool { return true }))
+	m := ModelFor(ops)
+	_, info := porcupine.CheckOperationsVerbose(m, ops, res.timeout)
+	return visualize(w, m, info, annotations, math.MinInt64, Infinity)
+}
+
+// Focus is the part of a failing history worth drawing: one key's
+// operations in a window of time around a Conflict, with clients named
+// as the run names them.
+type Focus struct {
+	Conflict Conflict
+	From, To int64
+	Naming   Naming
+	// MaxOps bounds the operations drawn (default 400).
+	MaxOps int
+
+	_ struct{}
+}
+
+// FocusResult says what WriteFocusedVisualization drew.
+type FocusResult struct {
+	// Ops is how many operations it drew, between From and To.
+	Ops      int
+	From, To int64
+	// Whole: the window could not be isolated (its check passed, or it
+	// held too many operations), so the page shows the key's whole
+	// history instead; Skipped: even that was over MaxOps, and nothing
+	// was written.
+	Whole, Skipped bool
+}
+
+// WriteFocusedVisualization writes porcupine's visualization of the
+// failing key of f.Conflict in the window [f.From, f.To]: the operations
+// overlapping the window, starting from the state the longest consistent
+// order leaves before it, so a long history stays small. The window is
+// checked again on its own: if it does not fail there (its failure
+// depended on operations outside it) it is widened, up to four times,
+// and then the key's whole history is drawn, if small enough.
+func WriteFocusedVisualization(w io.Writer, res Result, f Focus, annotations []Annotation) (FocusResult, error) {
+	if f.MaxOps == 0 {
+		f.MaxOps = 400
 	}
-	info.AddAnnotations(PorcupineAnnotations(annotations))
+	c := f.Conflict
+	span := max(f.To-f.From, 1)
+	from, to := f.From, f.To
+	for range 5 {
+		ops, init := res.window(c, from, to)
+		if len(ops) > f.MaxOps {
+			break
+		}
+		ops = f.Naming.apply(ops)
+		m := ModelFor(ops)
+		m.Init = func() any { return init }
+		verdict, info := porcupine.CheckOperationsVerbose(m, ops, res.timeout)
+		if verdict == porcupine.Illegal {
+			return FocusResult{Ops: len(ops) - 1, From: from, To: to}, visualize(w, m, info, annotations, from, to)
+		}
+		from, to = max(0, from-span), to+span
+		span *= 2
+	}
+	ops := indexed(res.ops, func(op porcupine.Operation) bool { return opKey(op) == c.Key })
+	if len(ops) > f.MaxOps {
+		return FocusResult{Skipped: true}, nil
+	}
+	ops = f.Naming.apply(ops)
+	m := ModelFor(ops)
+	_, info := porcupine.CheckOperationsVerbose(m, ops, res.timeout)
+	return FocusResult{Ops: len(ops) - 1, Whole: true}, visualize(w, m, info, annotations, 0, Infinity)
+}
+
+// window is c.Key's operations that overlap [from, to] (an unknown one
+// only if called in the window), after the longest prefix of c.Order
+// that returned before from, plus a fresh end marker; init is the state
+// that prefix leaves.
+func (r Result) window(c Conflict, from, to int64) ([]porcupine.Operation, State) {
+	m := ModelFor(r.ops)
+	state := State{}
+	skip := map[int]bool{}
+	for _, i := range c.Order {
+		op := r.ops[i]
+		if op.Return >= from {
+			break
+		}
+		_, next := m.Step(state, op.Input, op.Output)
+		state = next.(State)
+		skip[i] = true
+	}
+	state.Unseen, state.Closed = false, false
+	var out []porcupine.Operation
+	last := int64(0)
+	for i, op := range r.ops {
+		if opKey(op) != c.Key || skip[i] || op.Metadata.(metadata).end {
+			continue
+		}
+		unknown := op.Metadata.(metadata).unknown
+		if op.Call > to || (!unknown && op.Return < from) || (unknown && op.Call < from) {
+			continue
+		}
+		md := op.Metadata.(metadata)
+		md.index = i
+		op.Metadata = md
+		out = append(out, op)
+		last = max(last, op.Call)
+		if !unknown {
+			last = max(last, op.Return)
+		}
+	}
+	out = append(out, porcupine.Operation{Input: EndMarker{Key: c.Key}, Call: last + 1, Return: last + 1,
+		Metadata: metadata{end: true}})
+	return out, state
+}
+
+// indexed returns the operations of ops that keep selects, each
+// carrying its position in ops (= in the history) in its metadata.
+func indexed(ops []porcupine.Operation, keep func(porcupine.Operation) bool) []porcupine.Operation {
+	var out []porcupine.Operation
+	for i, op := range ops {
+		if !keep(op) {
+			continue
+		}
+		md := op.Metadata.(metadata)
+		md.index = i
+		op.Metadata = md
+		out = append(out, op)
+	}
+	return out
+}
+
+// apply returns ops with each operation's row and name as n says; the
+// end markers get the row after the last client.
+func (n Naming) apply(ops []porcupine.Operation) []porcupine.Operation {
+	out := make([]porcupine.Operation, len(ops))
+	rows := 0
+	for i, op := range ops {
+		md := op.Metadata.(metadata)
+		if !md.end && n.Row != nil {
+			op.ClientId = n.Row(md.clientID)
+		}
+		if !md.end {
+			rows = max(rows, op.ClientId+1)
+		}
+		if !md.end && n.Name != nil {
+			md.name = n.Name(md.clientID)
+		}
+		op.Metadata = md
+		out[i] = op
+	}
+	for i := range out {
+		if out[i].Metadata.(metadata).end {
+			out[i].ClientId = rows
+		}
+	}
+	return out
+}
+
+// visualize draws a check's info with the annotations that overlap
+// [from, to].
+func visualize(w io.Writer, m porcupine.Model, info porcupine.LinearizationInfo, as []Annotation, from, to int64) error {
+	var keep []Annotation
+	for _, a := range as {
+		if max(a.End, a.Start) >= from && a.Start <= to {
+			keep = append(keep, a)
+		}
+	}
+	info.AddAnnotations(PorcupineAnnotations(keep))
 	if err := porcupine.Visualize(m, info, w); err != nil {
 		return fmt.Errorf("model: visualization: %w", err)
 	}
@@ -89,7 +243,12 @@ func faultColor(desc string) string {
 		{"kill", "#ff9191"},
 		{"restart", "#a6e3b4"},
 		{"partition", "#efaefc"},
+		{"majority-minority", "#efaefc"},
+		{"even-split", "#efaefc"},
+		{"bridge", "#efaefc"},
+		{"one-way", "#efaefc"},
 		{"isolate", "#efaefc"},
+		{"leader", "#c8e6c9"},
 		{"pause", "#ffd59a"},
 		{"disk", "#c7c7ff"},
 		{"clock", "#b3e5fc"},

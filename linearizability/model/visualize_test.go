@@ -3,6 +3,7 @@ package model
 import (
 	"bytes"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,45 +32,64 @@ func TestWriteVisualizationShowsHistoryAndFaults(t *testing.T) {
 	require.Equal(t, NotLinearizable, res.Verdict)
 
 	var buf bytes.Buffer
-	require.NoError(t, WriteVisualization(&buf, res, faults))
+	require.NoError(t, WriteVisualization(&buf, res, names, faults))
 	html := buf.String()
 	assert.Contains(t, html, "<html")
 	for _, want := range []string{
 		`put(x, \"a\") -\u003e was absent`,
 		`append(x, \"b\") -\u003e ? (unknown outcome)`,
 		`get(x) -\u003e \"zzz\"`,
-		`get(y) -\u003e absent`, // small history: every key
+		`get(y) -\u003e absent`, // every key
 		`"Tag":"node n1"`, `"Description":"crash"`, `"Description":"restart"`,
 		`"Tag":"cluster"`, `"Description":"partition n1,n2 | n3"`,
 		`end of history for x`,
+		`c2 seq 21, 1 attempt(s), history.json index 2`, // the run's names
 	} {
-		assert.Contains(t, html, want)
+		assert.True(t, strings.Contains(html, want), "page lacks %s", want)
 	}
 }
 
-func TestWriteVisualizationFocusesLargeFailingHistories(t *testing.T) {
+// names are a run's names for the test clients: client id 1 is c1.
+var names = Naming{
+	Name: func(id uint64) string { return fmt.Sprintf("c%d", id) },
+	Row:  func(id uint64) int { return int(id) },
+}
+
+// A long failing history is drawn around its failure only: the failing
+// key, in a window, starting from the state before it.
+func TestWriteFocusedVisualizationDrawsTheFailureOnly(t *testing.T) {
 	t.Parallel()
-	g := generate(t, randSource{newRand(3)}, genConfig{Ops: FocusAbove + 500, Keys: 6, Clients: 4, MaxDelay: 30, UnknownPct: 2})
+	g := generate(t, randSource{newRand(3)}, genConfig{Ops: 3000, Keys: 6, Clients: 4, MaxDelay: 30, UnknownPct: 2})
 	victim := -1
 	for i, op := range g.ops {
-		if !op.Unknown && op.Input.Op == kv.OpGet && op.Input.Key == "k4" {
+		if !op.Unknown && op.Input.Op == kv.OpGet && op.Input.Key == "k4" && i > 2000 {
 			victim = i
+			break
 		}
 	}
 	require.GreaterOrEqual(t, victim, 0)
 	g.ops[victim].Output = read("zz;")
 	res := Check(g.ops, time.Minute)
 	require.Equal(t, []string{"k4"}, res.FailingKeys)
+	cs := res.Conflicts()
+	require.Len(t, cs, 1)
+	require.Equal(t, victim, cs[0].Blocked)
 
+	v := g.ops[victim]
 	var buf bytes.Buffer
-	require.NoError(t, WriteVisualization(&buf, res, faults))
+	got, err := WriteFocusedVisualization(&buf, res, Focus{Conflict: cs[0], From: v.Call - 50, To: v.Return + 50, Naming: names},
+		append(faults, Annotation{Start: 0, End: 1, Description: "long before", Node: "n2"}))
+	require.NoError(t, err)
+	assert.False(t, got.Whole || got.Skipped, "%+v", got)
+	assert.Positive(t, got.Ops)
+	assert.Less(t, got.Ops, 100, "a window, not the key's history")
 	html := buf.String()
-	assert.Contains(t, html, "get(k4)")
-	assert.Contains(t, html, `\"zz;\"`)
-	for _, other := range []string{"k0", "k1", "k2", "k3", "k5"} {
-		assert.NotContains(t, html, fmt.Sprintf("get(%s)", other))
+	for _, want := range []string{`\"zz;\"`, fmt.Sprintf("history.json index %d", victim)} {
+		assert.True(t, strings.Contains(html, want), "page lacks %s", want)
 	}
-	assert.Contains(t, html, `"Description":"crash"`)
+	for _, other := range []string{"get(k0)", "get(k1)", "get(k2)", "get(k3)", "get(k5)", "long before"} {
+		assert.False(t, strings.Contains(html, other), "page shows %s, outside the failing key and window", other)
+	}
 }
 
 func TestPorcupineAnnotations(t *testing.T) {
@@ -94,9 +114,9 @@ func TestPorcupineAnnotations(t *testing.T) {
 func TestWriteVisualizationEmpty(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
-	require.NoError(t, WriteVisualization(&buf, Result{}, nil))
+	require.NoError(t, WriteVisualization(&buf, Result{}, Naming{}, nil))
 	assert.Contains(t, buf.String(), "<html")
 	buf.Reset()
-	require.NoError(t, WriteVisualization(&buf, Check(nil, 0), faults))
+	require.NoError(t, WriteVisualization(&buf, Check(nil, 0), names, faults))
 	assert.Contains(t, buf.String(), `"Description":"crash"`)
 }

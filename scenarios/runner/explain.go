@@ -2,9 +2,11 @@ package runner
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/seed4fee1fef/raftsim/faults"
 	"github.com/seed4fee1fef/raftsim/linearizability/history"
 	"github.com/seed4fee1fef/raftsim/linearizability/model"
 	"github.com/seed4fee1fef/raftsim/raft"
@@ -33,8 +35,11 @@ type Explanation struct {
 	Operations []ExplainedOp `json:"operations,omitempty"`
 	// Invariant is the broken invariant, for an invariant failure.
 	Invariant *ExplainedInvariant `json:"invariant,omitempty"`
-	// Faults are the faults in effect at At.
+	// Faults are the faults in effect at At (or just ended).
 	Faults []string `json:"faults_active,omitempty"`
+	// Conflict is the checker's own account of a linearizability
+	// failure, for drawing it.
+	Conflict *model.Conflict `json:"-"`
 }
 
 // ExplainedOp is one client operation in an Explanation.
@@ -98,7 +103,7 @@ func explain(res *Result) []Explanation {
 
 func explainConflict(res *Result, ch *Chronicle, tenures []Tenure, ops []history.Operation, c model.Conflict) Explanation {
 	failure := "history not linearizable on keys " + strings.Join(res.Linearizability.FailingKeys, ",")
-	e := Explanation{Failure: failure, Key: c.Key}
+	e := Explanation{Failure: failure, Key: c.Key, Conflict: &c}
 	if c.Blocked < 0 {
 		e.Text = []string{fmt.Sprintf("No order of the %d operations on %s explains every result: the longest consistent order covers %d of them and leaves %s %s, and only a write nobody observed could account for the rest.",
 			c.Total, c.Key, c.Ordered, c.Key, value(c.State.Value, c.State.Found))}
@@ -128,6 +133,10 @@ func explainConflict(res *Result, ch *Chronicle, tenures []Tenure, ops []history
 		if bx.Leader != "" && (bx.Leader != bx.Server || bx.LeaderTerm != bx.ServerTerm) {
 			t, _ := leaderAt(tenures, sim.Time(b.Return))
 			line += fmt.Sprintf("; but %s led term %d from %s", bx.Leader, bx.LeaderTerm, secs(int64(t.From)))
+			a, _ := ch.Answer(b)
+			if f, ok := separated(ch, a.Server, t.Node, a.At); ok {
+				line += fmt.Sprintf(", and %s was cut off from %s by %s", bx.Server, bx.Leader, FaultLabel(f))
+			}
 		}
 	}
 	e.Text = append(e.Text, line+".")
@@ -304,6 +313,29 @@ func EventWords(name func(int) string, ev *sim.Event) string {
 	}
 	b.WriteString(" at " + secs(int64(ev.At)))
 	return b.String()
+}
+
+// separated finds a fault that held at t and kept servers a and b apart:
+// a partition with them on different sides, or an isolation of either.
+func separated(ch *Chronicle, a, b int, t sim.Time) (FaultSpan, bool) {
+	for _, f := range ch.ActiveAt(t) {
+		side := func(n int) int {
+			for i, g := range f.Fault.Groups {
+				if slices.Contains(g, n) {
+					return i
+				}
+			}
+			return -1
+		}
+		switch {
+		case len(f.Fault.Groups) > 0 && side(a) >= 0 && side(b) >= 0 && side(a) != side(b):
+			return f, true
+		case (f.Fault.Kind == faults.Isolate || f.Fault.Kind == faults.IsolateLeader) &&
+			(slices.Contains(f.Fault.Nodes, a) || slices.Contains(f.Fault.Nodes, b)):
+			return f, true
+		}
+	}
+	return FaultSpan{}, false
 }
 
 // recentFaults is how long after it ended a fault still counts as part of

@@ -213,6 +213,15 @@ func Run(opts Options) (*Result, error) {
 		m.role(id, role, term)
 		chron.role(id, role, lead, term)
 	}
+	// Installed before the servers start, so their first start is seen;
+	// it runs before the checker's hook.
+	storage := newStorageWatch(opts.Servers)
+	tr := &traffic{servers: sim.NodeID(opts.Servers)}
+	w.Trace().OnEvent = func(e *sim.Event) {
+		tr.onEvent(e)
+		storage.onEvent(e)
+		chron.event(e)
+	}
 	c, err := cluster.New(w, cluster.Config{Servers: opts.Servers, Clients: opts.Clients, Groups: opts.ClientGroups,
 		Workload: opts.Workload, Server: scfg, OnSend: func(from, to uint64, msg []byte) {
 			m.sent(msg)
@@ -222,13 +231,6 @@ func Run(opts Options) (*Result, error) {
 		return nil, err
 	}
 	res.Cluster, res.Chronicle, chron.c = c, chron, c
-	storage := newStorageWatch(opts.Servers)
-	tr := &traffic{servers: sim.NodeID(opts.Servers)}
-	w.Trace().OnEvent = func(e *sim.Event) { // runs before the checker's hook
-		tr.onEvent(e)
-		storage.onEvent(e)
-		chron.event(e)
-	}
 	ck.Install(c)
 	smp := startSampler(w, c, opts.MaxEvents)
 

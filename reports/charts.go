@@ -59,7 +59,7 @@ func bucketWidth(end sim.Time) sim.Time {
 
 func newChart(title, caption string, end sim.Time) *chart {
 	return &chart{Title: title, Caption: caption, W: chartW, H: chartH, Left: 48, Top: 10,
-		PlotW: chartW - 48 - 10, PlotH: chartH - 10 - 24}
+		PlotW: chartW - 48 - 26, PlotH: chartH - 10 - 24}
 }
 
 func (c *chart) x(t, end sim.Time) float64 {

@@ -110,7 +110,9 @@ func (f *figure) addRow(l lane, h float64, class string) float64 {
 		f.addShape(s, top, h)
 	}
 	for _, m := range l.Marks {
-		f.Marks = append(f.Marks, f.shapeOf(m, top+h-5, 5))
+		if m.To >= f.from && m.From <= f.to {
+			f.Marks = append(f.Marks, f.shapeOf(m, top+h-5, 5))
+		}
 	}
 	f.y += h + 3
 	return top

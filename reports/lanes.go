@@ -317,6 +317,8 @@ func faultRows(ch *runner.Chronicle, end sim.Time, minWidth sim.Time, maxRows in
 		if len(rows) < maxRows {
 			rows = append(rows, lane{Name: ""})
 			ends = append(ends, 0)
+		} else {
+			s.Label = "" // overlaps others in the last row: the tooltip says what it is
 		}
 		i := len(rows) - 1
 		rows[i].Spans = append(rows[i].Spans, s)

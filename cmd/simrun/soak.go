@@ -4,11 +4,13 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -78,6 +80,22 @@ type soakFailure struct {
 	report  string
 }
 
+// soakArgs are the soak's own arguments, for its page.
+func (o *soakOptions) soakArgs() []string {
+	args := append([]string{"soak", "--seeds", o.seeds, "--shard", o.shard}, o.run.reproArgs()...)
+	// reproArgs starts with the seed of a single run: a soak has none.
+	for i := 2; i+1 < len(args); i++ {
+		if args[i] == "--seed" {
+			return append(args[:i:i], args[i+2:]...)
+		}
+	}
+	return args
+}
+
+// maxListedPasses bounds the passing runs a soak page lists (and keeps in
+// memory): past it they are counted, not kept. Failures are always kept.
+const maxListedPasses = 100_000
+
 func (o *soakOptions) soak(stdout, stderr io.Writer) error {
 	lo, hi, err := parseRange(o.seeds)
 	if err != nil {
@@ -103,7 +121,13 @@ func (o *soakOptions) soak(stdout, stderr io.Writer) error {
 		firstErr  error
 		reportErr error
 		wg        sync.WaitGroup
+		// seedRuns are every run for the soak page (passes up to
+		// maxListedPasses; morePassed counts the rest).
+		seedRuns   []reports.SeedRun
+		passes     int
+		morePassed uint64
 	)
+	started := time.Now()
 	work := func() {
 		defer wg.Done()
 		for {
@@ -127,24 +151,37 @@ func (o *soakOptions) soak(stdout, stderr io.Writer) error {
 				mu.Unlock()
 				continue
 			}
-			if !res.Pass {
-				// A report that cannot be written loses nothing: the
-				// failure is kept and printed with why it has no report.
-				ro := o.run
-				ro.seed = seed
-				dir := ro.reportDir()
-				report := dir
-				werr := reports.Write(dir, res, reports.Summarize(res, "", ro.reproArgs()))
-				if werr != nil {
-					report = "not written: " + werr.Error()
-				}
+			ro := o.run
+			ro.seed = seed
+			sum := reports.Summarize(res, "", ro.reproArgs())
+			if res.Pass {
 				mu.Lock()
-				failures = append(failures, soakFailure{seed, res.Verdict, strings.Join(res.Failures, "; "), report})
-				if werr != nil && reportErr == nil {
-					reportErr = fmt.Errorf("seed %d: %w", seed, werr)
+				if passes < maxListedPasses {
+					passes++
+					seedRuns = append(seedRuns, reports.SeedRunOf(sum, ""))
+				} else {
+					morePassed++
 				}
 				mu.Unlock()
+				continue
 			}
+			// A report that cannot be written loses nothing: the failure
+			// is kept and printed with why it has no report.
+			dir := ro.reportDir()
+			report, rel := dir, ""
+			werr := reports.Write(dir, res, sum)
+			if werr != nil {
+				report = "not written: " + werr.Error()
+			} else if r, err := filepath.Rel(o.run.out, dir); err == nil {
+				rel = r
+			}
+			mu.Lock()
+			failures = append(failures, soakFailure{seed, res.Verdict, strings.Join(res.Failures, "; "), report})
+			seedRuns = append(seedRuns, reports.SeedRunOf(sum, rel))
+			if werr != nil && reportErr == nil {
+				reportErr = fmt.Errorf("seed %d: %w", seed, werr)
+			}
+			mu.Unlock()
 		}
 	}
 	for i := 0; i < o.parallel; i++ {
@@ -171,6 +208,17 @@ func (o *soakOptions) soak(stdout, stderr io.Writer) error {
 		// A run that could not run stopped the soak, but the failures
 		// found before it are kept: they decide the exit status.
 		out.add("stopped", firstErr.Error())
+	}
+	slices.SortFunc(seedRuns, func(a, b reports.SeedRun) int { return cmp.Compare(a.Seed, b.Seed) })
+	soak := reports.Soak{Command: reports.Command(o.soakArgs()), Seeds: o.seeds, Shards: []string{o.shard},
+		Build: reports.Build(), Runs: seedRuns, MorePassed: morePassed, WallNS: int64(time.Since(started)), Parallel: o.parallel}
+	if err := reports.WriteSoak(o.run.out, soak); err != nil {
+		out.add("soak-report", "not written: "+err.Error())
+		if reportErr == nil {
+			reportErr = err
+		}
+	} else {
+		out.add("soak-report", filepath.Join(o.run.out, reports.SoakPageFile))
 	}
 	if len(failures) == 0 {
 		out.add("result", "PASS")

@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/seed4fee1fef/raftsim/reports"
 )
 
 func simrun(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -137,10 +139,16 @@ func TestSoakShardsSeedsAndReportsEachFailure(t *testing.T) {
 	if field(t, stdout, "failed") != "0" {
 		assert.Equal(t, 1, code)
 		assert.Contains(t, stdout, "repro: go run ./cmd/simrun --seed ")
-		entries, err := os.ReadDir(out)
+		entries, err := filepath.Glob(filepath.Join(out, "seed-*", "index.html"))
 		require.NoError(t, err)
 		assert.Equal(t, field(t, stdout, "failed"), fmt.Sprint(len(entries)), "one report per failing seed")
 	}
+	assert.Equal(t, filepath.Join(out, "soak.html"), field(t, stdout, "soak-report"))
+	soak, err := reports.ReadSoak(filepath.Join(out, "soak.json"))
+	require.NoError(t, err)
+	assert.Len(t, soak.Runs, 4, "every seed, passed or not")
+	assert.Equal(t, []string{"1/2"}, soak.Shards)
+	assert.NotContains(t, soak.Command, "--seed ", "a soak has seeds, not a seed")
 	code, stdout, _ = simrun(t, "soak", "--seeds", "1-6", "--duration", "5s", "--out", out)
 	assert.Equal(t, 0, code, stdout)
 	assert.Equal(t, "PASS", field(t, stdout, "result"))

@@ -56,9 +56,10 @@ type Conflict struct {
 }
 
 // Conflicts explains each failing key of a NotLinearizable result, in
-// FailingKeys order. Each key's operations are checked again on their own
-// (with the check's timeout) to get porcupine's longest partial orders; a
-// key whose re-check does not come back Illegal is left out.
+// FailingKeys order, from porcupine's longest partial orders: those the
+// check recorded (Info), or, if it kept none for the key, those of the
+// key's operations checked again on their own (with the check's timeout;
+// a key whose re-check does not come back Illegal is left out).
 func (r Result) Conflicts() []Conflict {
 	var out []Conflict
 	for _, key := range r.FailingKeys {
@@ -87,16 +88,22 @@ func (r Result) conflict(key string) (Conflict, bool) {
 		return Conflict{}, false
 	}
 	m := ModelFor(ops)
-	verdict, info := porcupine.CheckOperationsVerbose(m, ops, r.timeout)
-	if verdict != porcupine.Illegal {
-		return Conflict{}, false
+	partials := r.recorded(key)
+	if partials == nil {
+		verdict, info := porcupine.CheckOperationsVerbose(m, ops, r.timeout)
+		if verdict != porcupine.Illegal {
+			return Conflict{}, false
+		}
+		if all := info.PartialLinearizations(); len(all) == 1 {
+			partials = all[0]
+		}
 	}
 	// Porcupine returns the partial orders in map order: pick the longest,
 	// ties broken by the order itself, so a report is the same every time.
 	// None at all: not even the first operation could be placed.
 	var best []int
-	if partials := info.PartialLinearizations(); len(partials) == 1 && len(partials[0]) > 0 {
-		best = slices.MaxFunc(partials[0], func(a, b []int) int {
+	if len(partials) > 0 {
+		best = slices.MaxFunc(partials, func(a, b []int) int {
 			if c := cmp.Compare(len(a), len(b)); c != 0 {
 				return c
 			}
@@ -184,6 +191,24 @@ func witness(ops []porcupine.Operation, index []int, blocked, wrote int, found b
 		return -1
 	}
 	return index[best]
+}
+
+// recorded is the check's partial orders for key (local to the key's
+// operations, in history order), or nil if Info kept none for it. Info's
+// partitions come in ascending key order (see groupByKey).
+func (r Result) recorded(key string) [][]int {
+	all := r.Info.PartialLinearizations()
+	var keys []string
+	for _, op := range r.ops {
+		keys = append(keys, opKey(op))
+	}
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	i, ok := slices.BinarySearch(keys, key)
+	if !ok || len(all) != len(keys) || len(all[i]) == 0 {
+		return nil
+	}
+	return all[i]
 }
 
 // writerOf finds the operation among ops (other than skip) whose write

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/anishathalye/porcupine"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -61,6 +62,13 @@ func TestConflictsNameTheOperationsThatCannotBeOrdered(t *testing.T) {
 			assert.Less(t, c.Ordered, c.Total)
 			assert.NotContains(t, c.Order, c.Blocked)
 			assert.Equal(t, res.Conflicts(), cs, "the same every time")
+
+			// Without the check's record, the key is checked again: same story.
+			res.Info = porcupine.LinearizationInfo{}
+			again := res.Conflicts()
+			require.Len(t, again, 1)
+			assert.Equal(t, c.Blocked, again[0].Blocked)
+			assert.Equal(t, c.State, again[0].State)
 		})
 	}
 }

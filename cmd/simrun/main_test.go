@@ -240,3 +240,26 @@ func TestUnwritableReportKeepsTheFailure(t *testing.T) {
 	assert.Equal(t, failed, fmt.Sprint(strings.Count(out, "report not written: ")), out)
 	assert.Contains(t, errOut, "not a directory")
 }
+
+// The acceptance run of the reports issue: a planted stale read is told
+// in words (which get, answered by which server, in which term, while
+// which server led a higher one), and the report's page is written.
+func TestStaleReadIsPrinted(t *testing.T) {
+	out := t.TempDir()
+	code, stdout, _ := simrun(t, "--scenario", "minority-partition", "--seed", "1", "--plant", "stale-leader-reads", "--out", out)
+	require.Equal(t, 1, code, stdout)
+	var explain []string
+	for _, line := range strings.Split(stdout, "\n") {
+		if v, ok := strings.CutPrefix(line, "explain: "); ok {
+			explain = append(explain, v)
+		}
+	}
+	require.NotEmpty(t, explain, stdout)
+	assert.Regexp(t, `^get\(k0\) by c\d returned .* answered by n\d as leader of term \d+; but n\d led term \d+ from`, explain[0])
+	assert.Contains(t, strings.Join(explain, "\n"), "It was stale:")
+	report := field(t, stdout, "report")
+	for _, f := range []string{"index.html", "summary.json", "history.json", "samples.csv", "linearizability.html"} {
+		_, err := os.Stat(filepath.Join(report, f))
+		assert.NoError(t, err, f)
+	}
+}

@@ -233,8 +233,22 @@ func wholeRun(res *runner.Result, end sim.Time) *figure {
 		f.addRow(l, 20, "server-row")
 	}
 	f.gap(6)
+	rowOf := map[string]row{}
 	for _, l := range clientLanes(res, end, 2*f.perPixel()) {
 		f.addCompactRow(l, 7, "client-row")
+		rowOf[l.Name] = f.Rows[len(f.Rows)-1]
+	}
+	// The operation that cannot be ordered, on its client's row.
+	for _, e := range res.Explanations {
+		for _, op := range e.Operations {
+			if r, ok := rowOf[op.Client]; ok && op.Part == "cannot be ordered" {
+				s := f.shapeOf(span{From: sim.Time(op.CallNS), To: sim.Time(op.ReturnNS), Class: "op-blocked",
+					Title: fmt.Sprintf("%s by %s returned %s, answered by %s (%s, term %d)", op.Op, op.Client, op.Result, op.Server, op.ServerRole, op.ServerTerm)},
+					r.Y-1, r.H+2)
+				s.X, s.W = s.X-1, max(s.W, 3)
+				f.Shapes = append(f.Shapes, s)
+			}
+		}
 	}
 	markFailures(f, res)
 	if h := res.HealedAt; h > 0 {

@@ -98,3 +98,27 @@ func TestInvariantIsExplained(t *testing.T) {
 	assert.Contains(t, strings.Join(e.Text, "\n"), "partition")
 	assert.Equal(t, int64(out.Result.Invariant.At), e.AtNS)
 }
+
+// A cluster that never recovers is told with its last leader and every
+// server's state at the end.
+func TestLivenessIsExplained(t *testing.T) {
+	s, err := scenarios.Parse("dead-majority.scn", []byte("no-heal\nsettle 2s\nfaults-until 4s\nat 3s kill n3,n4,n5 until 1m\n"))
+	require.NoError(t, err)
+	out, err := scenarios.Run(s, 1, func(o *runner.Options) { o.Trace = sim.TraceHashOnly })
+	require.NoError(t, err)
+	require.False(t, out.Pass)
+	require.False(t, out.Result.Liveness.OK)
+	var e *runner.Explanation
+	for i := range out.Result.Explanations {
+		if strings.HasPrefix(out.Result.Explanations[i].Failure, "liveness") {
+			e = &out.Result.Explanations[i]
+		}
+	}
+	require.NotNil(t, e, "%+v", out.Result.Explanations)
+	text := strings.Join(e.Text, "\n")
+	assert.Contains(t, text, "did not elect a leader and complete an operation")
+	assert.Regexp(t, `The last leader was n\d in term \d+, from [0-9.]+s until it (crash|stepped down)`, text)
+	for _, down := range []string{"n3 down", "n4 down", "n5 down"} {
+		assert.Contains(t, text, down)
+	}
+}

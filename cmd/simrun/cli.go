@@ -72,6 +72,6 @@ Exit status: 0 pass, 1 a violation was found, 2 bad input.`,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	opts.register(root)
-	root.AddCommand(newReplayCmd(stdout), newSoakCmd(stdout), newBenchCmd(stdout), newScenariosCmd(stdout))
+	root.AddCommand(newReplayCmd(stdout), newSoakCmd(stdout), newSoakMergeCmd(stdout), newBenchCmd(stdout), newScenariosCmd(stdout))
 	return root
 }

@@ -263,3 +263,24 @@ func TestStaleReadIsPrinted(t *testing.T) {
 		assert.NoError(t, err, f)
 	}
 }
+
+func TestSoakMergeJoinsShards(t *testing.T) {
+	root := t.TempDir()
+	a, b, out := filepath.Join(root, "a"), filepath.Join(root, "b"), filepath.Join(root, "all")
+	for i, dir := range []string{a, b} {
+		code, stdout, _ := simrun(t, "soak", "--seeds", "1-4", "--shard", fmt.Sprintf("%d/2", i), "--duration", "3s", "--out", dir)
+		require.Equal(t, 0, code, stdout)
+	}
+	code, stdout, errOut := simrun(t, "soak-merge", "--out", out, a, b)
+	require.Equal(t, 0, code, errOut)
+	assert.Equal(t, "4", field(t, stdout, "runs"))
+	s, err := reports.ReadSoak(filepath.Join(out, "soak.json"))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"0/2", "1/2"}, s.Shards)
+	_, err = os.Stat(filepath.Join(out, "soak.html"))
+	assert.NoError(t, err)
+
+	code, _, errOut = simrun(t, "soak-merge", "--out", out, root)
+	assert.Equal(t, 2, code, "a directory with no soak.json is bad input")
+	assert.Contains(t, errOut, "soak.json")
+}

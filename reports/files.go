@@ -155,6 +155,18 @@ func writeTimeline(b *bytes.Buffer, res *runner.Result) error {
 	}
 	n := names(res)
 	name := func(id int) string { return n.Name(id) }
+	// A server's note of its new role gets the term it took the role in,
+	// from the chronicle (the note itself says only role and leader).
+	type at struct {
+		node int
+		t    sim.Time
+	}
+	terms := map[at]uint64{}
+	if ch := res.Chronicle; ch != nil {
+		for _, r := range ch.Roles {
+			terms[at{r.Node, r.At}] = r.Term
+		}
+	}
 	// A fault line waits until the next line: the link cuts or
 	// reconnections it makes at the same instant fold into it.
 	var pending string
@@ -188,6 +200,9 @@ func writeTimeline(b *bytes.Buffer, res *runner.Result) error {
 		case sim.KindFault, sim.KindCrash, sim.KindRestart, sim.KindStart, sim.KindPause, sim.KindResume, sim.KindNote:
 			flush()
 			line := runner.FormatEvent(name, e)
+			if term, ok := terms[at{int(e.Node), e.At}]; ok && e.Kind == sim.KindNote && strings.HasPrefix(e.Note, "role=") {
+				line += " term=" + strconv.FormatUint(term, 10)
+			}
 			if e.Kind == sim.KindFault {
 				pending, pendingAt = line, e.At
 			} else {

@@ -60,6 +60,7 @@ type pageView struct {
 	Facts       []fact
 	Whole       *figure
 	Focus       *figure
+	FocusOps    bool
 	Charts      []*chart
 	Metrics     []fact
 	Files       []fileLink
@@ -105,6 +106,7 @@ func WritePage(b *bytes.Buffer, res *runner.Result, sum Summary, written []strin
 	if res.Chronicle != nil && res.Cluster != nil {
 		v.Whole = wholeRun(res, end)
 		v.Focus = focus(res)
+		v.FocusOps = len(res.Explanations) > 0 && res.Explanations[0].Key != ""
 		v.Charts = charts(res, end)
 	}
 	what := map[string]string{

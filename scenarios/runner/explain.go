@@ -98,6 +98,10 @@ func explain(res *Result) []Explanation {
 	if l := res.Liveness; !l.Skipped && !l.OK && !l.ExpectUnavailable {
 		out = append(out, explainLiveness(res, ch))
 	}
+	for i := range out {
+		out[i].ToNS = min(out[i].ToNS, int64(res.VirtualTime))
+		out[i].FromNS = min(out[i].FromNS, out[i].ToNS)
+	}
 	return out
 }
 
@@ -343,23 +347,48 @@ func separated(ch *Chronicle, a, b int, t sim.Time) (FaultSpan, bool) {
 const recentFaults = sim.Time(1_000_000_000)
 
 // faultsAt lists the faults in effect at t or ended within recentFaults
-// before it.
+// before it; faults alike but for their times (a repeated isolate-leader
+// that found the same leader) are told once, with how many there were.
 func faultsAt(ch *Chronicle, t sim.Time) []string {
-	var out []string
+	var order []string
+	alike := map[string][]FaultSpan{}
 	for _, f := range ch.Faults {
 		if f.Holds(t) || (f.Begin <= t && f.End <= t && f.End+recentFaults >= t && (f.Ended || f.Fault.Until == f.Fault.At)) {
-			out = append(out, FaultLabel(f))
+			what := faultWhat(f)
+			if _, ok := alike[what]; !ok {
+				order = append(order, what)
+			}
+			alike[what] = append(alike[what], f)
 		}
 	}
+	var out []string
+	for _, what := range order {
+		fs := alike[what]
+		if len(fs) == 1 {
+			out = append(out, FaultLabel(fs[0]))
+			continue
+		}
+		last := fs[len(fs)-1]
+		end := "the end"
+		if last.Ended {
+			end = secs(int64(last.End))
+		}
+		out = append(out, fmt.Sprintf("%s %d times, from %s to %s", what, len(fs), secs(int64(fs[0].Begin)), end))
+	}
 	return out
+}
+
+// faultWhat is a fault without its times: kind, parameter, targets.
+func faultWhat(f FaultSpan) string {
+	d := f.Fault
+	d.At, d.Until = 0, 0
+	return strings.TrimPrefix(d.String(), "at 0s ")
 }
 
 // FaultLabel is a fault as a person reads it: its kind, its targets as
 // resolved, and when it held.
 func FaultLabel(f FaultSpan) string {
-	d := f.Fault
-	d.At, d.Until = 0, 0
-	s := strings.TrimPrefix(d.String(), "at 0s ")
+	s := faultWhat(f)
 	if f.Fault.Until == f.Fault.At {
 		return s + " at " + secs(int64(f.Begin))
 	}

@@ -238,7 +238,8 @@ func faultClass(k faults.Kind) string {
 		return "link"
 	case faults.ClockSkew, faults.ClockDrift, faults.ClockJump:
 		return "clock"
-	case faults.Truncate, faults.Bitflip, faults.SlowFsync, faults.FullDisk, faults.FailFsync:
+	case faults.Truncate, faults.Bitflip, faults.TruncateMark, faults.BitflipMark, faults.TruncateSnapshot,
+		faults.BitflipSnapshot, faults.SlowFsync, faults.FullDisk, faults.FailFsync:
 		return "disk"
 	case faults.Kill, faults.TornKill:
 		return "kill"

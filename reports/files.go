@@ -73,16 +73,21 @@ func names(res *runner.Result) cluster.Names {
 	return cluster.Names{Servers: res.Options.Servers}
 }
 
-// TraceEvent is one line of trace.jsonl: a sim.Event with the run's names.
+// TraceEvent is one line of trace.jsonl: a sim.Event with the run's
+// names (n1..nN, c1..cM) and, for a message, its type, term and index as
+// the cluster's Describer reads them.
 type TraceEvent struct {
-	Seq  uint64 `json:"seq"`
-	At   int64  `json:"t"`
-	Kind string `json:"kind"`
-	Node string `json:"node,omitempty"`
-	Peer string `json:"peer,omitempty"`
-	Msg  uint64 `json:"msg,omitempty"`
-	Size int64  `json:"size,omitempty"`
-	Note string `json:"note,omitempty"`
+	Seq   uint64 `json:"seq"`
+	At    int64  `json:"t"`
+	Kind  string `json:"kind"`
+	Node  string `json:"node,omitempty"`
+	Peer  string `json:"peer,omitempty"`
+	Msg   uint64 `json:"msg,omitempty"`
+	Size  int64  `json:"size,omitempty"`
+	Type  string `json:"type,omitempty"`
+	Term  uint64 `json:"term,omitempty"`
+	Index uint64 `json:"index,omitempty"`
+	Note  string `json:"note,omitempty"`
 }
 
 // writeTrace writes the kept trace as JSON Lines, one event a line.
@@ -97,9 +102,13 @@ func writeTrace(b *bytes.Buffer, res *runner.Result) error {
 	bw := bufio.NewWriter(b)
 	enc := json.NewEncoder(bw)
 	var err error
-	res.World.Trace().Each(func(seq uint64, e *sim.Event) bool {
+	tr := res.World.Trace()
+	tr.Each(func(seq uint64, e *sim.Event) bool {
 		te := TraceEvent{Seq: seq, At: int64(e.At), Kind: e.Kind.String(), Node: name(e.Node), Peer: name(e.Peer),
 			Msg: e.Msg, Size: e.Size, Note: e.Note}
+		if e.MsgType != 0 {
+			te.Type, te.Term, te.Index = tr.TypeName(e.MsgType), e.Term, e.Index
+		}
 		err = enc.Encode(&te)
 		return err == nil
 	})
@@ -199,7 +208,7 @@ func writeTimeline(b *bytes.Buffer, res *runner.Result) error {
 		switch e.Kind {
 		case sim.KindFault, sim.KindCrash, sim.KindRestart, sim.KindStart, sim.KindPause, sim.KindResume, sim.KindNote:
 			flush()
-			line := runner.FormatEvent(name, e)
+			line := runner.FormatEvent(name, res.World.Trace(), e)
 			if term, ok := terms[at{int(e.Node), e.At}]; ok && e.Kind == sim.KindNote && strings.HasPrefix(e.Note, "role=") {
 				line += " term=" + strconv.FormatUint(term, 10)
 			}

@@ -61,7 +61,8 @@ func TestWriteLeavesACompleteReport(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int(res.Events), strings.Count(string(trace), "\n"), "one line per event")
 
-	for _, line := range strings.SplitN(string(trace), "\n", 400)[:399] {
+	typed := map[string]bool{}
+	for _, line := range strings.SplitN(string(trace), "\n", 2000)[:1999] {
 		var e reports.TraceEvent
 		require.NoError(t, json.Unmarshal([]byte(line), &e))
 		for _, name := range []string{e.Node, e.Peer} {
@@ -69,7 +70,12 @@ func TestWriteLeavesACompleteReport(t *testing.T) {
 				assert.Regexp(t, `^(n[1-5]|c[1-3])$`, name, "servers n1..n5, clients c1..c3: %s", line)
 			}
 		}
+		if e.Kind == "send" {
+			assert.NotEmpty(t, e.Type, "a message says what it is: %s", line)
+			typed[e.Type] = true
+		}
 	}
+	assert.True(t, typed["app"] && typed["request"] && typed["response"], "Raft and client messages by type: %v", typed)
 
 	var hist []reports.HistoryOp
 	data, err = os.ReadFile(filepath.Join(dir, reports.HistoryFile))

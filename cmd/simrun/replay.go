@@ -15,7 +15,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/seed4fee1fef/raftsim/reports"
-	"github.com/seed4fee1fef/raftsim/sim"
 )
 
 func newReplayCmd(stdout io.Writer) *cobra.Command {
@@ -190,7 +189,7 @@ func verifyTrace(path string, src io.Reader, sumPath string, sumData []byte, s r
 			if line[len(line)-1] != '\n' {
 				return badInput("%s:%d: the last line has no newline: the file was cut short", path, n+1)
 			}
-			var je sim.JSONEvent
+			var je reports.TraceEvent
 			dec := json.NewDecoder(bytes.NewReader(line))
 			dec.DisallowUnknownFields()
 			if err := dec.Decode(&je); err != nil {

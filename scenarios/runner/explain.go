@@ -205,7 +205,7 @@ func explainInvariant(res *Result, ch *Chronicle) Explanation {
 	if res.World != nil && res.World.Trace().Kept() {
 		res.World.Trace().Each(func(seq uint64, ev *sim.Event) bool {
 			if seq == v.EventSeq {
-				inv.Event = EventWords(ch.Names.Name, ev)
+				inv.Event = EventWords(ch.Names.Name, res.World.Trace(), ev)
 				return false
 			}
 			return true
@@ -269,8 +269,9 @@ func nodeState(n NodeSample) string {
 	return s
 }
 
-// FormatEvent is ev as the timeline prints it, with the run's names.
-func FormatEvent(name func(int) string, ev *sim.Event) string {
+// FormatEvent is ev as the timeline prints it, with the run's names and
+// its message's type, term and index as tr's Describer reads them.
+func FormatEvent(name func(int) string, tr *sim.Trace, ev *sim.Event) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%14s %-7s", ev.At, ev.Kind)
 	if ev.Node != 0 {
@@ -285,17 +286,31 @@ func FormatEvent(name func(int) string, ev *sim.Event) string {
 	if ev.Size != 0 {
 		fmt.Fprintf(&b, " size=%d", ev.Size)
 	}
+	if ev.MsgType != 0 {
+		fmt.Fprintf(&b, " %s term=%d index=%d", msgType(tr, ev), ev.Term, ev.Index)
+	}
 	if ev.Note != "" {
 		b.WriteString(" " + ev.Note)
 	}
 	return b.String()
 }
 
+// msgType names ev's message type as tr's Describer does.
+func msgType(tr *sim.Trace, ev *sim.Event) string {
+	if t := tr.TypeName(ev.MsgType); t != "" {
+		return t
+	}
+	return fmt.Sprintf("type(%d)", ev.MsgType)
+}
+
 // EventWords is ev as a sentence fragment with the run's names: what
-// happened, where, when.
-func EventWords(name func(int) string, ev *sim.Event) string {
+// happened (with its message's type, term and index), where, when.
+func EventWords(name func(int) string, tr *sim.Trace, ev *sim.Event) string {
 	var b strings.Builder
 	b.WriteString(ev.Kind.String())
+	if ev.MsgType != 0 {
+		fmt.Fprintf(&b, " of %s (term %d, index %d)", msgType(tr, ev), ev.Term, ev.Index)
+	}
 	if ev.Node != 0 {
 		b.WriteString(" at " + name(int(ev.Node)))
 	}

@@ -291,10 +291,12 @@ func WriteSoakPage(b *bytes.Buffer, s Soak) error {
 	v.Throughput = []fact{{"wall time", wall.Round(time.Millisecond).String()}, {"runs at once", strconv.Itoa(s.Parallel)}}
 	if wall > 0 {
 		sec := wall.Seconds()
-		v.Throughput = append(v.Throughput,
-			fact{"runs per second", strconv.FormatFloat(float64(v.Runs)/sec, 'f', 2, 64)},
-			fact{"simulated seconds per second", strconv.FormatFloat(virt.Seconds()/sec, 'f', 1, 64)},
-			fact{"events per second", strconv.FormatFloat(float64(events)/sec, 'f', 0, 64)})
+		v.Throughput = append(v.Throughput, fact{"runs per second", strconv.FormatFloat(float64(v.Runs)/sec, 'f', 2, 64)})
+		if s.MorePassed == 0 { // else the unlisted runs' time and events are unknown
+			v.Throughput = append(v.Throughput,
+				fact{"simulated seconds per second", strconv.FormatFloat(virt.Seconds()/sec, 'f', 1, 64)},
+				fact{"events per second", strconv.FormatFloat(float64(events)/sec, 'f', 0, 64)})
+		}
 	}
 	listed := "simulated time in all"
 	if s.MorePassed > 0 {

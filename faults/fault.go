@@ -44,6 +44,12 @@ const (
 	FullDisk         Kind = "full-disk"
 	FailFsync        Kind = "fail-fsync"
 	Quiet            Kind = "quiet"
+	// Membership changes, made by an operator at the leader (instants).
+	AddLearner Kind = "add-learner"
+	Promote    Kind = "promote"
+	Add        Kind = "add"
+	Remove     Kind = "remove"
+	Change     Kind = "change"
 )
 
 // allKinds is the canonical order: Summary prints kinds in it.
@@ -54,6 +60,7 @@ var allKinds = []Kind{
 	ClockSkew, ClockDrift, ClockJump,
 	Truncate, Bitflip, TruncateMark, BitflipMark, TruncateSnapshot, BitflipSnapshot, SlowFsync, FullDisk, FailFsync,
 	Quiet,
+	AddLearner, Promote, Add, Remove, Change,
 }
 
 // Kinds returns every kind in canonical order.
@@ -78,6 +85,7 @@ const (
 	targetNodes                // Nodes, or Leader, or a random draw
 	targetGroups               // Groups, separated by " | "
 	targetOneWay               // Groups[0] -> Groups[1]
+	targetChange               // Groups[0] added, Groups[1] removed: +n4,+n5,-n1
 )
 
 // param is the one parameter a kind takes, and how it prints.
@@ -102,6 +110,7 @@ type kindInfo struct {
 	// the disk faults that make a server fail-stop.
 	down    bool
 	storage bool // damages durable data
+	member  bool // a membership change: one node (or the leader) at an instant
 }
 
 var kindTable = map[Kind]kindInfo{
@@ -132,7 +141,15 @@ var kindTable = map[Kind]kindInfo{
 	FullDisk:         {target: targetNodes, param: paramBytes, leader: true, down: true},
 	FailFsync:        {target: targetNodes, leader: true, down: true},
 	Quiet:            {target: targetNone},
+	AddLearner:       {target: targetNodes, instant: true, member: true},
+	Promote:          {target: targetNodes, instant: true, member: true},
+	Add:              {target: targetNodes, instant: true, member: true},
+	Remove:           {target: targetNodes, leader: true, instant: true, member: true},
+	Change:           {target: targetChange, instant: true, member: true},
 }
+
+// Membership reports whether k is a membership change.
+func (k Kind) Membership() bool { return kindTable[k].member }
 
 // Fault is one fault: what, when, on whom, how hard. Times are virtual
 // time since the world began (sim.Time as a duration), so "at 2s" is two
@@ -260,11 +277,20 @@ func (f Fault) checkTargets(info kindInfo, n int) string {
 			return fmt.Sprintf("%s takes no leader target", f.Kind)
 		}
 	}
-	if info.target != targetGroups && info.target != targetOneWay && len(f.Groups) > 0 {
+	if info.target != targetGroups && info.target != targetOneWay && info.target != targetChange && len(f.Groups) > 0 {
 		return fmt.Sprintf("%s takes no groups", f.Kind)
 	}
 	switch info.target {
 	case targetNodes:
+		if info.member {
+			switch {
+			case f.Leader:
+			case len(f.Nodes) != 1:
+				return fmt.Sprintf("%s takes one node, like n4", f.Kind)
+			case hasRefs(f.Nodes):
+				return fmt.Sprintf("%s takes a node like n4 (or leader, for remove), not %s", f.Kind, RefName(f.Nodes[0]))
+			}
+		}
 		if f.Leader && !info.leader {
 			return fmt.Sprintf("%s takes no leader target (use %s)", f.Kind, IsolateLeader)
 		}
@@ -280,6 +306,18 @@ func (f Fault) checkTargets(info kindInfo, n int) string {
 		return checkNodes(f.Nodes, n, map[int]bool{})
 	case targetGroups, targetOneWay:
 		return f.checkGroups(n)
+	case targetChange:
+		if len(f.Groups) != 2 || len(f.Groups[0])+len(f.Groups[1]) == 0 {
+			return "change takes servers to add and remove, like +n4,+n5,-n1"
+		}
+		if slices.ContainsFunc(f.Groups[0], IsRef) || slices.ContainsFunc(f.Groups[1], IsRef) {
+			return "change takes servers like +n4,-n1, not leader-relative ones"
+		}
+		seen := map[int]bool{}
+		if r := checkNodes(f.Groups[0], n, seen); r != "" {
+			return r
+		}
+		return checkNodes(f.Groups[1], n, seen)
 	}
 	return ""
 }
@@ -439,7 +477,17 @@ func (f Fault) String() string {
 		b.WriteByte(' ')
 		b.WriteString(nodeList(f.Nodes))
 	}
-	if len(f.Groups) > 0 {
+	if info.target == targetChange && len(f.Groups) == 2 {
+		var parts []string
+		for _, id := range f.Groups[0] {
+			parts = append(parts, "+n"+strconv.Itoa(id))
+		}
+		for _, id := range f.Groups[1] {
+			parts = append(parts, "-n"+strconv.Itoa(id))
+		}
+		b.WriteByte(' ')
+		b.WriteString(strings.Join(parts, ","))
+	} else if len(f.Groups) > 0 {
 		sep := " | "
 		if info.target == targetOneWay {
 			sep = " -> "

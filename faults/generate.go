@@ -28,6 +28,10 @@ type GenOptions struct {
 	// MeanGap is the mean time between fault starts (default: drawn per
 	// seed in [100ms, 2s]).
 	MeanGap time.Duration
+	// Voters are the initial configuration (default: every server):
+	// membership faults start from it, never leave fewer than three
+	// voters, and the heal puts it back.
+	Voters []int
 
 	_ struct{}
 }
@@ -116,6 +120,10 @@ func feasible(k Kind, n int) bool {
 		return n >= 3
 	case k == OneWay || k == Partition:
 		return n >= 2
+	case info.member:
+		// Membership changes need servers to spare: with fewer than four
+		// a removal leaves too few voters to survive the other faults.
+		return n >= 4
 	}
 	return true
 }
@@ -147,7 +155,11 @@ func Generate(r *sim.Rand, opts GenOptions) Schedule {
 	if r == nil || opts.Servers < 1 {
 		return s
 	}
-	g := &generator{r: r, n: opts.Servers, healAt: healAt}
+	g := &generator{r: r, n: opts.Servers, healAt: healAt, initial: opts.Voters}
+	if len(g.initial) == 0 {
+		g.initial = seq(1, opts.Servers)
+	}
+	g.voters = slices.Clone(g.initial)
 	g.drawSwarm(opts)
 	sw := g.sw
 	s.Swarm = &sw
@@ -179,6 +191,17 @@ func Generate(r *sim.Rand, opts GenOptions) Schedule {
 		}
 		g.extra = g.extra[:0]
 	}
+	if g.members {
+		// At the heal, the operator puts the initial configuration back,
+		// so the run ends with every voter up.
+		var others []int
+		for id := 1; id <= g.n; id++ {
+			if !slices.Contains(g.initial, id) {
+				others = append(others, id)
+			}
+		}
+		s.Faults = append(s.Faults, Fault{Kind: Change, At: healAt, Until: healAt, Groups: [][]int{slices.Clone(g.initial), others}})
+	}
 	return s
 }
 
@@ -192,7 +215,16 @@ type generator struct {
 	// extra are faults a draw adds next to the one it returns (at the
 	// same start), emitted after it.
 	extra []Fault
+	// voters is the configuration the membership faults drawn so far
+	// would make (if every one succeeds), and initial the one the run
+	// starts with: draws never leave fewer than minVoters voters.
+	voters, initial []int
+	members         bool // a membership kind is enabled
 }
+
+// minVoters is the fewest voters membership faults leave: three tolerate
+// one failure (one storage victim, one server down).
+const minVoters = 3
 
 // window is when a fault may hold nodes down: explicit ones, and leaders
 // servers resolved at start.
@@ -251,10 +283,17 @@ func (g *generator) drawSwarm(opts GenOptions) {
 			kn.MaxBytes = r.Int64Range(0, 64<<10)
 		}
 		storage = storage || kindTable[k].storage
+		g.members = g.members || kindTable[k].member
 		g.sw.Kinds = append(g.sw.Kinds, kn)
 	}
 	if storage {
-		g.sw.StorageNodes = drawNodes(r, g.n, 1+r.IntN(minority(g.n)))
+		// With membership changes the configuration may shrink to
+		// minVoters, which tolerate one damaged server, not more.
+		most := minority(g.n)
+		if g.members {
+			most = min(most, minority(minVoters))
+		}
+		g.sw.StorageNodes = drawNodes(r, g.n, 1+r.IntN(most))
 	}
 }
 
@@ -388,6 +427,39 @@ func (g *generator) draw(kn Knobs, at time.Duration) (Fault, bool) {
 			f.PPM = -f.PPM
 		}
 		f.Nodes = drawNodes(r, g.n, 1+r.IntN(g.n))
+	case AddLearner:
+		f.Until = at
+		f.Nodes = drawNodes(r, g.n, 1)
+	case Promote, Add:
+		f.Until = at
+		f.Nodes = drawNodes(r, g.n, 1)
+		g.voters = union(g.voters, f.Nodes)
+	case Remove:
+		f.Until = at
+		if len(g.voters) <= minVoters {
+			return Fault{}, false
+		}
+		if r.IntN(3) == 0 {
+			f.Leader = true
+			g.voters = g.voters[:len(g.voters)-1] // one of them, whichever leads
+		} else {
+			f.Nodes = []int{g.voters[r.IntN(len(g.voters))]}
+			g.voters = slices.DeleteFunc(g.voters, func(id int) bool { return id == f.Nodes[0] })
+		}
+	case Change:
+		f.Until = at
+		all := seq(1, g.n)
+		shuffle(r, all)
+		k := 1 + r.IntN(max(1, min(2, g.n/2)))
+		adds, removes := slices.Clone(all[:k]), slices.Clone(all[k:k+min(1+r.IntN(2), g.n-k)])
+		slices.Sort(adds)
+		slices.Sort(removes)
+		next := slices.DeleteFunc(union(g.voters, adds), func(id int) bool { return slices.Contains(removes, id) })
+		if len(next) < minVoters {
+			return Fault{}, false
+		}
+		g.voters = next
+		f.Groups = [][]int{adds, removes}
 	}
 	// IsolateLeader, MajorityMinority, EvenSplit, Bridge, OneWay and Quiet
 	// resolve their targets at start.
@@ -436,4 +508,11 @@ func seq(lo, hi int) []int {
 		out = append(out, i)
 	}
 	return out
+}
+
+// union is a and b merged, sorted, without duplicates.
+func union(a, b []int) []int {
+	out := append(slices.Clone(a), b...)
+	slices.Sort(out)
+	return slices.Compact(out)
 }

@@ -368,6 +368,20 @@ func (nm *nemesis) apply(r *run) {
 			nm.node[id].failSync++
 			nm.w.Disk(id).SetFailSync(true)
 		}
+	case AddLearner, Promote, Add, Remove, Change:
+		mt, ok := nm.t.(MembershipTarget)
+		if !ok {
+			nm.w.Note(0, fmt.Sprintf("fault %d: %s: this target takes no membership changes", r.idx, f.Kind))
+			return
+		}
+		switch f.Kind {
+		case Change:
+			mt.ChangeMembership(f.Kind, slices.Clone(f.Groups[0]), slices.Clone(f.Groups[1]))
+		case Remove:
+			mt.ChangeMembership(f.Kind, nil, ids(r.nodes))
+		default:
+			mt.ChangeMembership(f.Kind, ids(r.nodes), nil)
+		}
 	case Quiet:
 		nm.quiet++
 		if nm.quiet == 1 {
@@ -725,6 +739,7 @@ func (nm *nemesis) setFull(id sim.NodeID) {
 // disk hooks off, load on. Faults scheduled after it are skipped.
 func (nm *nemesis) healAll() {
 	nm.w.Fault(0, "heal-all")
+
 	for _, r := range slices.Backward(slices.Clone(nm.active)) {
 		nm.finish(r)
 	}

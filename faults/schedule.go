@@ -41,6 +41,15 @@ type Observer interface {
 	FaultEnded(index int, f Fault)
 }
 
+// MembershipTarget is implemented by a Target whose servers take
+// membership changes: the nemesis calls ChangeMembership when an
+// add-learner, promote, add, remove or change fault starts (remove of the
+// leader resolved to the leader then). Without it those faults do nothing
+// and say so.
+type MembershipTarget interface {
+	ChangeMembership(kind Kind, add, remove []int)
+}
+
 // Schedule is a whole run's faults.
 type Schedule struct {
 	Faults []Fault

@@ -26,6 +26,10 @@ type Config struct {
 	// starts with no persisted state. A node restarted from persisted
 	// state ignores Peers: its membership comes from its own log.
 	Peers []uint64
+	// Join starts a node with no persisted state as a new server outside
+	// the configuration instead (Peers is ignored): it has no log and no
+	// vote until a leader that added it sends it the log or a snapshot.
+	Join bool
 
 	// ElectionTick is the number of Ticks a follower waits without hearing
 	// from a leader before campaigning; the actual timeout is drawn from

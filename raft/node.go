@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/seed4fee1fef/raftsim/raft/confchange"
 	"github.com/seed4fee1fef/raftsim/raft/plant"
 	"github.com/seed4fee1fef/raftsim/raft/quorum"
 	"github.com/seed4fee1fef/raftsim/raft/raftpb"
@@ -112,8 +113,10 @@ type Ready struct {
 	// CommittedEntries (which follow it). It keeps a reference: do not
 	// modify it.
 	Snapshot *raftpb.Snapshot
-	// MustSync says HardState.Term/Vote or Entries changed, so the writes
-	// must be fsynced before Messages go out. (A change of commit alone
+	// MustSync says HardState.Term/Vote or Entries changed, or
+	// CommittedEntries hold a configuration change (whose commit index
+	// must be durable before it takes effect), so the writes must be
+	// fsynced before Messages go out and entries are applied. (A change of commit alone
 	// need not be synced: commit is re-learned after a restart.)
 	MustSync bool
 }
@@ -151,8 +154,10 @@ type Status struct {
 	FirstIndex    uint64
 	SnapshotIndex uint64
 	LogBytes      uint64
-	// Voters is the membership the node currently counts quorums over.
-	Voters []uint64
+	// Voters is the membership the node currently counts quorums over;
+	// during a joint-consensus change, the incoming voters, with the
+	// outgoing ones in VotersOutgoing. Learners replicate and never vote.
+	Voters, VotersOutgoing, Learners []uint64
 	// Progress is the leader's view of every peer (itself included), in ID
 	// order; empty unless Role is Leader.
 	Progress []PeerProgress
@@ -191,6 +196,15 @@ type Node struct {
 	recoverTo  uint64
 	// voteLost: see Restored.VoteLost. Never cleared.
 	voteLost bool
+	// confApplied is the index of the last configuration entry whose
+	// change the tracker reflects (changes take effect when applied).
+	// pendingConfIndex is the index of the last change this leader
+	// proposed (or of its first entry, when it took office): no other
+	// change is proposed until it is applied.
+	confApplied, pendingConfIndex uint64
+	// syncedCommit is the highest commit index the host was told to make
+	// durable (a Ready with MustSync, or the restored hard state).
+	syncedCommit uint64
 	// snap is the latest snapshot (taken by the host or installed from a
 	// leader), with its data: what this node sends a follower that needs
 	// entries the log no longer holds. pendingSnap points to it while an
@@ -255,12 +269,17 @@ func NewNode(cfg Config, st Restored) (*Node, error) {
 		planted:       cfg.Planted,
 		sending:       map[uint64]raftpb.Snapshot{},
 	}
-	var voters quorum.MajorityConfig
-	if st.noLog() {
+	var conf tracker.Config
+	switch {
+	case st.isEmpty() && cfg.Join:
+		// A new server: no log, no configuration, term 0. It is no
+		// voter until a leader's log (or snapshot) makes it one.
+	case st.noLog():
 		if len(cfg.Peers) == 0 {
 			return nil, fmt.Errorf("%w: Peers is empty and there is no persisted state to learn the members from", ErrInvalidConfig)
 		}
-		voters = quorum.NewMajorityConfig(cfg.Peers...)
+		voters := quorum.NewMajorityConfig(cfg.Peers...)
+		conf.Voters.Incoming = voters
 		ents := make([]raftpb.Entry, len(voters))
 		for i, id := range voters {
 			ents[i] = raftpb.Entry{Term: 1, Index: uint64(i + 1), Type: raftpb.EntryConfChange,
@@ -269,6 +288,7 @@ func NewNode(cfg Config, st Restored) (*Node, error) {
 		n.log.entries = ents
 		n.log.bytes = sizeOf(ents)
 		n.log.committed = uint64(len(ents))
+		n.confApplied = n.log.committed // the configuration already is theirs
 		n.term = 1
 		if !st.isEmpty() {
 			// A node whose storage lost its whole log but whose term and
@@ -282,9 +302,9 @@ func NewNode(cfg Config, st Restored) (*Node, error) {
 			}
 			n.term, n.vote = st.HardState.Term, st.HardState.Vote
 		}
-	} else {
+	default:
 		var err error
-		if voters, err = validateRestored(&st); err != nil {
+		if conf, err = validateRestored(&st, cfg.Planted); err != nil {
 			return nil, err
 		}
 		snap := st.Snapshot.Metadata
@@ -296,8 +316,10 @@ func NewNode(cfg Config, st Restored) (*Node, error) {
 		n.log.stabled = n.log.lastIndex()
 		n.term, n.vote = st.HardState.Term, st.HardState.Vote
 		n.prevHard = st.HardState
+		n.confApplied = n.log.committed
+		n.syncedCommit = st.HardState.Commit
 	}
-	n.trk = tracker.New(n.maxInflight, voters, n.log.lastIndex()+1)
+	n.trk = tracker.NewWithConfig(n.maxInflight, conf, n.log.lastIndex()+1)
 	n.voteLost = st.VoteLost
 	if st.Recovering {
 		n.recovering, n.recoverTo = true, st.RecoverTo
@@ -309,64 +331,65 @@ func NewNode(cfg Config, st Restored) (*Node, error) {
 }
 
 // validateRestored checks st for anything this package could not have
-// produced and returns the voters it implies: the snapshot's, changed by
-// the ConfChange entries of the log in order.
-func validateRestored(st *Restored) (quorum.MajorityConfig, error) {
+// produced and returns the configuration in force at its commit index:
+// the snapshot's, changed by the committed ConfChange entries in order.
+// (Configuration changes take effect when they commit; one still
+// uncommitted takes effect when it does.)
+func validateRestored(st *Restored, planted plant.Set) (tracker.Config, error) {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrInvalidRestore, fmt.Sprintf(format, args...))
 	}
 	hs, snap := st.HardState, st.Snapshot.Metadata
 	if (snap.Index == 0) != (snap.Term == 0) {
-		return nil, bad("snapshot index %d with term %d (both or neither must be 0)", snap.Index, snap.Term)
+		return tracker.Config{}, bad("snapshot index %d with term %d (both or neither must be 0)", snap.Index, snap.Term)
 	}
 	if hs.Vote != None && hs.Term == 0 {
-		return nil, bad("vote for %d in term 0", hs.Vote)
+		return tracker.Config{}, bad("vote for %d in term 0", hs.Vote)
 	}
 	prevIndex, prevTerm := snap.Index, snap.Term
 	for i := range st.Entries {
 		e := &st.Entries[i]
 		if e.Index != prevIndex+1 {
-			return nil, bad("entry %d has index %d, want %d (entries must be contiguous after snapshot index %d)", i, e.Index, prevIndex+1, snap.Index)
+			return tracker.Config{}, bad("entry %d has index %d, want %d (entries must be contiguous after snapshot index %d)", i, e.Index, prevIndex+1, snap.Index)
 		}
 		if e.Term == 0 || e.Term < prevTerm {
-			return nil, bad("entry %d has term %d after term %d (terms must be positive and non-decreasing)", e.Index, e.Term, prevTerm)
+			return tracker.Config{}, bad("entry %d has term %d after term %d (terms must be positive and non-decreasing)", e.Index, e.Term, prevTerm)
 		}
 		if e.Type > raftpb.EntryConfChange {
-			return nil, bad("entry %d has unknown type %d", e.Index, e.Type)
+			return tracker.Config{}, bad("entry %d has unknown type %d", e.Index, e.Type)
 		}
 		prevIndex, prevTerm = e.Index, e.Term
 	}
 	if prevTerm > hs.Term {
-		return nil, bad("last entry %d has term %d above HardState term %d (HardState and entries must be persisted together)", prevIndex, prevTerm, hs.Term)
+		return tracker.Config{}, bad("last entry %d has term %d above HardState term %d (HardState and entries must be persisted together)", prevIndex, prevTerm, hs.Term)
 	}
 	if hs.Term == 0 {
-		return nil, bad("HardState term is 0 although there is persisted state")
+		return tracker.Config{}, bad("HardState term is 0 although there is persisted state")
 	}
 	if hs.Commit > prevIndex {
-		return nil, bad("HardState commit %d beyond last index %d (committed entries are missing from the log)", hs.Commit, prevIndex)
+		return tracker.Config{}, bad("HardState commit %d beyond last index %d (committed entries are missing from the log)", hs.Commit, prevIndex)
 	}
 
-	voters := quorum.NewMajorityConfig(st.Snapshot.Metadata.ConfState.Voters...)
+	conf := confchange.Restore(st.Snapshot.Metadata.ConfState)
 	for i := range st.Entries {
 		e := &st.Entries[i]
+		if e.Index > hs.Commit {
+			break
+		}
 		if e.Type != raftpb.EntryConfChange {
 			continue
 		}
-		cc, err := raftpb.DecodeConfChange(e.Data)
+		cc, err := raftpb.DecodeConfChangeV2(e.Data)
 		if err != nil {
-			return nil, bad("entry %d: %v", e.Index, err)
+			return tracker.Config{}, bad("entry %d: %v", e.Index, err)
 		}
-		switch cc.Type {
-		case raftpb.ConfChangeAddNode:
-			voters = quorum.NewMajorityConfig(append(slices.Clone(voters), cc.NodeID)...)
-		case raftpb.ConfChangeRemoveNode:
-			voters = slices.DeleteFunc(slices.Clone(voters), func(id uint64) bool { return id == cc.NodeID })
+		if next, err := applyConfChange(conf, cc, planted); err == nil {
+			conf = next
 		}
+		// A committed change that does not apply is skipped, here as
+		// when it was first applied (every member does the same).
 	}
-	if len(voters) == 0 {
-		return nil, bad("no voters: neither the snapshot nor the log names any member")
-	}
-	return voters, nil
+	return conf, nil
 }
 
 // Tick advances the node's logical clock by one unit. Elections and
@@ -439,6 +462,19 @@ func (n *Node) Ready() Ready {
 	if len(rd.Entries) > 0 || rd.Snapshot != nil {
 		rd.MustSync = true
 	}
+	if slices.ContainsFunc(rd.CommittedEntries, func(e raftpb.Entry) bool {
+		return e.Type == raftpb.EntryConfChange && e.Index > n.syncedCommit
+	}) {
+		// A configuration change takes effect when applied: the commit
+		// index that covers it must be durable first, so a restart comes
+		// back with the configuration it had acted on. (Otherwise a
+		// removed server could restart in the old configuration and,
+		// with another such, elect a leader the new one never agreed to.)
+		rd.MustSync = true
+	}
+	if rd.MustSync {
+		n.syncedCommit = n.log.committed // the host syncs this Ready's hard state
+	}
 	if len(rd.CommittedEntries) > 0 {
 		n.log.applying = rd.CommittedEntries[len(rd.CommittedEntries)-1].Index
 	}
@@ -446,7 +482,8 @@ func (n *Node) Ready() Ready {
 }
 
 // Advance tells the node the host has done rd: persisted its HardState and
-// Entries, sent its Messages and applied its CommittedEntries.
+// Entries, sent its Messages and applied its CommittedEntries. The
+// configuration changes among them take effect now.
 func (n *Node) Advance(rd Ready) {
 	if k := len(rd.Entries); k > 0 {
 		last := rd.Entries[k-1]
@@ -457,12 +494,20 @@ func (n *Node) Advance(rd Ready) {
 			n.log.applied = idx
 		}
 	}
+	for i := range rd.CommittedEntries {
+		if e := &rd.CommittedEntries[i]; e.Type == raftpb.EntryConfChange && e.Index > n.confApplied {
+			n.applyConfEntry(e)
+		}
+	}
+	n.maybeAutoLeave()
 }
 
 // Status returns a copy of the node's state.
 func (n *Node) Status() Status {
 	s := n.BasicStatus()
-	s.Voters = slices.Clone(n.trk.Voters)
+	s.Voters = slices.Clone(n.trk.Voters.Incoming)
+	s.VotersOutgoing = slices.Clone(n.trk.Voters.Outgoing)
+	s.Learners = slices.Clone(n.trk.Learners)
 	if n.role == Leader {
 		n.trk.Visit(func(id uint64, pr *tracker.Progress) {
 			s.Progress = append(s.Progress, PeerProgress{

@@ -83,6 +83,9 @@ func (n *Node) becomeLeader() {
 	// only current-term entries commit by counting replicas) without
 	// waiting for a client write.
 	n.appendEntries(raftpb.Entry{Type: raftpb.EntryNormal})
+	// No configuration change until that entry is applied: a change of a
+	// previous term may still be uncommitted yet in force elsewhere.
+	n.pendingConfIndex = n.log.lastIndex()
 }
 
 // promotable reports whether this node may campaign: it must be a voter,
@@ -162,7 +165,7 @@ func (n *Node) campaign(pre bool) {
 		return
 	}
 	lastIndex, lastTerm := n.log.lastIndex(), n.log.lastTerm()
-	for _, id := range n.trk.Voters {
+	for _, id := range n.trk.Voters.IDs() {
 		if id == n.id {
 			continue
 		}
@@ -182,7 +185,7 @@ func (n *Node) electionWon(pre bool) {
 func (n *Node) poll(id uint64, granted bool) quorum.VoteResult {
 	n.trk.RecordVote(id, granted)
 	g, _, res := n.trk.TallyVotes()
-	if n.planted.Has(plant.LooseQuorum) && 2*g >= len(n.trk.Voters) {
+	if n.planted.Has(plant.LooseQuorum) && 2*g >= len(n.trk.Voters.IDs()) {
 		return quorum.VoteWon
 	}
 	return res
@@ -537,6 +540,10 @@ func (n *Node) handleAppAck(m *raftpb.Message, pr *tracker.Progress) error {
 // them).
 func (n *Node) maybeCommit() bool {
 	mci := n.trk.Committed()
+	if n.planted.Has(plant.LearnerCounts) && len(n.trk.Learners) > 0 {
+		// The bug: learners count as voters of the incoming config.
+		mci = n.trk.CommittedOver(quorum.NewMajorityConfig(append(n.trk.Voters.IDs(), n.trk.Learners...)...))
+	}
 	if n.planted.Has(plant.LooseQuorum) {
 		mci = max(mci, n.looseCommitted())
 	}
@@ -616,6 +623,9 @@ func (n *Node) handleAppend(m *raftpb.Message) error {
 	lastNew, ok, err := n.log.maybeAppend(m.Index, m.LogTerm, m.Commit, m.Entries)
 	if err != nil {
 		return err // contradicts a committed entry: no correct leader sends this
+	}
+	if ok && n.planted.Has(plant.EarlyRemoval) {
+		n.plantedEarlyRemoval(m.Entries)
 	}
 	if ok {
 		n.maybeRecovered(lastNew)

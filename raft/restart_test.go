@@ -128,9 +128,9 @@ func TestFreshNodeBootstrap(t *testing.T) {
 	assert.Equal(t, rd.Entries, rd.CommittedEntries)
 	for i, e := range rd.Entries {
 		assert.Equal(t, raftpb.EntryConfChange, e.Type)
-		cc, err := raftpb.DecodeConfChange(e.Data)
+		cc, err := raftpb.DecodeConfChangeV2(e.Data)
 		require.NoError(t, err)
-		assert.Equal(t, raftpb.ConfChange{Type: raftpb.ConfChangeAddNode, NodeID: uint64(i + 1)}, cc)
+		assert.Equal(t, raftpb.ConfChangeV2{Changes: []raftpb.ConfChange{{Type: raftpb.ConfChangeAddNode, NodeID: uint64(i + 1)}}}, cc)
 	}
 	assert.Empty(t, rd.Messages)
 	n.Advance(rd)
@@ -202,11 +202,6 @@ func TestNewNodeRejectsInvalidRestoredState(t *testing.T) {
 		{"commit without term", func(r *raft.Restored) { *r = raft.Restored{HardState: raftpb.HardState{Commit: 1}} }, "term is 0"},
 		{"snapshot without term", func(r *raft.Restored) { r.Snapshot.Metadata.Index = 3 }, "snapshot index 3 with term 0"},
 		{"bad conf change", func(r *raft.Restored) { r.Entries[0].Data = []byte{9} }, "entry 1"},
-		{"no members", func(r *raft.Restored) {
-			for i := range 3 {
-				r.Entries[i].Type = raftpb.EntryNormal
-			}
-		}, "no voters"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := restoredLog(3, []uint64{2, 2, 3}, 3, 4)

@@ -2,8 +2,8 @@ package raft
 
 import (
 	"fmt"
-	"slices"
 
+	"github.com/seed4fee1fef/raftsim/raft/confchange"
 	"github.com/seed4fee1fef/raftsim/raft/plant"
 	"github.com/seed4fee1fef/raftsim/raft/raftpb"
 	"github.com/seed4fee1fef/raftsim/raft/tracker"
@@ -44,9 +44,7 @@ func (n *Node) SnapshotMeta(i uint64) (raftpb.SnapshotMetadata, error) {
 }
 
 // confState is the configuration as a snapshot records it.
-func (n *Node) confState() raftpb.ConfState {
-	return raftpb.ConfState{Voters: slices.Clone(n.trk.Voters)}
-}
+func (n *Node) confState() raftpb.ConfState { return confchange.ConfState(n.trk.Config) }
 
 // Compact records snap as the node's latest snapshot (the host has made
 // it durable: a leader sends it to followers that need entries the log
@@ -202,7 +200,6 @@ func (n *Node) installSnapshot(snap raftpb.Snapshot) {
 	n.pendingSnap = &n.snap
 	n.snapsInstalled++
 	// The configuration comes with the snapshot.
-	if !slices.Equal(n.trk.Voters, meta.ConfState.Voters) && len(meta.ConfState.Voters) > 0 {
-		n.trk = tracker.New(n.maxInflight, meta.ConfState.Voters, n.log.lastIndex()+1)
-	}
+	n.trk.SetConfig(confchange.Restore(meta.ConfState), n.log.lastIndex()+1)
+	n.confApplied = meta.Index
 }

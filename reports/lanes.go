@@ -247,6 +247,8 @@ func faultClass(k faults.Kind) string {
 		return "pause"
 	case faults.Quiet:
 		return "quiet"
+	case faults.AddLearner, faults.Promote, faults.Add, faults.Remove, faults.Change:
+		return "membership"
 	}
 	return "other"
 }

@@ -93,6 +93,16 @@ func (ev *evaluator) check(e Expectation) Check {
 		c.OK, c.Skipped, c.Detail = ev.restartBytes(e.Node, e.Factor)
 	case ExpectBytesPerWrite:
 		c.OK, c.Detail = ev.bytesPerWrite(e)
+	case ExpectConfig:
+		want := configWords(e.Voters, e.Learners)
+		c.OK = ev.res != nil && ev.res.FinalConfig == want
+		c.Detail = "the run ended with no server up to say"
+		if ev.res != nil && ev.res.FinalConfig != "" {
+			c.Detail = "ended with " + ev.res.FinalConfig
+		}
+		if !c.OK && ev.stoppedAt >= 0 {
+			c.Skipped, c.Detail = true, "a safety violation stopped the run first"
+		}
 	case ExpectSnapshotInstalled:
 		var n uint64
 		if e.Node >= 1 && e.Node <= len(ev.installed) {

@@ -50,11 +50,12 @@ const (
 
 	// Judged on the run's counters:
 	ExpectSnapshotInstalled ExpectKind = "snapshot-installed" // nX: installed a snapshot from a leader
+	ExpectConfig            ExpectKind = "config"             // voters=nA,nB [learners=nC]: the configuration at the end
 )
 
 var expectKinds = []ExpectKind{ExpectLinearizable, ExpectInvariants, ExpectLiveness, ExpectUnavailable, ExpectBeyondModel,
 	ExpectStableLeader, ExpectOneLeader, ExpectTermStable, ExpectNoCommit, ExpectProgress, ExpectRestartBytes, ExpectBytesPerWrite,
-	ExpectSnapshotInstalled,
+	ExpectSnapshotInstalled, ExpectConfig,
 	ExpectSameTerm, ExpectCommitted, ExpectLogsEqual, ExpectMessages, ExpectRPCs, ExpectBytes, ExpectOps}
 
 // Expectation is one expect line. Only the fields its kind uses are set.
@@ -85,6 +86,8 @@ type Expectation struct {
 	// bound (<=) on Bound.
 	AtLeast bool
 	Bound   uint64
+	// Voters and Learners are config's expected configuration.
+	Voters, Learners []int
 }
 
 // String renders e as its script line, e.g. "expect stable-leader from 2s to 30s".
@@ -99,6 +102,8 @@ func (e Expectation) String() string {
 		s += fmt.Sprintf(" n%d <= %sx-missed", e.Node, strconv.FormatFloat(e.Factor, 'g', -1, 64))
 	case ExpectSnapshotInstalled:
 		s += fmt.Sprintf(" n%d", e.Node)
+	case ExpectConfig:
+		s += " " + configWords(e.Voters, e.Learners)
 	case ExpectBytesPerWrite:
 		s += fmt.Sprintf(" from %v to %v <= %sx from %v to %v", e.From, e.To,
 			strconv.FormatFloat(e.Factor, 'g', -1, 64), e.BaseFrom, e.BaseTo)
@@ -145,4 +150,17 @@ func (e Expectation) end() time.Duration {
 		return e.To
 	}
 	return 0
+}
+
+// configWords renders a configuration as config expects it:
+// "voters=n1,n2,n3 learners=n4" (learners= empty when there are none).
+func configWords(voters, learners []int) string {
+	names := func(ids []int) string {
+		s := make([]string, len(ids))
+		for i, id := range ids {
+			s[i] = "n" + strconv.Itoa(id)
+		}
+		return strings.Join(s, ",")
+	}
+	return "voters=" + names(voters) + " learners=" + names(learners)
 }

@@ -72,9 +72,9 @@ func drawFault(t *rapid.T, n int) faults.Fault {
 	kind := rapid.SampledFrom(faults.Kinds()).Draw(t, "kind")
 	f := faults.Fault{Kind: kind, At: time.Duration(rapid.Int64Range(0, int64(10*time.Second)).Draw(t, "at"))}
 	length := time.Duration(rapid.Int64Range(1, int64(5*time.Second)).Draw(t, "length"))
-	switch kind {
-	case faults.ClockJump:
-	case faults.Kill, faults.TornKill, faults.Truncate, faults.Bitflip:
+	switch {
+	case kind == faults.ClockJump || kind.Membership():
+	case kind == faults.Kill || kind == faults.TornKill || kind == faults.Truncate || kind == faults.Bitflip:
 		if rapid.Bool().Draw(t, "until") {
 			f.Until = f.At + length
 		}
@@ -90,6 +90,24 @@ func drawFault(t *rapid.T, n int) faults.Fault {
 	}
 	switch kind {
 	case faults.IsolateLeader, faults.Quiet:
+	case faults.AddLearner, faults.Promote, faults.Add:
+		f.Nodes = perm[:1]
+	case faults.Remove:
+		if rapid.Bool().Draw(t, "leader") {
+			f.Leader = true
+		} else {
+			f.Nodes = perm[:1]
+		}
+	case faults.Change:
+		cut := rapid.IntRange(0, n-1).Draw(t, "cut")
+		end := rapid.IntRange(max(cut, 1), n).Draw(t, "end")
+		f.Groups = [][]int{slices.Clone(perm[:cut]), slices.Clone(perm[cut:end])}
+		if len(f.Groups[0]) == 0 {
+			f.Groups[0] = nil
+		}
+		if len(f.Groups[1]) == 0 {
+			f.Groups[1] = nil
+		}
 	case faults.Partition:
 		cut := rapid.IntRange(1, n-1).Draw(t, "cut")
 		f.Groups = [][]int{perm[:cut], perm[cut:]}

@@ -9,6 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/seed4fee1fef/raftsim/faults"
+	"github.com/seed4fee1fef/raftsim/linearizability/invariants"
+	"github.com/seed4fee1fef/raftsim/linearizability/model"
 	"github.com/seed4fee1fef/raftsim/raft/plant"
 	"github.com/seed4fee1fef/raftsim/scenarios"
 	"github.com/seed4fee1fef/raftsim/scenarios/runner"
@@ -16,8 +18,9 @@ import (
 )
 
 var libraryNames = []string{
-	"byte-budget", "clock-skew", "election-budget", "even-split", "figure8", "flaky-network", "lagging-follower", "leader-isolation",
-	"majority-failure", "mark-damage", "mark-rollback", "minority-clients", "minority-partition", "power-cut-overwrite", "quiet-leader",
+	"byte-budget", "clock-skew", "election-budget", "even-split", "figure8", "flaky-network", "grow-3-5-3", "joint-3-5",
+	"lagging-follower", "leader-isolation", "learner-join", "majority-failure", "mark-damage", "mark-rollback", "minority-clients",
+	"minority-partition", "naive-change", "power-cut-overwrite", "promote-lagging", "quiet-leader", "remove-leader", "replace-two",
 	"restart-remembers", "rolling-restarts", "snapshot-crash", "snapshot-damage", "snapshot-install", "snapshot-lossy", "snapshot-restart",
 	"torn-wal", "truncate-minority",
 }
@@ -197,4 +200,33 @@ func TestClassicBudgetsFailOnTheirCounts(t *testing.T) {
 			assert.Contains(t, failed, tt.want)
 		})
 	}
+}
+
+// naive-change is caught by config-safety the moment the one-step change
+// takes effect. Without that check, the harness still catches what the
+// naive change does: the old voters' majority and the new voters'
+// majority decide apart, and a committed entry is lost.
+func TestNaiveChangeLosesCommittedEntries(t *testing.T) {
+	s, err := scenarios.Load("naive-change")
+	require.NoError(t, err)
+	for seed := uint64(1); seed <= maxSeeds; seed++ {
+		out, err := scenarios.Run(s, seed, func(o *runner.Options) {
+			o.Trace = sim.TraceHashOnly
+			o.Planted = plant.Of(plant.NaiveChange)
+			o.SkipInvariants = []string{invariants.ConfigSafety}
+		})
+		require.NoError(t, err)
+		if out.Pass {
+			continue
+		}
+		t.Logf("seed %d: %v", seed, out.Failures)
+		if v := out.Result.Invariant; v != nil {
+			assert.Contains(t, []string{invariants.ElectionSafety, invariants.CommittedNeverLost,
+				invariants.LeaderCompleteness, invariants.LogMatching, invariants.StateMachineSafety}, v.Invariant)
+		} else {
+			assert.Equal(t, model.NotLinearizable, out.Result.Linearizability.Verdict, "%v", out.Failures)
+		}
+		return
+	}
+	t.Fatalf("the naive change lost nothing on seeds 1..%d", maxSeeds)
 }

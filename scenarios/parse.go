@@ -75,7 +75,7 @@ const (
 )
 
 // commands lists every command, in the order errors suggest them.
-var commands = []string{"describe", "catches", "servers", "clients", "keys", "mix", "think", "value-size", "link", "server",
+var commands = []string{"describe", "catches", "servers", "voters", "clients", "keys", "mix", "think", "value-size", "link", "server",
 	"faults-until", "settle", "drain", "no-heal", "plant", "random-faults", "at", "every", "expect"}
 
 type token struct {
@@ -151,6 +151,8 @@ type parser struct {
 	values map[string]pos
 	// groupPos is where each client group's parts are.
 	groupPos []groupPos
+	// votersAt is where the voters line lists them.
+	votersAt pos
 }
 
 type groupPos struct {
@@ -236,7 +238,7 @@ func (p *parser) setOnce(key string, col int) error {
 func (p *parser) command() error {
 	cmd := p.toks[0]
 	switch cmd.text {
-	case "describe", "catches", "servers", "keys", "mix", "think", "value-size", "faults-until", "settle",
+	case "describe", "catches", "servers", "voters", "keys", "mix", "think", "value-size", "faults-until", "settle",
 		"drain", "no-heal", "random-faults":
 		if err := p.setOnce(cmd.text, cmd.col); err != nil {
 			return err
@@ -270,6 +272,22 @@ func (p *parser) command() error {
 		n, err := p.intArg(1, "a server count", 1, MaxServers)
 		p.s.Servers = n
 		return err
+	case "voters":
+		t, err := p.tok(1, "the initial voters, like n1,n2,n3")
+		if err != nil {
+			return err
+		}
+		var fp faultPos
+		ids, err := p.nodes(t, &fp)
+		if err != nil {
+			return err
+		}
+		if slices.ContainsFunc(ids, faults.IsRef) {
+			return p.errf(t.col, "voters are servers like n1,n2,n3, not %q", echo(t.text))
+		}
+		p.s.Voters = ids
+		p.votersAt = pos{p.line, t.col}
+		return p.noMore(2, "end of line")
 	case "clients":
 		return p.clients()
 	case "keys":
@@ -738,6 +756,16 @@ func (p *parser) finish() error {
 			}
 			return p.errAt(at.line, at.col, "heartbeat-ticks %d must be below election-ticks %d", ht, et)
 		}
+	}
+	seenVoter := map[int]bool{}
+	for _, id := range s.Voters {
+		switch {
+		case id > n:
+			return p.errAt(p.votersAt.line, p.votersAt.col, "unknown voter n%d (servers are n1..n%d)", id, n)
+		case seenVoter[id]:
+			return p.errAt(p.votersAt.line, p.votersAt.col, "voter n%d named twice", id)
+		}
+		seenVoter[id] = true
 	}
 	for i, f := range s.Faults {
 		fp := p.faultPos[i]

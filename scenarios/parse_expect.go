@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/seed4fee1fef/raftsim/faults"
 	"github.com/seed4fee1fef/raftsim/scenarios/cluster"
 	"github.com/seed4fee1fef/raftsim/scenarios/runner"
 )
@@ -62,6 +63,34 @@ func (p *parser) expect() error {
 		}
 		ep.end = pos{p.line, t.col}
 		i += 4
+	case ExpectConfig:
+		for ; i < len(p.toks); i++ {
+			t := p.toks[i]
+			name, val, ok := strings.Cut(t.text, "=")
+			if !ok || (name != "voters" && name != "learners") {
+				return p.errf(t.col, "unexpected %q; expected voters=n1,n2,n3 and learners=n4", echo(t.text))
+			}
+			var ids []int
+			if val != "" {
+				var fp faultPos
+				var err error
+				if ids, err = p.nodes(token{text: val, col: t.col + len(name) + 1}, &fp); err != nil {
+					return err
+				}
+				if slices.ContainsFunc(ids, faults.IsRef) {
+					return p.errf(t.col, "%s takes servers like n1,n2", name)
+				}
+			}
+			slices.Sort(ids)
+			if name == "voters" {
+				e.Voters = ids
+			} else {
+				e.Learners = ids
+			}
+		}
+		if len(e.Voters) == 0 {
+			return p.errf(p.endCol()+1, "expected voters=n1,n2,n3 after config")
+		}
 	case ExpectSnapshotInstalled:
 		t, err := p.tok(i, "a node like n3 after snapshot-installed")
 		if err != nil {

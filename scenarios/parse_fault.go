@@ -30,6 +30,7 @@ const (
 	targetNodes
 	targetGroups
 	targetOneWay
+	targetChange
 )
 
 type untilRule uint8
@@ -68,6 +69,10 @@ func shape(k faults.Kind) (paramClass, targetClass, untilRule) {
 		return paramBytes, targetNodes, untilRequired
 	case faults.Bitflip, faults.BitflipMark, faults.BitflipSnapshot:
 		return paramFlip, targetNodes, untilOptional
+	case faults.AddLearner, faults.Promote, faults.Add, faults.Remove:
+		return paramNone, targetNodes, untilForbidden
+	case faults.Change:
+		return paramNone, targetChange, untilForbidden
 	}
 	return paramNone, targetNone, untilRequired
 }
@@ -322,6 +327,14 @@ func (p *parser) targets(f *faults.Fault, fp *faultPos, tc targetClass, i int) (
 	if tc == targetNone {
 		return 0, p.errf(t.col, "unexpected %q; %s takes no targets; expected \"until TIME\" or \"for DURATION\"", echo(t.text), f.Kind)
 	}
+	if tc == targetChange {
+		adds, removes, err := p.changeList(t, fp)
+		if err != nil {
+			return 0, err
+		}
+		f.Groups = [][]int{adds, removes}
+		return i + 1, nil
+	}
 	var groups [][]int
 	sep := ""
 	for {
@@ -361,6 +374,35 @@ func (p *parser) targets(f *faults.Fault, fp *faultPos, tc targetClass, i int) (
 		f.Groups = groups
 	}
 	return i, nil
+}
+
+// changeList parses a change's servers: "+n4,+n5,-n1" adds n4 and n5
+// and removes n1.
+func (p *parser) changeList(t token, fp *faultPos) (adds, removes []int, err error) {
+	col := t.col
+	for _, part := range strings.Split(t.text, ",") {
+		sign := byte(0)
+		if part != "" {
+			sign = part[0]
+		}
+		if sign != '+' && sign != '-' {
+			return nil, nil, p.errf(col, "bad change %q in %q; expected servers to add and remove, like +n4,+n5,-n1", echo(part), echo(t.text))
+		}
+		ids, err := p.nodes(token{text: part[1:], col: col + 1}, fp)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(ids) != 1 || faults.IsRef(ids[0]) {
+			return nil, nil, p.errf(col, "bad change %q; expected a server like %cn4", echo(part), sign)
+		}
+		if sign == '+' {
+			adds = append(adds, ids[0])
+		} else {
+			removes = append(removes, ids[0])
+		}
+		col += len(part) + 1
+	}
+	return adds, removes, nil
 }
 
 // nodes parses "n1,n2,n5", or leader-relative targets such as

@@ -29,6 +29,9 @@ type Scenario struct {
 	Catches []plant.Bug
 
 	Servers, Clients int
+	// Voters is the initial configuration (voters n1,n2,n3); empty means
+	// every server. The other servers start idle, outside it.
+	Voters []int
 	// ClientGroups are clients bound to some servers ("clients N on
 	// NODES [from T] [until T]"), after the Clients unbound ones.
 	ClientGroups []cluster.ClientGroup
@@ -96,7 +99,7 @@ func (s *Scenario) effective() runner.Options {
 }
 
 func (s *Scenario) baseOptions(seed uint64) runner.Options {
-	o := runner.Options{Seed: seed, Servers: s.Servers, Clients: s.Clients, ClientGroups: cloneGroups(s.ClientGroups), Workload: s.Workload,
+	o := runner.Options{Seed: seed, Servers: s.Servers, Voters: slices.Clone(s.Voters), Clients: s.Clients, ClientGroups: cloneGroups(s.ClientGroups), Workload: s.Workload,
 		Link: s.Link, FaultTime: s.FaultTime, Settle: s.Settle, Drain: s.Drain, Planted: s.Planted}
 	o.Server.TickInterval = s.Server.TickInterval
 	o.Server.ElectionTicks = s.Server.ElectionTicks
@@ -138,7 +141,7 @@ func (s *Scenario) Schedule(seed uint64) faults.Schedule {
 			kinds = runner.DefaultKinds(eff.Servers)
 		}
 		g := faults.Generate(sim.NewRand(seed, "schedule"), faults.GenOptions{
-			Servers: eff.Servers, Duration: eff.FaultTime, Kinds: kinds, MeanGap: r.MeanGap})
+			Servers: eff.Servers, Duration: eff.FaultTime, Kinds: kinds, MeanGap: r.MeanGap, Voters: s.Voters})
 		fs = append(fs, g.Faults...)
 		sched.Swarm = g.Swarm
 	}
@@ -191,7 +194,7 @@ func FromSchedule(opts runner.Options, sched faults.Schedule) *Scenario {
 	s := &Scenario{
 		Name:        fmt.Sprintf("seed-%d", o.Seed),
 		Description: fmt.Sprintf("replay of seed %d (%d faults)", o.Seed, len(sched.Faults)),
-		Servers:     o.Servers, Clients: o.Clients, ClientGroups: cloneGroups(o.ClientGroups), Workload: o.Workload, Link: o.Link,
+		Servers:     o.Servers, Voters: slices.Clone(o.Voters), Clients: o.Clients, ClientGroups: cloneGroups(o.ClientGroups), Workload: o.Workload, Link: o.Link,
 		FaultTime: o.FaultTime, Settle: o.Settle, Drain: o.Drain, Planted: o.Planted,
 		Server: ServerTuning{TickInterval: o.Server.TickInterval, ElectionTicks: o.Server.ElectionTicks,
 			HeartbeatTicks: o.Server.HeartbeatTicks, MaxSizePerMsg: o.Server.MaxSizePerMsg,
@@ -242,6 +245,13 @@ func (s *Scenario) Script() string {
 	}
 	if s.Servers != 0 {
 		line("servers %d", s.Servers)
+	}
+	if len(s.Voters) > 0 {
+		names := make([]string, len(s.Voters))
+		for i, id := range s.Voters {
+			names[i] = "n" + strconv.Itoa(id)
+		}
+		line("voters %s", strings.Join(names, ","))
 	}
 	if s.Clients != 0 {
 		line("clients %d", s.Clients)

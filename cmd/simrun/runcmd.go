@@ -235,6 +235,7 @@ func summarize(res *runner.Result) *summary {
 	out.add("committed-entries", m.CommittedEntries)
 	out.add("messages-per-entry", fmt.Sprintf("%.2f", m.MessagesPerWrite))
 	out.add("bytes-per-entry", fmt.Sprintf("%.0f", m.BytesPerWrite))
+	out.add("config", res.FinalConfig)
 	out.add("snapshot-policy", snapshotPolicy(res.Options.Server))
 	out.add("snapshots-taken", m.SnapshotsTaken)
 	out.add("snapshots-installed", m.SnapshotsInstalled)

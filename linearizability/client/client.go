@@ -107,9 +107,13 @@ type Client struct {
 	busy    bool   // an operation is open
 	target  uint64 // server we believe leads
 	attempt uint64 // bumped per request sent; stale timeouts compare it
-	called  int64
-	cmd     kv.Command
-	stats   Stats
+	// hops counts redirects followed in a row for this operation: servers
+	// with stale hints (a removed one, a deposed one) can send a client
+	// back and forth forever without a pause.
+	hops   int
+	called int64
+	cmd    kv.Command
+	stats  Stats
 }
 
 // Stats counts a client's work.
@@ -193,6 +197,7 @@ func (c *Client) issue() {
 		return
 	}
 	c.seq++
+	c.hops = 0
 	c.cmd = c.draw()
 	c.busy = true
 	c.called = c.env.Now()
@@ -329,11 +334,13 @@ func (c *Client) Receive(from uint64, msg []byte) {
 		}
 	case resp.Status == kv.StatusNotLeader:
 		c.stats.Redirects++
-		if resp.LeaderHint != 0 && resp.LeaderHint != from && c.knows(resp.LeaderHint) {
+		c.hops++
+		if resp.LeaderHint != 0 && resp.LeaderHint != from && c.knows(resp.LeaderHint) && c.hops <= len(c.cfg.Servers) {
 			c.target = resp.LeaderHint
 			c.send()
 			return
 		}
+		c.hops = 0
 		// No leader known: try the next server after a short pause, so a
 		// leaderless cluster is not flooded.
 		attempt := c.attempt

@@ -44,6 +44,14 @@
 //     the node's applies (themselves checked against the committed
 //     entries); a snapshot a node takes must equal that replica at its
 //     index, and one it installs or restores must be one a node took.
+//   - config-safety: membership changes follow the rules that keep two
+//     majorities from deciding apart. A node's configuration is always
+//     what the changes it applied make of the one it started with, read
+//     the safe way (one voter at a time, or through a joint
+//     configuration: confchange.Apply), so none takes effect before it
+//     commits; and a leader appends a change only when the previous one
+//     in its log is committed and it has committed an entry of its own
+//     term.
 //
 // "Known committed" is the checker's own knowledge: an entry at or below
 // some live node's commit index, or one that a node applied. Each such
@@ -74,8 +82,10 @@ import (
 	"strings"
 
 	"github.com/seed4fee1fef/raftsim/raft"
+	"github.com/seed4fee1fef/raftsim/raft/confchange"
 	"github.com/seed4fee1fef/raftsim/raft/kv"
 	"github.com/seed4fee1fef/raftsim/raft/raftpb"
+	"github.com/seed4fee1fef/raftsim/raft/tracker"
 	"github.com/seed4fee1fef/raftsim/sim"
 )
 
@@ -90,6 +100,13 @@ type Node interface {
 	LogTerm(i uint64) (term uint64, ok bool)
 	// LogEntry is the entry at index i; its Data aliases the log.
 	LogEntry(i uint64) (e raftpb.Entry, ok bool)
+}
+
+// Configured is an optional extension of Node: the membership
+// configuration in force at the node (config-safety compares it with the
+// changes the node applied).
+type Configured interface {
+	Config() tracker.Config
 }
 
 // Replayer is an optional extension of Node: what the server replayed
@@ -118,6 +135,7 @@ const (
 	DurableMonotonic   = "durable-monotonic"
 	CommitMonotonic    = "commit-monotonic"
 	SnapshotIntegrity  = "snapshot-integrity"
+	ConfigSafety       = "config-safety"
 )
 
 // inv indexes the invariants (for cheap skip checks).
@@ -132,11 +150,12 @@ const (
 	invDurable
 	invCommitMonotonic
 	invSnapshot
+	invConfig
 	invCount
 )
 
 var invNames = [invCount]string{ElectionSafety, LogMatching, LeaderCompleteness, StateMachineSafety,
-	CommittedNeverLost, DurableMonotonic, CommitMonotonic, SnapshotIntegrity}
+	CommittedNeverLost, DurableMonotonic, CommitMonotonic, SnapshotIntegrity, ConfigSafety}
 
 // unknownTerm tags a committed entry whose revealing node's term is not
 // known (applied while its server was still starting).
@@ -274,6 +293,14 @@ type nodeState struct {
 	applied    uint64
 	appliedAny bool
 	sm         *kv.Store
+	// conf is the configuration the changes the node applied make of the
+	// one it started with (safely read); startCommit is its commit index
+	// when the incarnation started: the node's own configuration already
+	// reflects the changes up to it, the checker's once it applied them.
+	conf        tracker.Config
+	startCommit uint64
+	// confIdx are the indexes of the configuration entries in shadow.
+	confIdx []uint64
 }
 
 // New returns a checker. Its OnApply can be wired into the cluster's
@@ -416,6 +443,7 @@ func (ck *Checker) endIncarnation(ns *nodeState) {
 	ns.srv = nil
 	ns.applied, ns.appliedAny = 0, false
 	ns.sm = nil
+	ns.conf = tracker.Config{}
 }
 
 // check looks at the nodes in mask. At a
@@ -452,6 +480,9 @@ func (ck *Checker) check(mask uint64, boundary bool, sender int) {
 			}
 		}
 		ck.checkNode(id, ns, s, st)
+		if ck.viol == nil && boundary {
+			ck.checkConfig(id, ns, s)
+		}
 		// A node with a slow fsync in flight has not made its latest
 		// state durable (and has sent nothing that depends on it).
 		if ck.viol == nil && (boundary || sender == id) && !ck.w.Syncing(sim.NodeID(id)) {
@@ -492,6 +523,8 @@ func (ck *Checker) startIncarnation(id int, ns *nodeState, s Node, st *raft.Stat
 	}
 	ns.leaderTerm, ns.lcNext = 0, 0
 	ns.shadow = append(ns.shadow[:0], shadowEntry{})
+	ns.confIdx = ns.confIdx[:0]
+	ns.startCommit = st.Commit
 	ns.rewrites = st.LogRewrites
 	ns.checkedCommit = 0
 }
@@ -529,6 +562,44 @@ func (ck *Checker) checkNode(id int, ns *nodeState, s Node, st *raft.Status) {
 	}
 	if st.Role == raft.Leader {
 		ck.checkLeader(id, ns, st)
+	}
+}
+
+// checkConfig compares the node's configuration with the one the changes
+// it applied make (at a boundary, when it has finished its work, and once
+// it has applied what it had committed when it started).
+func (ck *Checker) checkConfig(id int, ns *nodeState, s Node) {
+	c, ok := s.(Configured)
+	if !ok || ck.skipped(invConfig) || !ns.appliedAny || ns.applied < ns.startCommit {
+		return
+	}
+	if got := c.Config(); !got.Equal(ns.conf) {
+		ck.fail(invConfig, "n%d's configuration is %s, but the changes it applied make %s: a change took effect that is not committed, or not safely",
+			id, got, ns.conf)
+	}
+}
+
+// checkConfAppend checks a configuration change the leader id appended
+// at index j in its term: the change before it must be committed, and so
+// must an entry of the leader's term.
+func (ck *Checker) checkConfAppend(id int, ns *nodeState, st *raft.Status, s Node, j uint64) {
+	if ck.skipped(invConfig) {
+		return
+	}
+	var prev uint64
+	for _, i := range ns.confIdx {
+		if i < j {
+			prev = i
+		}
+	}
+	if prev > st.Commit {
+		ck.fail(invConfig, "n%d leads term %d and appended a configuration change at %d while the one at %d is not committed (commit %d): two changes pending",
+			id, st.Term, j, prev, st.Commit)
+		return
+	}
+	if t, ok := s.LogTerm(st.Commit); ok && t != st.Term {
+		ck.fail(invConfig, "n%d leads term %d and appended a configuration change at %d before committing an entry of its term (commit %d has term %d)",
+			id, st.Term, j, st.Commit, t)
 	}
 }
 
@@ -582,6 +653,9 @@ func (ck *Checker) trackLog(id int, ns *nodeState, s Node, st *raft.Status, prev
 		}
 		ns.shadow = ns.shadow[:j]
 		ns.checkedCommit = min(ns.checkedCommit, j-1)
+		for len(ns.confIdx) > 0 && ns.confIdx[len(ns.confIdx)-1] >= j {
+			ns.confIdx = ns.confIdx[:len(ns.confIdx)-1]
+		}
 		from = j
 	}
 	for j := from; j <= last; j++ {
@@ -596,6 +670,15 @@ func (ck *Checker) trackLog(id int, ns *nodeState, s Node, st *raft.Status, prev
 		prev := ns.shadow[j-1].term
 		ns.shadow = append(ns.shadow, shadowEntry{term: e.Term, hash: h})
 		ck.stats.Registered++
+		if e.Type == raftpb.EntryConfChange {
+			if st.Role == raft.Leader && e.Term == st.Term {
+				ck.checkConfAppend(id, ns, st, s, j)
+				if ck.viol != nil {
+					return
+				}
+			}
+			ns.confIdx = append(ns.confIdx, j)
+		}
 		if !ck.skipped(invLogMatching) {
 			ck.register(id, j, e.Term, prev, h)
 			if ck.viol != nil {
@@ -794,6 +877,13 @@ func (ck *Checker) OnApply(id uint64, e *raftpb.Entry) {
 		ns.sm = kv.New() // from the start; else from the snapshot OnSnapshot gives
 	}
 	ns.applied, ns.appliedAny = e.Index, true
+	if e.Type == raftpb.EntryConfChange {
+		if cc, err := raftpb.DecodeConfChangeV2(e.Data); err == nil {
+			if next, err := confchange.Apply(ns.conf, cc); err == nil {
+				ns.conf = next
+			}
+		}
+	}
 	if ns.sm != nil {
 		data := e.Data
 		if e.Type != raftpb.EntryNormal {
@@ -863,6 +953,7 @@ func (ck *Checker) OnSnapshot(id uint64, kind SnapshotKind, meta raftpb.Snapshot
 		ck.fail(invSnapshot, "n%d %s a snapshot at %d/%d: %s", id, kind, meta.Index, meta.Term, what)
 		return
 	}
+	ns.conf = confchange.Restore(meta.ConfState)
 	ns.sm = kv.New()
 	if err := ns.sm.Restore(data); err != nil {
 		ck.fail(invSnapshot, "n%d %s a snapshot at %d/%d that does not decode: %v", id, kind, meta.Index, meta.Term, err)

@@ -240,7 +240,7 @@ func defaultWorkload() client.Workload { return client.DefaultWorkload() }
 
 func TestSkipUnknownInvariantPanics(t *testing.T) {
 	assert.PanicsWithValue(t,
-		`invariants: unknown invariant "leader-safety" in Options.Skip (known: election-safety, log-matching, leader-completeness, state-machine-safety, committed-never-lost, durable-monotonic, commit-monotonic, snapshot-integrity)`,
+		`invariants: unknown invariant "leader-safety" in Options.Skip (known: election-safety, log-matching, leader-completeness, state-machine-safety, committed-never-lost, durable-monotonic, commit-monotonic, snapshot-integrity, config-safety)`,
 		func() { invariants.New(invariants.Options{Skip: []string{"leader-safety"}}) })
 }
 

@@ -94,6 +94,24 @@ const (
 	// out together and split the vote, round after round. Caught by
 	// election-budget: far more vote requests than one election needs.
 	FixedElectionTimeout
+	// NaiveChange: a change of several voters is made in one step, with
+	// no joint phase, so a majority of the old voters and a disjoint
+	// majority of the new ones can both decide. Caught by naive-change:
+	// two leaders in one term, or a committed entry lost.
+	NaiveChange
+	// TwoPendingChanges: the leader accepts a configuration change while
+	// another is not yet applied. Caught by two-changes.
+	TwoPendingChanges
+	// LearnerCounts: a learner's acknowledgements count toward commit.
+	// Caught by learner-join.
+	LearnerCounts
+	// PromoteLaggingLearner: a learner is promoted to voter before it
+	// holds what is committed, so the quorum waits for it to catch up.
+	// Caught by promote-lagging: no progress for as long as that takes.
+	PromoteLaggingLearner
+	// EarlyRemoval: a follower applies a removal as soon as it appends
+	// it, before it commits. Caught by the config-safety invariant.
+	EarlyRemoval
 	bugEnd
 )
 
@@ -114,6 +132,11 @@ var names = map[Bug]string{
 	SnapshotDropsSessions: "snapshot-drops-sessions",
 	SnapshotUnchecked:     "snapshot-unchecked",
 	FixedElectionTimeout:  "fixed-election-timeout",
+	NaiveChange:           "naive-change",
+	TwoPendingChanges:     "two-pending-changes",
+	LearnerCounts:         "learner-counts",
+	PromoteLaggingLearner: "promote-lagging-learner",
+	EarlyRemoval:          "early-removal",
 }
 
 func (b Bug) String() string {

@@ -138,6 +138,12 @@ func (e *encoder) snapshot(s *Snapshot) {
 	e.u(s.Metadata.Term)
 	e.ids(s.Metadata.ConfState.Voters)
 	e.ids(s.Metadata.ConfState.Learners)
+	e.ids(s.Metadata.ConfState.VotersOutgoing)
+	var auto byte
+	if s.Metadata.ConfState.AutoLeave {
+		auto = 1
+	}
+	e.byte1(auto)
 	e.bytes(s.Data)
 }
 
@@ -147,6 +153,14 @@ func (d *decoder) snapshot() Snapshot {
 	s.Metadata.Term = d.u("snapshot term")
 	s.Metadata.ConfState.Voters = d.ids("voters")
 	s.Metadata.ConfState.Learners = d.ids("learners")
+	s.Metadata.ConfState.VotersOutgoing = d.ids("outgoing voters")
+	switch auto := d.byte1("auto leave"); {
+	case d.err != nil:
+	case auto > 1:
+		d.fail(fmt.Sprintf("auto leave %d, want 0 or 1", auto))
+	default:
+		s.Metadata.ConfState.AutoLeave = auto == 1
+	}
 	s.Data = d.bytes("snapshot data")
 	return s
 }
@@ -195,23 +209,58 @@ func DecodeSnapshot(b []byte) (Snapshot, error) {
 	return s, d.done("snapshot")
 }
 
-// EncodeConfChange returns the encoding of cc.
+// EncodeConfChange returns the encoding of a single change, as
+// EncodeConfChangeV2 writes a ConfChangeV2 holding just cc.
 func EncodeConfChange(cc ConfChange) []byte {
+	return EncodeConfChangeV2(ConfChangeV2{Changes: []ConfChange{cc}})
+}
+
+// confChangeV2Mark leads a ConfChangeV2 encoding. The older single-change
+// encoding (a type byte, 0..2, then the node id) is still decoded.
+const confChangeV2Mark = 0xc2
+
+// EncodeConfChangeV2 returns the encoding of cc: the mark byte, the count
+// of changes, then each change's type byte and node id.
+func EncodeConfChangeV2(cc ConfChangeV2) []byte {
 	e := encoder{}
-	e.byte1(byte(cc.Type))
-	e.u(cc.NodeID)
+	e.byte1(confChangeV2Mark)
+	e.u(uint64(len(cc.Changes)))
+	for _, c := range cc.Changes {
+		e.byte1(byte(c.Type))
+		e.u(c.NodeID)
+	}
 	return e.b
 }
 
-// DecodeConfChange decodes exactly one ConfChange from b.
-func DecodeConfChange(b []byte) (ConfChange, error) {
+// DecodeConfChangeV2 decodes exactly one configuration change from b (a
+// ConfChangeV2, or a single change in the older encoding).
+func DecodeConfChangeV2(b []byte) (ConfChangeV2, error) {
 	d := decoder{b: b}
-	t := d.byte1("conf change type")
-	if d.err == nil && t > byte(ConfChangeAddLearner) {
-		d.fail(fmt.Sprintf("unknown conf change type %d", t))
+	var cc ConfChangeV2
+	one := func() ConfChange {
+		t := d.byte1("conf change type")
+		if d.err == nil && t > byte(ConfChangeAddLearner) {
+			d.fail(fmt.Sprintf("unknown conf change type %d", t))
+		}
+		c := ConfChange{Type: ConfChangeType(t), NodeID: d.u("node id")}
+		if d.err == nil && c.NodeID == 0 {
+			d.fail("conf change of node 0")
+		}
+		return c
 	}
-	cc := ConfChange{Type: ConfChangeType(t), NodeID: d.u("node id")}
-	return cc, d.done("conf change")
+	if len(b) > 0 && b[0] == confChangeV2Mark {
+		d.byte1("mark")
+		n := d.count("conf changes")
+		for i := 0; i < n && d.err == nil; i++ {
+			cc.Changes = append(cc.Changes, one())
+		}
+	} else {
+		cc.Changes = []ConfChange{one()}
+	}
+	if err := d.done("conf change"); err != nil {
+		return ConfChangeV2{}, err
+	}
+	return cc, nil
 }
 
 // Marshal returns the wire encoding of m.

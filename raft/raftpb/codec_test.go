@@ -95,12 +95,22 @@ func TestHardStateAndConfChangeRoundTrip(t *testing.T) {
 	assert.Equal(t, hs, got)
 
 	cc := ConfChange{Type: ConfChangeRemoveNode, NodeID: 4}
-	gotcc, err := DecodeConfChange(EncodeConfChange(cc))
+	gotcc, err := DecodeConfChangeV2(EncodeConfChange(cc))
 	require.NoError(t, err)
-	assert.Equal(t, cc, gotcc)
+	assert.Equal(t, ConfChangeV2{Changes: []ConfChange{cc}}, gotcc)
+	old, err := DecodeConfChangeV2([]byte{byte(ConfChangeAddLearner), 7})
+	require.NoError(t, err, "the single-change encoding still decodes")
+	assert.Equal(t, ConfChangeV2{Changes: []ConfChange{{Type: ConfChangeAddLearner, NodeID: 7}}}, old)
+	for _, v2 := range []ConfChangeV2{{}, {Changes: []ConfChange{{ConfChangeAddNode, 4}, {ConfChangeRemoveNode, 1}, {ConfChangeAddLearner, 9}}}} {
+		got, err := DecodeConfChangeV2(EncodeConfChangeV2(v2))
+		require.NoError(t, err)
+		assert.Equal(t, v2, got)
+	}
 
-	_, err = DecodeConfChange([]byte{9, 1})
-	assert.ErrorIs(t, err, ErrCorrupt)
+	for _, bad := range [][]byte{{9, 1}, {0, 0}, {confChangeV2Mark, 2, 0, 1}, {confChangeV2Mark}} {
+		_, err = DecodeConfChangeV2(bad)
+		assert.ErrorIs(t, err, ErrCorrupt, "%x", bad)
+	}
 }
 
 func FuzzUnmarshal(f *testing.F) {

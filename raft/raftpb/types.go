@@ -37,10 +37,15 @@ type HardState struct {
 // IsEmpty reports whether hs is the zero HardState.
 func (hs HardState) IsEmpty() bool { return hs == HardState{} }
 
-// ConfState is the membership a snapshot (or the log up to some index) implies.
+// ConfState is the membership a snapshot (or the log up to some index)
+// implies: the voters (during a joint-consensus change, the incoming
+// ones, with the outgoing ones in VotersOutgoing), the learners, and
+// whether the leader leaves a joint configuration on its own.
 type ConfState struct {
-	Voters   []uint64
-	Learners []uint64
+	Voters         []uint64
+	Learners       []uint64
+	VotersOutgoing []uint64
+	AutoLeave      bool
 }
 
 // SnapshotMetadata says which prefix of the log a snapshot replaces.
@@ -59,19 +64,62 @@ type Snapshot struct {
 // IsEmpty reports whether s stands for no log prefix at all.
 func (s Snapshot) IsEmpty() bool { return s.Metadata.Index == 0 }
 
-// ConfChangeType is the kind of single-server membership change.
+// ConfChangeType is the kind of change to one server's membership.
 type ConfChangeType uint8
 
 const (
+	// ConfChangeAddNode makes the server a voter (promoting it if it is
+	// a learner).
 	ConfChangeAddNode ConfChangeType = iota
+	// ConfChangeRemoveNode removes the server, voter or learner.
 	ConfChangeRemoveNode
+	// ConfChangeAddLearner makes a new server a learner: it replicates
+	// the log but never votes and never counts toward a commit.
 	ConfChangeAddLearner
 )
 
-// ConfChange is the payload of an EntryConfChange entry.
+func (t ConfChangeType) String() string {
+	switch t {
+	case ConfChangeAddNode:
+		return "add-voter"
+	case ConfChangeRemoveNode:
+		return "remove"
+	case ConfChangeAddLearner:
+		return "add-learner"
+	}
+	return "ConfChangeType(" + strconv.Itoa(int(t)) + ")"
+}
+
+// ConfChange changes one server's membership.
 type ConfChange struct {
 	Type   ConfChangeType
 	NodeID uint64
+}
+
+// ConfChangeV2 is the payload of an EntryConfChange entry: any number of
+// single changes, made at once. At most one voter changing is a simple
+// change; more go through a joint configuration (Raft §6: C_old,new,
+// then C_new). No changes at all leaves a joint configuration.
+type ConfChangeV2 struct {
+	Changes []ConfChange
+}
+
+// LeaveJoint reports whether cc is the change that leaves a joint
+// configuration.
+func (cc ConfChangeV2) LeaveJoint() bool { return len(cc.Changes) == 0 }
+
+func (cc ConfChangeV2) String() string {
+	if cc.LeaveJoint() {
+		return "leave-joint"
+	}
+	s := ""
+	for i, c := range cc.Changes {
+		if i > 0 {
+			s += ","
+		}
+		s += c.Type.String() + " " + strconv.FormatUint(c.NodeID, 10)
+	}
+	return s
 }
 
 // MessageType names the Raft messages. Local messages (Hup, Beat, Prop) are

@@ -107,7 +107,11 @@ func (p Packet) Msg() raftpb.Message {
 // Config configures every node of a Cluster.
 type Config struct {
 	// N nodes with IDs 1..N.
-	N             int
+	N int
+	// Voters, if set, are the initial voters; the other nodes start as
+	// new servers outside the configuration (raft.Config.Join), to be
+	// added by configuration changes.
+	Voters        []uint64
 	ElectionTick  int // default 10
 	HeartbeatTick int // default 1
 	PreVote       bool
@@ -209,9 +213,14 @@ func (cfg Config) NodeConfigFor(id uint64, n int) raft.Config {
 // NodeConfig is the raft.Config node id runs with (a fresh Rand each
 // start, seeded from the cluster seed, the ID and the restart count).
 func (c *Cluster) NodeConfig(id uint64) raft.Config {
+	peers := slices.Clone(c.ids)
+	if len(c.cfg.Voters) > 0 {
+		peers = slices.Clone(c.cfg.Voters)
+	}
 	return raft.Config{
 		ID:              id,
-		Peers:           slices.Clone(c.ids),
+		Peers:           peers,
+		Join:            !slices.Contains(peers, id),
 		ElectionTick:    c.cfg.ElectionTick,
 		HeartbeatTick:   c.cfg.HeartbeatTick,
 		PreVote:         c.cfg.PreVote,
@@ -535,6 +544,15 @@ func (c *Cluster) LoseDurable(id uint64, keep int) error {
 	}
 	// (keep counts entries after the snapshot, if any.)
 	return c.Restart(id)
+}
+
+// ProposeConfChange proposes cc at node id.
+func (c *Cluster) ProposeConfChange(id uint64, cc raftpb.ConfChangeV2) error {
+	n := c.nodes[id]
+	if n == nil {
+		return fmt.Errorf("rafttest: node %d is down", id)
+	}
+	return n.ProposeConfChange(cc)
 }
 
 // Campaign makes the node start an election.

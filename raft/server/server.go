@@ -10,6 +10,7 @@ import (
 	"github.com/seed4fee1fef/raftsim/raft/kv"
 	"github.com/seed4fee1fef/raftsim/raft/plant"
 	"github.com/seed4fee1fef/raftsim/raft/raftpb"
+	"github.com/seed4fee1fef/raftsim/raft/tracker"
 	"github.com/seed4fee1fef/raftsim/raft/vfs"
 	"github.com/seed4fee1fef/raftsim/raft/wal"
 )
@@ -34,6 +35,12 @@ type Env interface {
 type Config struct {
 	ID    uint64
 	Peers []uint64 // the initial voters, for a node with an empty disk
+	// EmptyDisk says what a server whose disk holds nothing is: an
+	// initial member (Bootstrap, the zero value), a new server to be
+	// added by a membership change (Join), or a server that ran before
+	// and lost its disk (Replaced), which must not come back as a voter
+	// of the old configuration.
+	EmptyDisk EmptyDisk
 
 	TickInterval    time.Duration // local time per raft tick (default 10ms)
 	ElectionTicks   int           // default 10
@@ -105,6 +112,23 @@ func (c *Config) setDefaults() {
 	}
 }
 
+// EmptyDisk is what a server with nothing on its disk starts as.
+type EmptyDisk uint8
+
+const (
+	// Bootstrap: an initial member; it writes the initial configuration
+	// (Peers), identical on every initial member.
+	Bootstrap EmptyDisk = iota
+	// Join: a new server outside the configuration; it has no log and
+	// no vote until a leader adds it and sends it the log or a snapshot.
+	Join
+	// Replaced: a server that ran before and lost its whole disk. It
+	// starts like Join, but whatever votes it cast are gone with the
+	// disk, so it never votes again (raft.Restored.VoteLost); a
+	// membership change replaces it.
+	Replaced
+)
+
 // Server is one running incarnation of a node.
 type Server struct {
 	cfg   Config
@@ -144,11 +168,21 @@ type Stats struct {
 func Start(env Env, cfg Config) (*Server, error) {
 	cfg.setDefaults()
 	if cfg.Planted.Has(plant.BlankRestart) {
+		// The bug: forget the disk and come back as a new initial member.
 		if err := wipe(env.Disk()); err != nil {
 			return nil, err
 		}
+		cfg.EmptyDisk = Bootstrap
 	}
 	fs := env.Disk()
+	names, err := fs.List()
+	if err != nil {
+		return nil, fmt.Errorf("server %d: list disk: %w", cfg.ID, err)
+	}
+	emptyDisk := len(names) == 0
+	if emptyDisk && cfg.EmptyDisk == Replaced {
+		env.Note("storage fault: empty disk on a server that ran before (a replaced disk): it starts outside the configuration and never votes again")
+	}
 	mark, markStatus, markWhy, err := readHWM(fs)
 	if err != nil {
 		return nil, fmt.Errorf("server %d: %w", cfg.ID, err)
@@ -216,9 +250,13 @@ func Start(env Env, cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("server %d: snapshot %d does not restore (applied %d): %v", cfg.ID, snap.Metadata.Index, store.AppliedIndex(), err)
 		}
 	}
+	if emptyDisk && cfg.EmptyDisk == Replaced {
+		rec.VoteLost = true
+	}
 	node, err := raft.NewNode(raft.Config{
 		ID:              cfg.ID,
 		Peers:           cfg.Peers,
+		Join:            emptyDisk && cfg.EmptyDisk != Bootstrap,
 		ElectionTick:    cfg.ElectionTicks,
 		HeartbeatTick:   cfg.HeartbeatTicks,
 		PreVote:         true,
@@ -293,10 +331,14 @@ func (s *Server) Receive(from uint64, msg []byte) {
 
 func (s *Server) handleRequest(from uint64, req kv.Request) {
 	s.stats.ClientRequests++
-	st := s.node.Status()
+	st := s.node.BasicStatus()
 	if st.Role != raft.Leader {
 		s.stats.Redirects++
-		s.respond(from, kv.Response{ClientID: req.ClientID, Seq: req.Seq, Status: kv.StatusNotLeader, LeaderHint: st.Lead})
+		hint := st.Lead
+		if !s.node.Member() {
+			hint = raft.None // removed (or not yet added): what it knows of leaders is stale
+		}
+		s.respond(from, kv.Response{ClientID: req.ClientID, Seq: req.Seq, Status: kv.StatusNotLeader, LeaderHint: hint})
 		return
 	}
 	if req.Cmd.Op == kv.OpGet && s.cfg.Planted.Has(plant.StaleLeaderReads) {
@@ -539,6 +581,21 @@ func (s *Server) Propose(data []byte) error {
 	s.ready()
 	return err
 }
+
+// ProposeConfChange proposes a membership change (an operator's); it
+// fails unless the node leads, with the reason Raft gives (a change
+// pending, or one the configuration cannot take).
+func (s *Server) ProposeConfChange(cc raftpb.ConfChangeV2) error {
+	if s.halted {
+		return raft.ErrNotLeader
+	}
+	err := s.node.ProposeConfChange(cc)
+	s.ready()
+	return err
+}
+
+// Config is the configuration in force at this server.
+func (s *Server) Config() tracker.Config { return s.node.Config() }
 
 // Status is the Raft node's state, for checkers and metrics.
 func (s *Server) Status() raft.Status { return s.node.Status() }

@@ -8,21 +8,58 @@ import (
 	"github.com/seed4fee1fef/raftsim/raft/quorum"
 )
 
-// Config is the membership the leader counts quorums over. Today it is a
-// single majority of voters; learners and joint configurations will be
-// added here when membership changes land.
+// Config is the membership the leader counts quorums over: the voters
+// (two majority configs during a joint-consensus change) and the
+// learners, who receive the log but never vote or count toward a commit.
+//
+// Invariant: no ID is both a learner and a voter of either half;
+// Learners is sorted without duplicates (like a MajorityConfig).
 type Config struct {
-	Voters quorum.MajorityConfig
+	Voters   quorum.JointConfig
+	Learners quorum.MajorityConfig
+	// AutoLeave: the joint configuration is left by the leader on its
+	// own, as soon as it has applied it.
+	AutoLeave bool
 }
 
-// ProgressTracker holds the configuration, a Progress for every peer in it
+// Clone returns an independent copy of c.
+func (c Config) Clone() Config {
+	return Config{Voters: quorum.JointConfig{Incoming: slices.Clone(c.Voters.Incoming), Outgoing: slices.Clone(c.Voters.Outgoing)},
+		Learners: slices.Clone(c.Learners), AutoLeave: c.AutoLeave}
+}
+
+// IDs returns every member, voter or learner, sorted.
+func (c Config) IDs() []uint64 {
+	return quorum.NewMajorityConfig(append(c.Voters.IDs(), c.Learners...)...)
+}
+
+// Equal reports whether c and o are the same configuration.
+func (c Config) Equal(o Config) bool {
+	return slices.Equal(c.Voters.Incoming, o.Voters.Incoming) && slices.Equal(c.Voters.Outgoing, o.Voters.Outgoing) &&
+		slices.Equal(c.Learners, o.Learners) && c.AutoLeave == o.AutoLeave
+}
+
+// String prints the configuration, e.g. "voters=(1 2 3) learners=(4)".
+func (c Config) String() string {
+	s := "voters=" + c.Voters.String()
+	if len(c.Learners) > 0 {
+		s += " learners=" + c.Learners.String()
+	}
+	if c.AutoLeave {
+		s += " autoleave"
+	}
+	return s
+}
+
+// ProgressTracker holds the configuration, a Progress for every member
 // and the votes of the current election.
 type ProgressTracker struct {
 	Config
 
 	// progress has exactly one entry per ID in ids.
 	progress map[uint64]*Progress
-	// ids is every peer with a Progress, sorted: the iteration order.
+	// ids is every member (voters of both halves and learners), sorted:
+	// the iteration order.
 	ids []uint64
 
 	// votes holds the votes received in the current election: true for
@@ -35,17 +72,43 @@ type ProgressTracker struct {
 // New returns a tracker for the given voters, each in StateProbe with
 // Next = next.
 func New(maxInflight int, voters quorum.MajorityConfig, next uint64) *ProgressTracker {
+	return NewWithConfig(maxInflight, Config{Voters: quorum.JointConfig{Incoming: slices.Clone(voters)}}, next)
+}
+
+// NewWithConfig returns a tracker for cfg, every member in StateProbe
+// with Next = next.
+func NewWithConfig(maxInflight int, cfg Config, next uint64) *ProgressTracker {
 	t := &ProgressTracker{
-		Config:      Config{Voters: slices.Clone(voters)},
-		progress:    make(map[uint64]*Progress, len(voters)),
-		votes:       make(map[uint64]bool, len(voters)),
+		progress:    map[uint64]*Progress{},
+		votes:       map[uint64]bool{},
 		maxInflight: maxInflight,
 	}
-	for _, id := range t.Voters {
-		t.progress[id] = NewProgress(next, maxInflight)
-		t.ids = append(t.ids, id)
-	}
+	t.setConfig(cfg, next, false)
 	return t
+}
+
+// SetConfig makes cfg the configuration: members that left lose their
+// Progress, new ones get one in StateProbe with Next = next (and are
+// presumed active, so CheckQuorum does not depose the leader for not yet
+// having heard from them); the others keep theirs.
+func (t *ProgressTracker) SetConfig(cfg Config, next uint64) { t.setConfig(cfg, next, true) }
+
+func (t *ProgressTracker) setConfig(cfg Config, next uint64, active bool) {
+	t.Config = cfg.Clone()
+	ids := t.Config.IDs()
+	for _, id := range t.ids {
+		if _, ok := slices.BinarySearch(ids, id); !ok {
+			delete(t.progress, id)
+		}
+	}
+	for _, id := range ids {
+		if _, ok := t.progress[id]; !ok {
+			pr := NewProgress(next, t.maxInflight)
+			pr.RecentActive = active
+			t.progress[id] = pr
+		}
+	}
+	t.ids = ids
 }
 
 // Progress returns the peer's Progress, or nil if id is not tracked (for
@@ -63,8 +126,12 @@ func (t *ProgressTracker) Visit(f func(id uint64, pr *Progress)) {
 	}
 }
 
-// IsVoter reports whether id's vote and acknowledgements count.
+// IsVoter reports whether id's vote and acknowledgements count (in
+// either half of a joint configuration).
 func (t *ProgressTracker) IsVoter(id uint64) bool { return t.Voters.Contains(id) }
+
+// IsLearner reports whether id is a learner.
+func (t *ProgressTracker) IsLearner(id uint64) bool { return t.Learners.Contains(id) }
 
 // matchAcks adapts the tracker to quorum.AckedIndexer over Match.
 type matchAcks ProgressTracker
@@ -77,18 +144,25 @@ func (m *matchAcks) AckedIndex(id uint64) (uint64, bool) {
 	return pr.Match, true
 }
 
-// Committed is the highest index a quorum of voters has acknowledged, or 0
-// when there are no voters (nothing can commit without a quorum).
+// Committed is the highest index a quorum of voters (of both halves of a
+// joint configuration) has acknowledged, or 0 when there are no voters
+// (nothing can commit without a quorum). Learners never count.
 func (t *ProgressTracker) Committed() uint64 {
-	if len(t.Voters) == 0 {
+	return t.Voters.CommittedIndex((*matchAcks)(t))
+}
+
+// CommittedOver is the highest index a majority of c has acknowledged
+// (the planted LearnerCounts bug counts learners with it).
+func (t *ProgressTracker) CommittedOver(c quorum.MajorityConfig) uint64 {
+	if len(c) == 0 {
 		return 0
 	}
-	return t.Voters.CommittedIndex((*matchAcks)(t))
+	return c.CommittedIndex((*matchAcks)(t))
 }
 
 // QuorumActive reports whether a quorum of voters has been RecentActive.
 func (t *ProgressTracker) QuorumActive() bool {
-	if len(t.Voters) == 0 {
+	if t.Voters.Empty() {
 		return false
 	}
 	active := make(map[uint64]bool, len(t.ids))
@@ -112,7 +186,7 @@ func (t *ProgressTracker) RecordVote(id uint64, granted bool) {
 // TallyVotes counts the voters' answers and says whether the election is
 // won, lost or pending. Answers from non-voters are not counted.
 func (t *ProgressTracker) TallyVotes() (granted, rejected int, result quorum.VoteResult) {
-	for _, id := range t.Voters {
+	for _, id := range t.Voters.IDs() {
 		v, ok := t.votes[id]
 		switch {
 		case !ok:
@@ -121,9 +195,6 @@ func (t *ProgressTracker) TallyVotes() (granted, rejected int, result quorum.Vot
 		default:
 			rejected++
 		}
-	}
-	if len(t.Voters) == 0 {
-		return granted, rejected, quorum.VoteLost
 	}
 	return granted, rejected, t.Voters.VoteResult(t.votes)
 }

@@ -28,6 +28,10 @@ import (
 // Config describes a cluster. Zero fields take defaults.
 type Config struct {
 	Servers int
+	// Voters are the initial configuration (default: every server). The
+	// other servers start idle, outside the configuration, with empty
+	// disks, until a membership change adds them.
+	Voters []int
 	// Clients are unbound: they send to every server. Groups' clients
 	// come after them (node ids N+Clients+1...), in group order.
 	Clients  int
@@ -67,6 +71,11 @@ func (c Config) AllClients() int {
 func (c Config) Validate() error {
 	if c.Servers < 1 {
 		return fmt.Errorf("cluster: servers = %d, want at least 1", c.Servers)
+	}
+	for _, id := range c.Voters {
+		if id < 1 || id > c.Servers {
+			return fmt.Errorf("cluster: voter n%d out of range n1..n%d", id, c.Servers)
+		}
 	}
 	if c.Clients < 0 {
 		return fmt.Errorf("cluster: clients = %d, want 0 or more", c.Clients)
@@ -116,6 +125,10 @@ type Cluster struct {
 	started []bool
 	load    bool
 	History *history.History
+	// ran says a server has been started before: a later start with an
+	// empty disk is a replaced disk, not a new member.
+	ran []bool
+	ops []*operation
 }
 
 // New starts the servers and clients on w, which must have at least
@@ -127,18 +140,32 @@ func New(w *sim.World, cfg Config) (*Cluster, error) {
 	if w.Nodes() < cfg.Servers+cfg.AllClients() {
 		return nil, fmt.Errorf("cluster: world has %d nodes, need %d servers + %d clients", w.Nodes(), cfg.Servers, cfg.AllClients())
 	}
-	c := &Cluster{W: w, cfg: cfg, servers: make([]*server.Server, cfg.Servers+1), History: history.New()}
+	c := &Cluster{W: w, cfg: cfg, servers: make([]*server.Server, cfg.Servers+1), History: history.New(),
+		ran: make([]bool, cfg.Servers+1)}
 	w.Trace().SetDescriber(Wire{})
 	peers := make([]uint64, cfg.Servers)
 	for i := range peers {
 		peers[i] = uint64(i + 1)
 	}
+	voters := peers
+	if len(cfg.Voters) > 0 {
+		voters = toIDs(cfg.Voters)
+	}
 	for i := 1; i <= cfg.Servers; i++ {
 		id := i
 		scfg := cfg.Server
-		scfg.ID, scfg.Peers = uint64(id), peers
+		scfg.ID, scfg.Peers = uint64(id), voters
+		initial := slices.Contains(voters, uint64(id))
 		err := w.Start(sim.NodeID(id), func(env *sim.Env) (sim.Handler, error) {
 			c.servers[id] = nil
+			scfg := scfg
+			switch {
+			case c.ran[id]:
+				scfg.EmptyDisk = server.Replaced
+			case !initial:
+				scfg.EmptyDisk = server.Join
+			}
+			c.ran[id] = true
 			s, err := server.Start(serverEnv{env, uint64(id), cfg.OnSend}, scfg)
 			if err != nil {
 				return nil, err

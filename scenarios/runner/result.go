@@ -2,6 +2,7 @@ package runner
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,6 +44,11 @@ type Result struct {
 	StorageRecovered []int
 	FalseDamage      []int
 	BeyondModel      []string
+	// FinalConfig is the configuration in force at the end ("voters=n1,n2,n3
+	// learners=n4"), FinalVoters its voters; storage damage is counted
+	// against them.
+	FinalConfig string
+	FinalVoters []int
 	// Samples are the cluster's state every SampleEvery, for expectations.
 	Samples []Sample
 	// SnapshotsInstalled counts, per server (index id-1), the snapshots it
@@ -142,7 +148,20 @@ type Halt struct {
 // BeyondTolerance reports whether storage faults damaged a majority of
 // servers: then Raft cannot promise anything, and the run says so.
 func (r *Result) BeyondTolerance() bool {
-	return len(r.StorageDamaged) > r.Options.Servers/2
+	voters := r.FinalVoters
+	if len(voters) == 0 {
+		for id := 1; id <= r.Options.Servers; id++ {
+			voters = append(voters, id)
+		}
+	}
+	damaged := 0
+	for _, id := range r.StorageDamaged {
+		if slices.Contains(voters, id) {
+			damaged++
+		}
+	}
+	// n voters tolerate (n-1)/2 failed ones; a damaged server is one.
+	return damaged > (len(voters)-1)/2
 }
 
 func (r *Result) decide() {

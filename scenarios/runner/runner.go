@@ -27,6 +27,10 @@ import (
 type Options struct {
 	Seed    uint64
 	Servers int
+	// Voters are the initial configuration (default: every server); the
+	// other servers start idle, outside it, until a membership change
+	// adds them.
+	Voters []int
 	// Clients are unbound clients (default 3, unless ClientGroups has
 	// some); ClientGroups' clients, bound to some servers, come after.
 	Clients      int
@@ -55,6 +59,9 @@ type Options struct {
 	CheckTimeout time.Duration
 	// Planted bugs, for tests proving the harness catches them.
 	Planted plant.Set
+	// SkipInvariants names invariants not to check (tests use it to show
+	// another check catches a bug on its own); see invariants.Invariants.
+	SkipInvariants []string
 	// Server tuning shared by all servers (ID, Peers and hooks are set by the runner).
 	Server server.Config
 	// MaxEvents is the run's event budget (0: DefaultMaxEvents).
@@ -191,7 +198,7 @@ func Run(opts Options) (*Result, error) {
 	m := newMetrics(w, opts.Servers)
 	// The invariant checker watches every event and stops the world at the
 	// first violation, so the trace ends where things went wrong.
-	ck := invariants.New(invariants.Options{StopWorld: true})
+	ck := invariants.New(invariants.Options{StopWorld: true, Skip: opts.SkipInvariants})
 	scfg := opts.Server
 	scfg.Planted = opts.Planted
 	scfg.OnApply = ck.OnApply
@@ -222,7 +229,7 @@ func Run(opts Options) (*Result, error) {
 		storage.onEvent(e)
 		chron.event(e)
 	}
-	c, err := cluster.New(w, cluster.Config{Servers: opts.Servers, Clients: opts.Clients, Groups: opts.ClientGroups,
+	c, err := cluster.New(w, cluster.Config{Servers: opts.Servers, Voters: opts.Voters, Clients: opts.Clients, Groups: opts.ClientGroups,
 		Workload: opts.Workload, Server: scfg, OnSend: func(from, to uint64, msg []byte) {
 			m.sent(msg)
 			chron.sent(from, to, msg)
@@ -241,7 +248,7 @@ func Run(opts Options) (*Result, error) {
 			kinds = DefaultKinds(opts.Servers)
 		}
 		s := faults.Generate(w.Rand("schedule"), faults.GenOptions{
-			Servers: opts.Servers, Duration: opts.FaultTime, Kinds: kinds})
+			Servers: opts.Servers, Duration: opts.FaultTime, Kinds: kinds, Voters: opts.Voters})
 		sched = &s
 	}
 	healAt := sim.Time(0)
@@ -286,6 +293,12 @@ func Run(opts Options) (*Result, error) {
 	res.Messages = tr.messages
 	res.Metrics.Traffic = byType(tr.messages)
 	res.Halted = haltedServers(w, c)
+	if cfg, ok := c.Config(); ok {
+		res.FinalConfig = cluster.DescribeConfig(cfg)
+		for _, id := range cfg.Voters.IDs() {
+			res.FinalVoters = append(res.FinalVoters, int(id))
+		}
+	}
 	res.TraceHash, res.Events, res.VirtualTime = w.Trace().Hash(), w.Trace().Len(), w.Now()
 	chron.End = w.Now()
 	res.decide()

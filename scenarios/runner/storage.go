@@ -119,3 +119,22 @@ type damageTarget struct {
 }
 
 func (t damageTarget) StorageDamaged(node int, kind faults.Kind) { t.watch.StorageDamaged(node, kind) }
+
+// ChangeMembership hands a membership fault to the cluster's operator,
+// which keeps trying until the heal.
+func (t damageTarget) ChangeMembership(kind faults.Kind, add, remove []int) {
+	m := cluster.Membership{Add: add, Remove: remove}
+	switch kind {
+	case faults.AddLearner:
+		m.Kind = cluster.AddLearner
+	case faults.Promote:
+		m.Kind = cluster.Promote
+	case faults.Add:
+		m.Kind = cluster.Add
+	case faults.Remove:
+		m.Kind = cluster.Remove
+	default:
+		m.Kind = cluster.Change
+	}
+	t.Cluster.ChangeMembership(m)
+}

@@ -231,3 +231,50 @@ func TestConfigurationSurvivesRestartAndSnapshot(t *testing.T) {
 	assert.Equal(t, "voters=(1 2) learners=(4 5)", config(c, 5))
 	assert.Positive(t, c.Node(5).Counters().SnapshotsInstalled)
 }
+
+// A learner is promoted only once it holds everything committed; until
+// then the leader refuses with ErrLearnerBehind (the operator retries).
+func TestPromotionWaitsForTheLearner(t *testing.T) {
+	c := memberCluster(t, 0)
+	c.Isolate(4)
+	require.NoError(t, c.ProposeConfChange(1, change(addLearner, 4)))
+	stabilize(t, c)
+	for i := range 5 {
+		require.NoError(t, c.Propose(1, fmt.Appendf(nil, "w%d", i)))
+	}
+	stabilize(t, c)
+	err := c.ProposeConfChange(1, change(addVoter, 4))
+	assert.ErrorIs(t, err, raft.ErrLearnerBehind)
+	assert.ErrorContains(t, err, "n4 holds up to 0")
+	c.Heal()
+	for range 3 {
+		c.TickAll()
+		stabilize(t, c)
+	}
+	require.NoError(t, c.ProposeConfChange(1, change(addVoter, 4)), "caught up: promoted")
+
+	// The planted bug promotes at once.
+	c = memberCluster(t, plant.Of(plant.PromoteLaggingLearner))
+	c.Isolate(4)
+	require.NoError(t, c.ProposeConfChange(1, change(addLearner, 4)))
+	stabilize(t, c)
+	assert.NoError(t, c.ProposeConfChange(1, change(addVoter, 4)))
+}
+
+// The Ready that hands out a committed configuration change must be
+// synced, hard state (and so the commit index covering the change)
+// included: a restart then comes back with the configuration it acted on.
+func TestAppliedChangeIsDurableFirst(t *testing.T) {
+	c := memberCluster(t, 0)
+	var synced []bool
+	c.OnReady = func(id uint64, rd raft.Ready) {
+		for _, e := range rd.CommittedEntries {
+			if e.Type == raftpb.EntryConfChange && id == 2 {
+				synced = append(synced, rd.MustSync && rd.HardState.Commit >= e.Index)
+			}
+		}
+	}
+	require.NoError(t, c.ProposeConfChange(1, change(addLearner, 4)))
+	stabilize(t, c)
+	assert.Equal(t, []bool{true}, synced, "n2 syncs the commit of the change before applying it")
+}

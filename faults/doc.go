@@ -48,6 +48,8 @@
 //	truncate-snapshot kill at At, cut Bytes off the end of the node's newest
 //	bitflip-snapshot  snapshot file (or flip one bit of it), restart at Until:
 //	                  the node must notice and recover from the leader
+//	wipe              kill at At, replace the node's disk with an empty one,
+//	                  restart at Until: it must not come back as a voter
 //	slow-fsync        every fsync takes Delay, At to Until
 //	full-disk         capacity = bytes on disk at At + Bytes, At to Until
 //	fail-fsync        every fsync fails, At to Until (a server fail-stops)

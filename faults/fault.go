@@ -40,6 +40,7 @@ const (
 	BitflipMark      Kind = "bitflip-mark"
 	TruncateSnapshot Kind = "truncate-snapshot"
 	BitflipSnapshot  Kind = "bitflip-snapshot"
+	Wipe             Kind = "wipe"
 	SlowFsync        Kind = "slow-fsync"
 	FullDisk         Kind = "full-disk"
 	FailFsync        Kind = "fail-fsync"
@@ -58,7 +59,7 @@ var allKinds = []Kind{
 	Isolate, IsolateLeader, Partition, MajorityMinority, EvenSplit, Bridge, OneWay,
 	Loss, Delay, Duplicate, Reorder,
 	ClockSkew, ClockDrift, ClockJump,
-	Truncate, Bitflip, TruncateMark, BitflipMark, TruncateSnapshot, BitflipSnapshot, SlowFsync, FullDisk, FailFsync,
+	Truncate, Bitflip, TruncateMark, BitflipMark, TruncateSnapshot, BitflipSnapshot, Wipe, SlowFsync, FullDisk, FailFsync,
 	Quiet,
 	AddLearner, Promote, Add, Remove, Change,
 }
@@ -137,6 +138,7 @@ var kindTable = map[Kind]kindInfo{
 	BitflipMark:      {target: targetNodes, param: paramFlip, leader: true, down: true, storage: true},
 	TruncateSnapshot: {target: targetNodes, param: paramBytes, leader: true, down: true, storage: true},
 	BitflipSnapshot:  {target: targetNodes, param: paramFlip, leader: true, down: true, storage: true},
+	Wipe:             {target: targetNodes, leader: true, down: true, storage: true},
 	SlowFsync:        {target: targetNodes, param: paramDelay, leader: true},
 	FullDisk:         {target: targetNodes, param: paramBytes, leader: true, down: true},
 	FailFsync:        {target: targetNodes, leader: true, down: true},

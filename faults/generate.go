@@ -342,7 +342,7 @@ func (g *generator) draw(kn Knobs, at time.Duration) (Fault, bool) {
 		if kn.Kind == FullDisk {
 			f.Bytes = r.Int64Range(0, kn.MaxBytes)
 		}
-	case Truncate, Bitflip, TruncateMark, BitflipMark, TruncateSnapshot, BitflipSnapshot:
+	case Truncate, Bitflip, TruncateMark, BitflipMark, TruncateSnapshot, BitflipSnapshot, Wipe:
 		for _, s := range g.stores {
 			if s.from <= until && at <= s.to {
 				return Fault{}, false // one storage fault at a time
@@ -368,7 +368,7 @@ func (g *generator) draw(kn Knobs, at time.Duration) (Fault, bool) {
 		switch kn.Kind {
 		case Truncate, TruncateMark, TruncateSnapshot:
 			f.Bytes = r.Int64Range(1, max(kn.MaxBytes, 1))
-		default:
+		case Bitflip, BitflipMark, BitflipSnapshot:
 			f.Offset = r.Int64Range(0, 1<<40)
 			f.Bit = uint8(r.IntN(8))
 		}

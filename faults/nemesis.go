@@ -306,7 +306,7 @@ func (nm *nemesis) apply(r *run) {
 		for _, id := range r.nodes {
 			nm.down(r, id, f.Kind == TornKill)
 		}
-	case Truncate, Bitflip, TruncateMark, BitflipMark, TruncateSnapshot, BitflipSnapshot:
+	case Truncate, Bitflip, TruncateMark, BitflipMark, TruncateSnapshot, BitflipSnapshot, Wipe:
 		for _, id := range r.nodes {
 			nm.down(r, id, false)
 			nm.damage(r, id)
@@ -394,7 +394,7 @@ func (nm *nemesis) apply(r *run) {
 func (nm *nemesis) undo(r *run) {
 	f := r.f
 	switch f.Kind {
-	case Kill, TornKill, Truncate, Bitflip, TruncateMark, BitflipMark, TruncateSnapshot, BitflipSnapshot:
+	case Kill, TornKill, Truncate, Bitflip, TruncateMark, BitflipMark, TruncateSnapshot, BitflipSnapshot, Wipe:
 		for _, id := range r.nodes {
 			nm.node[id].down--
 			nm.revive(r, id)
@@ -547,6 +547,14 @@ func newestSnapshot(d *disk.Disk) (names []string, sizes []int64) {
 // is durable). A Target that is a DamageObserver hears of each hit.
 func (nm *nemesis) damage(r *run, id sim.NodeID) {
 	d := nm.w.Disk(id)
+	if r.f.Kind == Wipe {
+		d.Wipe()
+		nm.w.Fault(id, fmt.Sprintf("fault %d: disk replaced, empty", r.idx))
+		if o, ok := nm.t.(DamageObserver); ok {
+			o.StorageDamaged(int(id), Wipe)
+		}
+		return
+	}
 	names, sizes := walSegments(d)
 	switch r.f.Kind {
 	case TruncateMark, BitflipMark:

@@ -278,3 +278,19 @@ func TestAppliedChangeIsDurableFirst(t *testing.T) {
 	stabilize(t, c)
 	assert.Equal(t, []bool{true}, synced, "n2 syncs the commit of the change before applying it")
 }
+
+// A replaced server (term 0, no log, its votes lost) asked for a pre-vote
+// stays silent rather than reject with a term it does not have (that
+// panicked: a wiped disk in the random swarm found it).
+func TestReplacedServerIgnoresPreVote(t *testing.T) {
+	cfg := rafttest.Config{}.NodeConfigFor(4, 3)
+	cfg.Join = true
+	n, err := raft.NewNode(cfg, raft.Restored{VoteLost: true})
+	require.NoError(t, err)
+	require.Equal(t, uint64(0), n.Status().Term)
+	require.NoError(t, n.Step(raftpb.Message{Type: raftpb.MsgPreVote, From: 1, To: 4, Term: 3, Index: 10, LogTerm: 2}))
+	rd := n.Ready()
+	for _, m := range rd.Messages {
+		assert.NotEqual(t, uint64(0), m.Term, "%s", m)
+	}
+}

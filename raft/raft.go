@@ -232,6 +232,12 @@ func (n *Node) handleVote(m *raftpb.Message) {
 		}
 		return
 	}
+	if n.term == 0 {
+		// A new server (no log, term 0) asked for a pre-vote: a rejection
+		// must carry a term, and the candidate's would make it move to
+		// the term it only polls for. Silence rejects just as well.
+		return
+	}
 	n.send(raftpb.Message{Type: respType, To: m.From, Term: n.term, Reject: true})
 }
 

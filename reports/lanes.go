@@ -239,7 +239,7 @@ func faultClass(k faults.Kind) string {
 	case faults.ClockSkew, faults.ClockDrift, faults.ClockJump:
 		return "clock"
 	case faults.Truncate, faults.Bitflip, faults.TruncateMark, faults.BitflipMark, faults.TruncateSnapshot,
-		faults.BitflipSnapshot, faults.SlowFsync, faults.FullDisk, faults.FailFsync:
+		faults.BitflipSnapshot, faults.Wipe, faults.SlowFsync, faults.FullDisk, faults.FailFsync:
 		return "disk"
 	case faults.Kill, faults.TornKill:
 		return "kill"

@@ -43,7 +43,7 @@ const (
 
 func shape(k faults.Kind) (paramClass, targetClass, untilRule) {
 	switch k {
-	case faults.Kill, faults.TornKill:
+	case faults.Kill, faults.TornKill, faults.Wipe:
 		return paramNone, targetNodes, untilOptional
 	case faults.Pause, faults.Isolate, faults.FailFsync:
 		return paramNone, targetNodes, untilRequired

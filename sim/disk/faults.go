@@ -90,6 +90,19 @@ func (d *Disk) TruncateDurable(name string, size int64) error {
 	return nil
 }
 
+// Wipe loses every file, durable or not, as a replaced disk would: the
+// node comes back to an empty directory.
+func (d *Disk) Wipe() {
+	clear(d.dir)
+	clear(d.durableDir)
+	d.pending = nil
+	d.pendingNames = 0
+	d.inflight = nil
+	d.untaken = 0
+	d.syncDelay = 0
+	d.gen++
+}
+
 // durableFile looks name up in the durable directory: faults hit what is on
 // the platter, not what the page cache shows.
 func (d *Disk) durableFile(what, name string) (*inode, error) {

@@ -75,7 +75,7 @@ const (
 )
 
 // commands lists every command, in the order errors suggest them.
-var commands = []string{"describe", "catches", "servers", "voters", "clients", "keys", "mix", "think", "value-size", "link", "server",
+var commands = []string{"describe", "catches", "servers", "voters", "min-voters", "clients", "keys", "mix", "think", "value-size", "link", "server",
 	"faults-until", "settle", "drain", "no-heal", "plant", "random-faults", "at", "every", "expect"}
 
 type token struct {
@@ -238,7 +238,7 @@ func (p *parser) setOnce(key string, col int) error {
 func (p *parser) command() error {
 	cmd := p.toks[0]
 	switch cmd.text {
-	case "describe", "catches", "servers", "voters", "keys", "mix", "think", "value-size", "faults-until", "settle",
+	case "describe", "catches", "servers", "voters", "min-voters", "keys", "mix", "think", "value-size", "faults-until", "settle",
 		"drain", "no-heal", "random-faults":
 		if err := p.setOnce(cmd.text, cmd.col); err != nil {
 			return err
@@ -271,6 +271,10 @@ func (p *parser) command() error {
 	case "servers":
 		n, err := p.intArg(1, "a server count", 1, MaxServers)
 		p.s.Servers = n
+		return err
+	case "min-voters":
+		n, err := p.intArg(1, "a voter count", 1, MaxServers)
+		p.s.MinVoters = n
 		return err
 	case "voters":
 		t, err := p.tok(1, "the initial voters, like n1,n2,n3")

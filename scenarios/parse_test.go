@@ -140,7 +140,7 @@ func knownBugs() string {
 
 func TestParseErrors(t *testing.T) {
 	for _, tt := range []struct{ src, want string }{
-		{"kil n3", `t.scn:1:1: unknown command "kil"; expected one of describe, catches, servers, voters, clients, keys, mix, think, value-size, link, server, faults-until, settle, drain, no-heal, plant, random-faults, at, every, expect`},
+		{"kil n3", `t.scn:1:1: unknown command "kil"; expected one of describe, catches, servers, voters, min-voters, clients, keys, mix, think, value-size, link, server, faults-until, settle, drain, no-heal, plant, random-faults, at, every, expect`},
 		{"at 2x kill n3", `t.scn:1:4: bad duration "2x"; expected a duration like 500ms, 2s or 1m30s`},
 		{"servers 5\nat 2s kill n9 until 3s", `t.scn:2:12: unknown node n9 (servers are n1..n5)`},
 		{"at 2s kill n1,n2,n7 until 3s", `t.scn:1:18: unknown node n7 (servers are n1..n5)`},

@@ -30,8 +30,11 @@ type Scenario struct {
 
 	Servers, Clients int
 	// Voters is the initial configuration (voters n1,n2,n3); empty means
-	// every server. The other servers start idle, outside it.
-	Voters []int
+	// every server. The other servers start idle, outside it. MinVoters
+	// is the operator's floor (min-voters 3): it refuses membership
+	// commands that would leave fewer voters.
+	Voters    []int
+	MinVoters int
 	// ClientGroups are clients bound to some servers ("clients N on
 	// NODES [from T] [until T]"), after the Clients unbound ones.
 	ClientGroups []cluster.ClientGroup
@@ -99,7 +102,7 @@ func (s *Scenario) effective() runner.Options {
 }
 
 func (s *Scenario) baseOptions(seed uint64) runner.Options {
-	o := runner.Options{Seed: seed, Servers: s.Servers, Voters: slices.Clone(s.Voters), Clients: s.Clients, ClientGroups: cloneGroups(s.ClientGroups), Workload: s.Workload,
+	o := runner.Options{Seed: seed, Servers: s.Servers, Voters: slices.Clone(s.Voters), MinVoters: s.MinVoters, Clients: s.Clients, ClientGroups: cloneGroups(s.ClientGroups), Workload: s.Workload,
 		Link: s.Link, FaultTime: s.FaultTime, Settle: s.Settle, Drain: s.Drain, Planted: s.Planted}
 	o.Server.TickInterval = s.Server.TickInterval
 	o.Server.ElectionTicks = s.Server.ElectionTicks
@@ -121,6 +124,7 @@ func (s *Scenario) Options(seed uint64) runner.Options {
 	o := s.baseOptions(seed)
 	if s.Random != nil {
 		runner.SwarmServer(seed, &o.Server)
+		o.MinVoters = runner.SwarmMinVoters(o.Servers, o.MinVoters)
 	}
 	sched := s.Schedule(seed)
 	o.Schedule = &sched
@@ -194,7 +198,7 @@ func FromSchedule(opts runner.Options, sched faults.Schedule) *Scenario {
 	s := &Scenario{
 		Name:        fmt.Sprintf("seed-%d", o.Seed),
 		Description: fmt.Sprintf("replay of seed %d (%d faults)", o.Seed, len(sched.Faults)),
-		Servers:     o.Servers, Voters: slices.Clone(o.Voters), Clients: o.Clients, ClientGroups: cloneGroups(o.ClientGroups), Workload: o.Workload, Link: o.Link,
+		Servers:     o.Servers, Voters: slices.Clone(o.Voters), MinVoters: o.MinVoters, Clients: o.Clients, ClientGroups: cloneGroups(o.ClientGroups), Workload: o.Workload, Link: o.Link,
 		FaultTime: o.FaultTime, Settle: o.Settle, Drain: o.Drain, Planted: o.Planted,
 		Server: ServerTuning{TickInterval: o.Server.TickInterval, ElectionTicks: o.Server.ElectionTicks,
 			HeartbeatTicks: o.Server.HeartbeatTicks, MaxSizePerMsg: o.Server.MaxSizePerMsg,
@@ -245,6 +249,9 @@ func (s *Scenario) Script() string {
 	}
 	if s.Servers != 0 {
 		line("servers %d", s.Servers)
+	}
+	if s.MinVoters > 0 {
+		line("min-voters %d", s.MinVoters)
 	}
 	if len(s.Voters) > 0 {
 		names := make([]string, len(s.Voters))

@@ -183,6 +183,15 @@ func Start(env Env, cfg Config) (*Server, error) {
 	if emptyDisk && cfg.EmptyDisk == Replaced {
 		env.Note("storage fault: empty disk on a server that ran before (a replaced disk): it starts outside the configuration and never votes again")
 	}
+	if emptyDisk {
+		// The mark exists before anything else does, so a WAL without a
+		// mark always means the mark was lost (see below).
+		m, err := createHWM(fs, hwmRecord{})
+		if err != nil {
+			return nil, fmt.Errorf("server %d: write %s: %w", cfg.ID, hwmFile, err)
+		}
+		m.close()
+	}
 	mark, markStatus, markWhy, err := readHWM(fs)
 	if err != nil {
 		return nil, fmt.Errorf("server %d: %w", cfg.ID, err)
@@ -212,6 +221,11 @@ func Start(env Env, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server %d: remove leftover snapshots: %w", cfg.ID, err)
 	}
 	walHS := st.HardState
+	if markStatus == hwmMissing && (!st.HardState.IsEmpty() || len(st.Entries) > 0 || st.Snapshot.Index > 0) {
+		// A WAL but no mark: the mark was written first, so it was lost
+		// (cut to nothing). That is as unknown as a damaged one.
+		markStatus, markWhy = hwmDamaged, "no complete record, but the WAL holds state"
+	}
 	rec := reconcile(&st, mark, markStatus)
 	if st.Corrupt != nil {
 		env.Note(fmt.Sprintf("storage fault: WAL damaged, kept the valid prefix: %v", st.Corrupt))

@@ -129,6 +129,8 @@ type Cluster struct {
 	// empty disk is a replaced disk, not a new member.
 	ran []bool
 	ops []*operation
+	// minVoters is the operator's floor (SetMinVoters).
+	minVoters int
 }
 
 // New starts the servers and clients on w, which must have at least

@@ -112,6 +112,11 @@ func (c *Cluster) ChangeMembership(m Membership) {
 	c.attempt(op)
 }
 
+// SetMinVoters makes the operator refuse a command that would leave fewer
+// than n voters: a random schedule's changes stay within what its other
+// faults are sized for (a script may go as low as it likes).
+func (c *Cluster) SetMinVoters(n int) { c.minVoters = n }
+
 // Pending reports whether a membership command is still in progress.
 func (c *Cluster) Pending() bool {
 	return slices.ContainsFunc(c.ops, func(op *operation) bool { return !op.done })
@@ -143,6 +148,11 @@ func (c *Cluster) attempt(op *operation) {
 	s := c.servers[lead]
 	cfg := s.Config()
 	cc, finished, why := c.next(op, lead, cfg)
+	if cc != nil && c.minVoters > 0 {
+		if n := votersAfter(cfg, cc); n < c.minVoters {
+			cc, why = nil, fmt.Sprintf("%s would leave %d voters, below the operator's floor of %d", cc, n, c.minVoters)
+		}
+	}
 	switch {
 	case finished:
 		op.done = true
@@ -245,6 +255,23 @@ func (c *Cluster) next(op *operation, lead int, cfg tracker.Config) (cc *raftpb.
 		return &raftpb.ConfChangeV2{Changes: changes}, false, ""
 	}
 	return nil, false, ""
+}
+
+// votersAfter is how many voters cfg has once cc's changes are made (the
+// incoming ones, for a joint change).
+func votersAfter(cfg tracker.Config, cc *raftpb.ConfChangeV2) int {
+	voters := slices.Clone(cfg.Voters.Incoming)
+	for _, ch := range cc.Changes {
+		switch ch.Type {
+		case raftpb.ConfChangeAddNode:
+			if !slices.Contains(voters, ch.NodeID) {
+				voters = append(voters, ch.NodeID)
+			}
+		case raftpb.ConfChangeRemoveNode:
+			voters = slices.DeleteFunc(voters, func(id uint64) bool { return id == ch.NodeID })
+		}
+	}
+	return len(voters)
 }
 
 // caughtUp reports whether the leader knows id holds everything it has

@@ -182,8 +182,8 @@ func (r *Result) decide() {
 		}()
 	}
 	if r.BeyondTolerance() {
-		r.Failures = append(r.Failures, fmt.Sprintf("storage faults exceeded what Raft tolerates: durable data damaged on %d of %d servers %v; what follows is their consequence, not a Raft bug",
-			len(r.StorageDamaged), r.Options.Servers, r.StorageDamaged))
+		r.Failures = append(r.Failures, fmt.Sprintf("storage faults exceeded what Raft tolerates: durable data damaged on servers %v, with %d voters at the end; what follows is their consequence, not a Raft bug",
+			r.StorageDamaged, r.finalVoterCount()))
 	}
 	if v := r.Invariant; v != nil {
 		r.Failures = append(r.Failures, "invariant "+v.Invariant+" broken at "+v.At.String()+": "+v.Message)
@@ -217,4 +217,13 @@ func (r *Result) decide() {
 		r.Verdict = Pass
 	}
 	r.Pass = r.Verdict == Pass
+}
+
+// finalVoterCount is how many voters the run ended with (every server if
+// no server was up to say).
+func (r *Result) finalVoterCount() int {
+	if len(r.FinalVoters) == 0 {
+		return r.Options.Servers
+	}
+	return len(r.FinalVoters)
 }

@@ -59,6 +59,9 @@ type Options struct {
 	CheckTimeout time.Duration
 	// Planted bugs, for tests proving the harness catches them.
 	Planted plant.Set
+	// MinVoters makes the membership operator refuse a change that would
+	// leave fewer voters (0: no floor; a drawn schedule defaults to 3).
+	MinVoters int
 	// SkipInvariants names invariants not to check (tests use it to show
 	// another check catches a bug on its own); see invariants.Invariants.
 	SkipInvariants []string
@@ -193,6 +196,7 @@ func Run(opts Options) (*Result, error) {
 	}
 	if opts.Schedule == nil && !opts.NoFaults {
 		SwarmServer(opts.Seed, &opts.Server)
+		opts.MinVoters = SwarmMinVoters(opts.Servers, opts.MinVoters)
 	}
 	res := &Result{Options: opts, World: w}
 	m := newMetrics(w, opts.Servers)
@@ -251,6 +255,7 @@ func Run(opts Options) (*Result, error) {
 			Servers: opts.Servers, Duration: opts.FaultTime, Kinds: kinds, Voters: opts.Voters})
 		sched = &s
 	}
+	c.SetMinVoters(res.Options.MinVoters)
 	healAt := sim.Time(0)
 	if sched != nil {
 		if err := sched.Install(observed{damageTarget{c, storage}, chron}); err != nil {
@@ -338,6 +343,17 @@ type observed struct {
 
 func (o observed) FaultBegan(i int, f faults.Fault, desc string) { o.ch.FaultBegan(i, f, desc) }
 func (o observed) FaultEnded(i int, f faults.Fault)              { o.ch.FaultEnded(i, f) }
+
+// SwarmMinVoters is the operator's floor for a run whose faults are
+// drawn: membership changes never leave fewer voters than its storage
+// faults and kills are sized for (three, on four servers or more), unless
+// the options set one.
+func SwarmMinVoters(servers, set int) int {
+	if set == 0 && servers >= 4 {
+		return 3
+	}
+	return set
+}
 
 // DefaultKinds are the fault kinds a seed draws from when none are named:
 // every kind Raft must tolerate on n servers, storage damage included (on

@@ -135,14 +135,14 @@ func (w *World) schedule(at Time, kind eventKind) (uint32, *event) {
 	w.gen++
 	ev := &w.events[idx]
 	*ev = event{gen: w.gen, kind: kind}
-	w.q.push(slot{at: at, seq: w.seq, idx: idx})
+	w.q.push(at, w.seq, idx)
 	return idx, ev
 }
 
 // requeue puts an existing (parked) event back in the queue at time at.
 func (w *World) requeue(at Time, idx uint32) {
 	w.seq++
-	w.q.push(slot{at: at, seq: w.seq, idx: idx})
+	w.q.push(at, w.seq, idx)
 }
 
 func (w *World) recycle(idx uint32) {
@@ -188,13 +188,14 @@ func (w *World) Stopped() (bool, string) { return w.stopped, w.stopMsg }
 func (w *World) Step() bool {
 	for !w.stopped && w.q.len() > 0 {
 		s := w.q.pop()
-		ev := &w.events[s.idx]
+		idx := s.idx()
+		ev := &w.events[idx]
 		if ev.canceled || (ev.owner != nil && ev.owner.inc != ev.inc) {
-			w.recycle(s.idx)
+			w.recycle(idx)
 			continue
 		}
 		w.now = s.at
-		w.run(s.idx)
+		w.run(idx)
 		return true
 	}
 	return false

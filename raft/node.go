@@ -483,8 +483,14 @@ func (n *Node) Ready() Ready {
 
 // Advance tells the node the host has done rd: persisted its HardState and
 // Entries, sent its Messages and applied its CommittedEntries. The
-// configuration changes among them take effect now.
+// configuration changes among them take effect now. The node takes
+// rd.Messages' memory back for the next Ready, so the host must not use
+// rd.Messages after Advance.
 func (n *Node) Advance(rd Ready) {
+	if n.msgs == nil && cap(rd.Messages) > 0 {
+		clear(rd.Messages) // keep no entries alive through the buffer
+		n.msgs = rd.Messages[:0]
+	}
 	if k := len(rd.Entries); k > 0 {
 		last := rd.Entries[k-1]
 		n.log.stableTo(last.Index, last.Term)

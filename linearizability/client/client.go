@@ -18,6 +18,8 @@ import (
 
 // Env is what a client needs from the world.
 type Env interface {
+	// Send delivers msg to node to; the env copies it, so the caller may
+	// reuse msg.
 	Send(to uint64, msg []byte)
 	After(d time.Duration, fn func())
 	Rand() Rand
@@ -114,6 +116,7 @@ type Client struct {
 	called int64
 	cmd    kv.Command
 	stats  Stats
+	wire   []byte // reused request buffer (Env.Send copies)
 }
 
 // Stats counts a client's work.
@@ -263,7 +266,8 @@ func (c *Client) send() {
 	c.attempt++
 	c.hist.Attempt(c.cfg.ID)
 	req := kv.Request{ClientID: c.cfg.ID, Seq: c.seq, Cmd: c.cmd}
-	c.env.Send(c.target, kv.WithTag(kv.TagRequest, req.Encode()))
+	c.wire = req.Append(append(c.wire[:0], kv.TagRequest))
+	c.env.Send(c.target, c.wire)
 	attempt, seq := c.attempt, c.seq
 	c.env.After(c.cfg.AttemptTimeout, func() {
 		if c.busy && c.seq == seq && c.attempt == attempt {

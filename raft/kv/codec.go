@@ -40,30 +40,38 @@ func (d *decoder) fail(format string, args ...any) {
 	}
 }
 
-func (d *decoder) u(what string) uint64 {
+// A field's label is what plus an optional suffix ("result" + " value"),
+// joined only in an error message: decoding is on every message's path,
+// and building labels there cost an allocation per field.
+
+func (d *decoder) u(what string) uint64 { return d.uOf(what, "") }
+
+func (d *decoder) uOf(what, suffix string) uint64 {
 	if d.err != nil {
 		return 0
 	}
 	v, n := binary.Uvarint(d.b)
 	if n <= 0 {
-		d.fail("bad varint for %s", what)
+		d.fail("bad varint for %s%s", what, suffix)
 		return 0
 	}
 	var tmp [binary.MaxVarintLen64]byte
 	if binary.PutUvarint(tmp[:], v) != n {
-		d.fail("non-minimal varint for %s", what)
+		d.fail("non-minimal varint for %s%s", what, suffix)
 		return 0
 	}
 	d.b = d.b[n:]
 	return v
 }
 
-func (d *decoder) byte1(what string) byte {
+func (d *decoder) byte1(what string) byte { return d.byteOf(what, "") }
+
+func (d *decoder) byteOf(what, suffix string) byte {
 	if d.err != nil {
 		return 0
 	}
 	if len(d.b) == 0 {
-		d.fail("missing %s", what)
+		d.fail("missing %s%s", what, suffix)
 		return 0
 	}
 	v := d.b[0]
@@ -74,17 +82,22 @@ func (d *decoder) byte1(what string) byte {
 // count reads a length or element count and checks it against the bytes
 // left (every element takes at least one byte), so a flipped bit in a
 // length cannot make the decoder allocate more than its input's size.
-func (d *decoder) count(what string) int {
-	n := d.u(what)
+func (d *decoder) count(what string) int { return d.countOf(what, "") }
+
+func (d *decoder) countOf(what, suffix string) int {
+	n := d.uOf(what, suffix)
 	if d.err == nil && n > uint64(len(d.b)) {
-		d.fail("%s %d exceeds the %d bytes left", what, n, len(d.b))
+		d.fail("%s%s %d exceeds the %d bytes left", what, suffix, n, len(d.b))
 		return 0
 	}
 	return int(n)
 }
 
-func (d *decoder) str(what string) string {
-	n := d.count(what + " length")
+func (d *decoder) str(what string) string { return d.strOf(what, " length") }
+
+// strOf reads a length-prefixed string; what+lengthSuffix names its length.
+func (d *decoder) strOf(what, lengthSuffix string) string {
+	n := d.countOf(what, lengthSuffix)
 	if d.err != nil || n == 0 {
 		return ""
 	}
@@ -94,8 +107,8 @@ func (d *decoder) str(what string) string {
 }
 
 func (d *decoder) result(what string) Result {
-	r := Result{Value: d.str(what + " value")}
-	f := d.byte1(what + " flags")
+	r := Result{Value: d.strOf(what, " value length")}
+	f := d.byteOf(what, " flags")
 	if d.err == nil && f&^flagsKnown != 0 {
 		d.fail("unknown %s flag bits %#x", what, f&^flagsKnown)
 	}

@@ -68,24 +68,32 @@ func (s *Store) Get(key string) (value string, found bool) {
 // effect once. A Seq below the session's is answered with Result{Stale:
 // true}. Either way the entry is consumed and the index advances.
 func (s *Store) Apply(index uint64, data []byte) (Result, error) {
+	_, res, err := s.ApplyEntry(index, data)
+	return res, err
+}
+
+// ApplyEntry is Apply that also returns the command it decoded (the zero
+// Command for empty data), so a host that answers the client need not
+// decode the entry a second time.
+func (s *Store) ApplyEntry(index uint64, data []byte) (Command, Result, error) {
 	switch {
 	case s.applied == math.MaxUint64:
-		return Result{}, fmt.Errorf("%w: entry %d after the last possible index", ErrOutOfOrder, index)
+		return Command{}, Result{}, fmt.Errorf("%w: entry %d after the last possible index", ErrOutOfOrder, index)
 	case index <= s.applied:
-		return Result{}, fmt.Errorf("%w: entry %d repeats one already applied (applied index %d)", ErrOutOfOrder, index, s.applied)
+		return Command{}, Result{}, fmt.Errorf("%w: entry %d repeats one already applied (applied index %d)", ErrOutOfOrder, index, s.applied)
 	case index > s.applied+1:
-		return Result{}, fmt.Errorf("%w: entry %d leaves a gap (applied index %d, want %d)", ErrOutOfOrder, index, s.applied, s.applied+1)
+		return Command{}, Result{}, fmt.Errorf("%w: entry %d leaves a gap (applied index %d, want %d)", ErrOutOfOrder, index, s.applied, s.applied+1)
 	}
 	if len(data) == 0 {
 		s.applied = index
-		return Result{}, nil
+		return Command{}, Result{}, nil
 	}
 	cmd, err := DecodeCommand(data)
 	if err != nil {
-		return Result{}, fmt.Errorf("kv: entry %d: %w", index, err)
+		return Command{}, Result{}, fmt.Errorf("kv: entry %d: %w", index, err)
 	}
 	s.applied = index
-	return s.execute(cmd), nil
+	return cmd, s.execute(cmd), nil
 }
 
 // execute runs cmd under its client's session.

@@ -55,7 +55,13 @@ func NewRequest(cmd Command) Request {
 // Encode returns the canonical encoding of r: ClientID and Seq as uvarints,
 // then the command's encoding.
 func (r Request) Encode() []byte {
-	e := encoder{b: make([]byte, 0, 32+len(r.Cmd.Key)+len(r.Cmd.Value)+len(r.Cmd.Expected))}
+	return r.Append(make([]byte, 0, 32+len(r.Cmd.Key)+len(r.Cmd.Value)+len(r.Cmd.Expected)))
+}
+
+// Append appends r's encoding (what Encode returns) to b, so a sender can
+// build tag and request in one buffer it reuses.
+func (r Request) Append(b []byte) []byte {
+	e := encoder{b: b}
 	e.u(r.ClientID)
 	e.u(r.Seq)
 	e.command(r.Cmd)
@@ -131,8 +137,11 @@ type Response struct {
 // Encode returns the canonical encoding of r: ClientID, Seq, a status
 // byte, LeaderHint, then the result (value and a flags byte). An invalid
 // Status is encoded as is, and DecodeResponse rejects it.
-func (r Response) Encode() []byte {
-	e := encoder{b: make([]byte, 0, 32+len(r.Result.Value))}
+func (r Response) Encode() []byte { return r.Append(make([]byte, 0, 32+len(r.Result.Value))) }
+
+// Append appends r's encoding (what Encode returns) to b.
+func (r Response) Append(b []byte) []byte {
+	e := encoder{b: b}
 	e.u(r.ClientID)
 	e.u(r.Seq)
 	e.byte1(byte(r.Status))

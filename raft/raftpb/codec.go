@@ -264,8 +264,12 @@ func DecodeConfChangeV2(b []byte) (ConfChangeV2, error) {
 }
 
 // Marshal returns the wire encoding of m.
-func (m *Message) Marshal() []byte {
-	e := encoder{b: make([]byte, 0, 32+m.size())}
+func (m *Message) Marshal() []byte { return AppendMessage(make([]byte, 0, 32+m.size()), m) }
+
+// AppendMessage appends the wire encoding of m to b (what Marshal
+// returns), so a host can encode into a buffer it reuses.
+func AppendMessage(b []byte, m *Message) []byte {
+	e := encoder{b: b}
 	e.byte1(msgVersion)
 	e.byte1(byte(m.Type))
 	var flags byte

@@ -151,6 +151,9 @@ type Server struct {
 	snapBytes uint64
 	stats     Stats
 	halted    bool
+	// wire is the buffer outgoing messages are encoded into, tag and body
+	// together; Env.Send copies it, so one buffer serves every send.
+	wire []byte
 }
 
 // Stats counts a server's work since it started.
@@ -376,7 +379,8 @@ type pendingRequest struct {
 }
 
 func (s *Server) respond(to uint64, resp kv.Response) {
-	s.send(to, kv.WithTag(kv.TagResponse, resp.Encode()))
+	s.wire = resp.Append(append(s.wire[:0], kv.TagResponse))
+	s.send(to, s.wire)
 }
 
 func (s *Server) send(to uint64, b []byte) {
@@ -444,14 +448,16 @@ func (s *Server) ready() {
 		if rd.SoftState != nil {
 			s.env.Note(fmt.Sprintf("role=%s lead=%d", rd.SoftState.Role, rd.SoftState.Lead))
 			if s.cfg.OnRole != nil {
-				s.cfg.OnRole(s.cfg.ID, rd.SoftState.Role, rd.SoftState.Lead, s.node.Status().Term)
+				s.cfg.OnRole(s.cfg.ID, rd.SoftState.Role, rd.SoftState.Lead, s.node.BasicStatus().Term)
 			}
 			if rd.SoftState.Role != raft.Leader {
 				s.failPending()
 			}
 		}
-		for _, m := range rd.Messages {
-			s.send(m.To, kv.WithTag(kv.TagRaft, m.Marshal()))
+		for i := range rd.Messages {
+			m := &rd.Messages[i]
+			s.wire = raftpb.AppendMessage(append(s.wire[:0], kv.TagRaft), m)
+			s.send(m.To, s.wire)
 		}
 		for i := range rd.CommittedEntries {
 			if err := s.apply(&rd.CommittedEntries[i]); err != nil {
@@ -502,16 +508,12 @@ func (s *Server) apply(e *raftpb.Entry) error {
 		_, err := s.store.Apply(e.Index, nil)
 		return err
 	}
-	res, err := s.store.Apply(e.Index, e.Data)
+	cmd, res, err := s.store.ApplyEntry(e.Index, e.Data)
 	if err != nil {
 		return fmt.Errorf("server %d: apply entry %d: %w", s.cfg.ID, e.Index, err)
 	}
 	if len(e.Data) == 0 {
 		return nil
-	}
-	cmd, err := kv.DecodeCommand(e.Data)
-	if err != nil {
-		return fmt.Errorf("server %d: entry %d: %w", s.cfg.ID, e.Index, err)
 	}
 	if req, ok := s.pending[cmd.ClientID]; ok && req.seq == cmd.Seq {
 		delete(s.pending, cmd.ClientID)
@@ -530,7 +532,7 @@ func (s *Server) failPending() {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	lead := s.node.Status().Lead
+	lead := s.node.BasicStatus().Lead
 	for _, id := range ids {
 		req := s.pending[id]
 		delete(s.pending, id)

@@ -73,8 +73,9 @@ func (w *World) addProc(def LinkConfig) NodeID {
 	id := NodeID(len(w.procs))
 	p := &proc{id: id, clock: newClock(), rand: w.Rand("disk/" + strconv.Itoa(int(id)))}
 	p.disk = disk.New()
+	notes := diskNotes{}
 	p.disk.SetObserver(func(op disk.Op) {
-		w.trace.add(Event{At: w.now, Kind: KindDisk, Node: id, Size: op.Size, Note: diskNote(op)}, nil)
+		w.trace.add(Event{At: w.now, Kind: KindDisk, Node: id, Size: op.Size, Note: notes.note(op)}, nil)
 	})
 	w.procs = append(w.procs, p)
 	w.net.grow(int(id), def)
@@ -305,6 +306,35 @@ func (w *World) chargeDisk(p *proc) {
 			}
 		})
 	})
+}
+
+// diskNotes remembers the rendered notes of one disk's operations that
+// succeeded: a node touches a handful of files, so after its first few
+// operations a disk event costs no string building (it was one allocation
+// per disk operation). Failures are rendered each time.
+type diskNotes map[diskNoteKey]string
+
+type diskNoteKey struct {
+	kind     disk.OpKind
+	name, to string
+}
+
+// maxDiskNotes bounds the memory a disk that creates many names can pin.
+const maxDiskNotes = 64
+
+func (n diskNotes) note(op disk.Op) string {
+	if op.Err != nil {
+		return diskNote(op)
+	}
+	k := diskNoteKey{op.Kind, op.Name, op.To}
+	s, ok := n[k]
+	if !ok {
+		s = diskNote(op)
+		if len(n) < maxDiskNotes {
+			n[k] = s
+		}
+	}
+	return s
 }
 
 // diskNote renders a disk operation for the trace: "write wal", "rename a b",

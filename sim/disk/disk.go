@@ -85,7 +85,7 @@ func (d *Disk) Create(name string) (vfs.File, error) {
 	ino, ok := d.dir[name]
 	if ok {
 		if len(ino.visible) > 0 {
-			ino.visible = ino.visible[:0]
+			ino.visible = nil // a new array: the old one may back durable data (see inode)
 			d.push(pendingOp{kind: opTruncate, ino: ino, size: 0})
 		}
 	} else {
@@ -176,12 +176,12 @@ func (d *Disk) List() ([]string, error) {
 func (d *Disk) SyncDir() error {
 	op := Op{Kind: OpSyncDir}
 	d.stats.SyncDirs++
-	if err := d.chargeSync("syncdir"); err != nil {
+	if err := d.chargeSync(OpSyncDir, ""); err != nil {
 		return d.done(op, err)
 	}
 	if d.pendingNames > 0 {
 		op.Size = int64(d.pendingNames)
-		d.syncOrDefer(func(p pendingOp) bool { return !p.kind.isData() })
+		d.syncOrDefer(nil)
 	}
 	return d.done(op, nil)
 }
@@ -192,22 +192,36 @@ func (d *Disk) SyncDir() error {
 // completes: its own plus that of every sync issued before it, as on a
 // device that serves one sync at a time.
 type inflightSync struct {
-	sel   func(pendingOp) bool
+	ino   *inode // the file a File.Sync covers; nil: a SyncDir (name ops)
 	seq   uint64
 	id    uint64
 	after time.Duration
 }
 
-// syncOrDefer makes the selected pending ops durable now, or, if this sync
-// was charged latency, when the simulator completes it (CompleteSyncs).
-func (d *Disk) syncOrDefer(sel func(pendingOp) bool) {
+// covers reports whether the sync makes op durable.
+func (s inflightSync) covers(op pendingOp) bool {
+	if op.seq > s.seq {
+		return false
+	}
+	if s.ino == nil {
+		return !op.kind.isData()
+	}
+	return op.ino == s.ino && op.kind.isData()
+}
+
+// syncOrDefer makes durable the data ops of ino (nil: every name op)
+// pending now, at once or, if this sync was charged latency, when the
+// simulator completes it (CompleteSyncs).
+func (d *Disk) syncOrDefer(ino *inode) {
+	s := inflightSync{ino: ino, seq: d.opSeq}
 	if d.syncDelay > 0 {
 		d.syncSeq++
-		d.inflight = append(d.inflight, inflightSync{sel: sel, seq: d.opSeq, id: d.syncSeq, after: d.syncDelay})
+		s.id, s.after = d.syncSeq, d.syncDelay
+		d.inflight = append(d.inflight, s)
 		d.untaken++
 		return
 	}
-	d.flush(sel)
+	d.flush(s)
 }
 
 // CompleteSyncs finishes the slow syncs in progress: the simulator calls it
@@ -237,8 +251,7 @@ func (d *Disk) completeWhile(done func(*inflightSync) bool) {
 		if !done(s) {
 			break
 		}
-		seq, sel := s.seq, s.sel
-		d.flush(func(p pendingOp) bool { return p.seq <= seq && sel(p) })
+		d.flush(*s)
 		n++
 	}
 	d.inflight = d.inflight[n:]
@@ -251,12 +264,12 @@ func (d *Disk) completeWhile(done func(*inflightSync) bool) {
 // Syncing reports whether a slow sync is still in progress.
 func (d *Disk) Syncing() bool { return len(d.inflight) > 0 }
 
-// flush makes durable, in order, every pending op selected by sel and
-// removes it from the pending list.
-func (d *Disk) flush(sel func(pendingOp) bool) {
+// flush makes durable, in order, every pending op s covers and removes it
+// from the pending list.
+func (d *Disk) flush(s inflightSync) {
 	kept := d.pending[:0]
 	for _, op := range d.pending {
-		if !sel(op) {
+		if !s.covers(op) {
 			kept = append(kept, op)
 			continue
 		}
@@ -264,12 +277,15 @@ func (d *Disk) flush(sel func(pendingOp) bool) {
 	}
 	clear(d.pending[len(kept):]) // drop references to flushed data
 	d.pending = kept
+	if s.ino != nil {
+		s.ino.settle()
+	}
 }
 
 // makeDurable applies one pending op to durable state and uncounts it.
 func (d *Disk) makeDurable(op pendingOp) {
 	if op.kind.isData() {
-		op.ino.durable = applyData(op.ino.durable, op)
+		op.ino.applyDurable(op)
 		op.ino.pending--
 		return
 	}
@@ -290,8 +306,8 @@ func (d *Disk) VisibleBytes() int64 {
 
 func total(dir map[string]*inode, contents func(*inode) []byte) int64 {
 	var n int64
-	for _, name := range slices.Sorted(maps.Keys(dir)) {
-		n += int64(len(contents(dir[name])))
+	for _, ino := range dir { //detguard:unordered a sum does not depend on the order (and a full disk checks it on every write)
+		n += int64(len(contents(ino)))
 	}
 	return n
 }

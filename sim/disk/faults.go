@@ -45,12 +45,16 @@ func (d *Disk) TakeSyncs(done func(id uint64, after time.Duration)) time.Duratio
 
 // chargeSync accounts for one sync reaching the device and fails it if
 // SetFailSync is armed.
-func (d *Disk) chargeSync(what string) error {
+func (d *Disk) chargeSync(kind OpKind, name string) error {
 	if d.syncLatency != nil {
 		d.syncDelay += max(d.syncLatency(), 0)
 	}
 	if d.failSync {
 		d.stats.FailedSyncs++
+		what := kind.String() // the label is built only here, off the hot path
+		if name != "" {
+			what += " " + name
+		}
 		return fmt.Errorf("disk: %s: %w", what, vfs.ErrIO)
 	}
 	return nil
@@ -68,6 +72,7 @@ func (d *Disk) CorruptDurable(name string, offset int64, bit uint8) error {
 		return fmt.Errorf("disk: corrupt %q at %d bit %d: outside %d durable bytes: %w",
 			name, offset, bit, len(ino.durable), fs.ErrInvalid)
 	}
+	ino.unshare() // written in place: visible and pending writes must not see it through a shared array
 	ino.durable[offset] ^= 1 << bit
 	ino.replay(d.pending)
 	return nil
@@ -85,6 +90,7 @@ func (d *Disk) TruncateDurable(name string, size int64) error {
 		return fmt.Errorf("disk: truncate durable %q to %d: size must be in [0, %d]: %w",
 			name, size, len(ino.durable), fs.ErrInvalid)
 	}
+	ino.unshare()
 	ino.durable = ino.durable[:size]
 	ino.replay(d.pending)
 	return nil

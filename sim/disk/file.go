@@ -68,8 +68,9 @@ func (f *file) Write(p []byte) (int, error) {
 	d.stats.Writes++
 	if len(p) > 0 {
 		d.stats.BytesWritten += int64(len(p))
-		f.ino.visible = append(f.ino.visible, p...)
-		d.push(pendingOp{kind: opWrite, ino: f.ino, data: slices.Clone(p)})
+		v := append(f.ino.visible, p...)
+		f.ino.visible = v
+		d.push(pendingOp{kind: opWrite, ino: f.ino, data: v[len(v)-len(p) : len(v) : len(v)]})
 	}
 	op.Size = int64(len(p))
 	return len(p), d.done(op, nil)
@@ -89,7 +90,9 @@ func (f *file) Truncate(size int64) error {
 	}
 	d.stats.Truncates++
 	if size < int64(len(f.ino.visible)) {
-		f.ino.visible = f.ino.visible[:size]
+		// Clipped: the next append moves to a new array instead of writing
+		// over bytes durable contents or pending writes may still show.
+		f.ino.visible = slices.Clip(f.ino.visible[:size])
 		d.push(pendingOp{kind: opTruncate, ino: f.ino, size: size})
 	}
 	return d.done(op, nil)
@@ -104,12 +107,11 @@ func (f *file) Sync() error {
 		return d.done(op, err)
 	}
 	d.stats.Syncs++
-	if err := d.chargeSync("sync " + f.name); err != nil {
+	if err := d.chargeSync(OpSync, f.name); err != nil {
 		return d.done(op, err)
 	}
 	if f.ino.pending > 0 {
-		ino := f.ino
-		d.syncOrDefer(func(p pendingOp) bool { return p.ino == ino && p.kind.isData() })
+		d.syncOrDefer(f.ino)
 	}
 	op.Size = int64(len(f.ino.durable))
 	return d.done(op, nil)

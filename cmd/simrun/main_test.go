@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -163,9 +164,22 @@ func TestBenchReportsThroughput(t *testing.T) {
 	code, out, errOut := simrun(t, "bench", "--runs", "2", "--duration", "2s")
 	require.Equal(t, 0, code, errOut)
 	assert.NotEqual(t, "0", field(t, out, "committed-writes"))
-	assert.NotEmpty(t, field(t, out, "simulated-seconds-per-wall-second"))
-	code, _, _ = simrun(t, "bench", "--runs", "0")
-	assert.Equal(t, 2, code)
+	assert.Equal(t, "1-2", field(t, out, "seeds"))
+	assert.Equal(t, "true", field(t, out, "faults"))
+	for _, key := range []string{"seeds-per-core-hour", "sim-speedup", "events-per-second"} {
+		v, err := strconv.ParseFloat(field(t, out, key), 64)
+		require.NoError(t, err, key)
+		assert.Positive(t, v, key)
+	}
+	assert.Contains(t, field(t, out, "memory-per-world"), "MiB")
+	code, out, errOut = simrun(t, "bench", "--runs", "1", "--duration", "2s", "--no-faults", "--first-seed", "7")
+	require.Equal(t, 0, code, errOut)
+	assert.Equal(t, "false", field(t, out, "faults"))
+	assert.Equal(t, "7-7", field(t, out, "seeds"))
+	for _, args := range [][]string{{"--runs", "0"}, {"--duration", "0s"}, {"--clients", "0"}} {
+		code, _, _ = simrun(t, append([]string{"bench"}, args...)...)
+		assert.Equal(t, 2, code, "%v", args)
+	}
 }
 
 func TestScenarioListAndRun(t *testing.T) {

@@ -41,3 +41,21 @@ func BenchmarkCluster(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDefaultSeed runs default seeds (5 servers, 3 clients, 20 s of
+// swarm faults, every check on, hash-only trace): what a soak pays per seed.
+func BenchmarkDefaultSeed(b *testing.B) {
+	b.ReportAllocs()
+	var events uint64
+	var simTime time.Duration
+	for i := 0; i < b.N; i++ {
+		res, err := runner.Run(runner.Options{Seed: uint64(i%200 + 1), Trace: sim.TraceHashOnly})
+		if err != nil {
+			b.Fatal(err)
+		}
+		events += res.Events
+		simTime += res.VirtualTime.Duration()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(events), "ns/event")
+	b.ReportMetric(simTime.Seconds()/b.Elapsed().Seconds(), "simsec/s")
+}

@@ -30,7 +30,7 @@ func (firstByte) TypeName(t uint8) string { return "t" + string(rune('a'+t%26)) 
 // Describer said about it; the description leaves the hash alone.
 func TestDescriberLabelsEveryMessageEvent(t *testing.T) {
 	run := func(desc sim.Describer) (*sim.World, string) {
-		w, err := sim.New(sim.Config{Seed: 3, Nodes: 2, Link: sim.LinkConfig{MinLatency: time.Millisecond,
+		w, err := sim.New(sim.Config{Seed: 3, Nodes: 2, Trace: sim.TraceFull, Link: sim.LinkConfig{MinLatency: time.Millisecond,
 			MaxLatency: time.Millisecond, Duplicate: 1}})
 		require.NoError(t, err)
 		if desc != nil {

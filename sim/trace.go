@@ -88,12 +88,16 @@ type Describer interface {
 }
 
 // TraceMode says how much of the trace a World keeps. The hash is always
-// computed; Full also keeps every event so it can be exported.
+// computed; Full also keeps every event so it can be exported. The zero
+// mode keeps only the hash: keeping every event costs memory and time in
+// every run, and only a run someone will read needs it (determinism lets
+// a run that turned out interesting be run again with the full trace; see
+// runner.WithFullTrace).
 type TraceMode uint8
 
 const (
-	TraceFull TraceMode = iota
-	TraceHashOnly
+	TraceHashOnly TraceMode = iota
+	TraceFull
 )
 
 // Trace is the append-only record of a run with a running hash over every

@@ -28,7 +28,7 @@ func (c Config) Validate() error {
 	if err := c.Link.Validate(); err != nil {
 		return fmt.Errorf("sim: %w", err)
 	}
-	if c.Trace > TraceHashOnly {
+	if c.Trace > TraceFull {
 		return fmt.Errorf("sim: unknown trace mode %d", c.Trace)
 	}
 	return nil

@@ -283,7 +283,9 @@ func TestClockSkewAndDrift(t *testing.T) {
 }
 
 func TestTraceExportsEveryEvent(t *testing.T) {
-	w := newWorld(t, 2, sim.LinkConfig{MinLatency: time.Millisecond, MaxLatency: time.Millisecond})
+	w, err := sim.New(sim.Config{Seed: 1, Nodes: 2, Trace: sim.TraceFull,
+		Link: sim.LinkConfig{MinLatency: time.Millisecond, MaxLatency: time.Millisecond}})
+	require.NoError(t, err)
 	envs, _ := startAll(t, w)
 	envs[1].Send(2, []byte("x"))
 	w.RunFor(time.Second)
@@ -295,6 +297,16 @@ func TestTraceExportsEveryEvent(t *testing.T) {
 		assert.Contains(t, out, kind)
 	}
 	assert.Equal(t, int(w.Trace().Len()), bytes.Count(buf.Bytes(), []byte("\n")))
+
+	// By default a world keeps only the hash.
+	w = newWorld(t, 1, sim.LinkConfig{})
+	w.After(0, func() {})
+	w.RunFor(time.Second)
+	assert.False(t, w.Trace().Kept())
+	assert.Equal(t, uint64(1), w.Trace().Len())
+	buf.Reset()
+	require.NoError(t, w.Trace().WriteJSONL(&buf))
+	assert.Empty(t, buf.String())
 }
 
 func TestExitIsFailStop(t *testing.T) {

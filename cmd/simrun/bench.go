@@ -126,7 +126,7 @@ func (o *benchOptions) bench(stdout io.Writer) error {
 	out.add("cpu-per-run", (cpu / time.Duration(o.runs)).Round(10*time.Microsecond).String())
 	out.add("seeds-per-core-hour", fmt.Sprintf("%.0f", perCPU(3600*float64(o.runs))))
 	out.add("sim-speedup", fmt.Sprintf("%.0f", perCPU(simTime.Seconds())))
-	out.add("cpu-per-simulated-second", (time.Duration(float64(cpu)/max(simTime.Seconds(), 1e-9))).Round(time.Microsecond).String())
+	out.add("cpu-per-simulated-second", (time.Duration(float64(cpu) / max(simTime.Seconds(), 1e-9))).Round(time.Microsecond).String())
 	out.add("events-per-second", fmt.Sprintf("%.0f", perCPU(float64(events))))
 	out.add("memory-per-world", fmt.Sprintf("%.1f MiB (seed %d)", float64(mem)/(1<<20), heaviest))
 	out.add("committed-writes", writes)

@@ -107,6 +107,11 @@ func TestFailingRunWritesAReportThatReplays(t *testing.T) {
 	dir := field(t, stdout, "report")
 	assert.Equal(t, filepath.Join(out, "seed-12"), dir)
 	assert.Contains(t, field(t, stdout, "repro"), "--seed 12")
+	// The run kept only its hash; the report's trace comes from running it
+	// again, and holds every event of it.
+	trace, err := os.ReadFile(filepath.Join(dir, "trace.jsonl"))
+	require.NoError(t, err)
+	assert.Equal(t, field(t, stdout, "events"), fmt.Sprint(bytes.Count(trace, []byte("\n"))))
 
 	code, replayOut, errOut := simrun(t, "replay", dir)
 	require.Equal(t, 0, code, replayOut+errOut)

@@ -17,7 +17,6 @@ import (
 	"github.com/seed4fee1fef/raftsim/reports"
 	"github.com/seed4fee1fef/raftsim/scenarios"
 	"github.com/seed4fee1fef/raftsim/scenarios/runner"
-	"github.com/seed4fee1fef/raftsim/sim"
 )
 
 type runOptions struct {
@@ -92,7 +91,7 @@ func (o *runOptions) reportDir() string {
 
 func (o *runOptions) options() (runner.Options, error) {
 	opts := runner.Options{Seed: o.seed, Servers: o.servers, Clients: o.clients,
-		FaultTime: o.duration, Settle: o.settle, NoFaults: o.noFaults, Trace: sim.TraceFull}
+		FaultTime: o.duration, Settle: o.settle, NoFaults: o.noFaults}
 	switch {
 	case o.servers < 1:
 		return opts, badInput("--servers %d: want at least 1", o.servers)
@@ -149,7 +148,6 @@ func (o *runOptions) run(stdout, stderr io.Writer) error {
 			return badInput("--scenario sets the cluster and its faults; --servers, --clients, --duration, --faults and --no-faults go with a random run")
 		}
 		oc, err := scenarios.Run(sc, o.seed, func(ro *runner.Options) {
-			ro.Trace = sim.TraceFull
 			ro.Planted |= opts.Planted
 		})
 		if err != nil {
@@ -168,6 +166,15 @@ func (o *runOptions) run(stdout, stderr io.Writer) error {
 			}
 		}
 	}
+	// Runs keep only their trace hash. One worth a report is run again
+	// with its full trace (reportedRun checks it is the same run), and
+	// what is printed comes from that run, so explanations can name the
+	// events they are about.
+	report := !res.Pass || o.report
+	var rerunErr error
+	if report {
+		res, rerunErr = reportedRun(res)
+	}
 	out := summarize(res)
 	if scenarioName != "" {
 		out.keys = append([]string{"scenario"}, out.keys...)
@@ -181,7 +188,10 @@ func (o *runOptions) run(stdout, stderr io.Writer) error {
 	}
 	args := o.reproArgs()
 	var reportErr error
-	if !res.Pass || o.report {
+	if rerunErr != nil {
+		out.add("failure", rerunErr.Error())
+	}
+	if report {
 		// Written before the verdict is printed, so a printed report
 		// exists; a report that cannot be written loses nothing else.
 		dir := o.reportDir()
@@ -199,9 +209,10 @@ func (o *runOptions) run(stdout, stderr io.Writer) error {
 	}
 	// The verdict decides the exit status: a failure is exit 1 whatever
 	// became of its report; a pass whose report could not be written is
-	// the --out given being unusable (exit 2).
+	// the --out given being unusable (exit 2). A run that did not repeat
+	// when run again for its report is a failure too.
 	switch {
-	case !res.Pass:
+	case !res.Pass || rerunErr != nil:
 		if reportErr != nil {
 			fmt.Fprintf(stderr, "simrun: %v (the run's verdict, %s, is above)\n", reportErr, res.Verdict)
 		}
@@ -210,6 +221,19 @@ func (o *runOptions) run(stdout, stderr io.Writer) error {
 		return badInput("--out %s: %v (the run passed)", o.out, reportErr)
 	}
 	return nil
+}
+
+// reportedRun is the run a report shows: runs keep only their trace hash,
+// so res is run again with the full trace (runner.WithFullTrace checks it
+// is the same run). If it is not, the report is still written, from res
+// and without a trace, and the error says why: a run that does not repeat
+// breaks what every repro command relies on.
+func reportedRun(res *runner.Result) (*runner.Result, error) {
+	full, err := runner.WithFullTrace(res)
+	if err != nil {
+		return res, err
+	}
+	return full, nil
 }
 
 // summarize renders a result as the ordered facts simrun prints.

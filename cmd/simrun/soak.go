@@ -16,7 +16,6 @@ import (
 
 	"github.com/seed4fee1fef/raftsim/reports"
 	"github.com/seed4fee1fef/raftsim/scenarios/runner"
-	"github.com/seed4fee1fef/raftsim/sim"
 )
 
 type soakOptions struct {
@@ -141,7 +140,6 @@ func (o *soakOptions) soak(stdout, stderr io.Writer) error {
 
 			opts := base
 			opts.Seed = seed
-			opts.Trace = sim.TraceFull
 			res, err := runner.Run(opts)
 			if err != nil {
 				mu.Lock()
@@ -167,16 +165,23 @@ func (o *soakOptions) soak(stdout, stderr io.Writer) error {
 			}
 			// A report that cannot be written loses nothing: the failure
 			// is kept and printed with why it has no report.
+			// The run kept only its trace hash: the report is written from
+			// the same run again with its full trace.
 			dir := ro.reportDir()
 			report, rel := dir, ""
-			werr := reports.Write(dir, res, sum)
+			why := strings.Join(res.Failures, "; ")
+			rep, rerr := reportedRun(res)
+			if rerr != nil {
+				why += "; " + rerr.Error()
+			}
+			werr := reports.Write(dir, rep, reports.Summarize(rep, "", ro.reproArgs()))
 			if werr != nil {
 				report = "not written: " + werr.Error()
 			} else if r, err := filepath.Rel(o.run.out, dir); err == nil {
 				rel = r
 			}
 			mu.Lock()
-			failures = append(failures, soakFailure{seed, res.Verdict, strings.Join(res.Failures, "; "), report})
+			failures = append(failures, soakFailure{seed, res.Verdict, why, report})
 			seedRuns = append(seedRuns, reports.SeedRunOf(sum, rel))
 			if werr != nil && reportErr == nil {
 				reportErr = fmt.Errorf("seed %d: %w", seed, werr)

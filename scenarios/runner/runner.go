@@ -9,6 +9,7 @@ package runner
 import (
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/seed4fee1fef/raftsim/faults"
@@ -53,7 +54,10 @@ type Options struct {
 	FaultKinds []faults.Kind
 	// NoFaults runs without any fault schedule.
 	NoFaults bool
-	Trace    sim.TraceMode
+	// Trace is how much of the trace the run keeps; the zero mode keeps
+	// only the hash (see WithFullTrace for a run that turned out worth
+	// reading).
+	Trace sim.TraceMode
 	// CheckTimeout bounds the linearizability check (wall time, outside
 	// the simulation); a check that runs out is "unknown", never a pass.
 	CheckTimeout time.Duration
@@ -353,6 +357,35 @@ func SwarmMinVoters(servers, set int) int {
 		return 3
 	}
 	return set
+}
+
+// WithFullTrace returns a result of the same run with its full trace kept:
+// res itself if it kept it, else the run of res.Options again with
+// TraceFull. Determinism makes the second run the same run; WithFullTrace
+// checks that it is (same trace hash, events, verdict and failures) and
+// returns an error naming the difference if not, so a report never shows
+// a different run than the one that was judged. A scenario's judgement
+// (Judge) carries over.
+func WithFullTrace(res *Result) (*Result, error) {
+	if res.World != nil && res.World.Trace().Kept() {
+		return res, nil
+	}
+	opts := res.Options
+	opts.Trace = sim.TraceFull
+	full, err := Run(opts)
+	if err != nil {
+		return nil, fmt.Errorf("re-running seed %d with the full trace: %w", opts.Seed, err)
+	}
+	full.Judge(res.ExpectationFailures, res.Expected)
+	switch {
+	case full.TraceHash != res.TraceHash || full.Events != res.Events:
+		return nil, fmt.Errorf("seed %d is not deterministic: re-run with the full trace gave trace hash %s after %d events, the run gave %s after %d",
+			opts.Seed, full.TraceHash, full.Events, res.TraceHash, res.Events)
+	case full.Verdict != res.Verdict || !slices.Equal(full.Failures, res.Failures):
+		return nil, fmt.Errorf("seed %d: re-run with the full trace has the same trace hash %s but verdict %s %q, the run had %s %q",
+			opts.Seed, res.TraceHash, full.Verdict, full.Failures, res.Verdict, res.Failures)
+	}
+	return full, nil
 }
 
 // DefaultKinds are the fault kinds a seed draws from when none are named:

@@ -70,3 +70,31 @@ func TestFullRunsShareNoHiddenState(t *testing.T) {
 		}
 	}
 }
+
+// A run keeps only its trace hash by default; WithFullTrace runs it again
+// with the full trace, and the trace it kept hashes to the run's own hash.
+func TestWithFullTraceReproducesTheRun(t *testing.T) {
+	res, err := runner.Run(runner.Options{Seed: 3, FaultTime: 4 * time.Second})
+	require.NoError(t, err)
+	require.False(t, res.World.Trace().Kept(), "hash only by default")
+	require.True(t, res.Pass)
+	res.Judge([]string{"expect something: did not hold"}, res.Expected)
+	require.False(t, res.Pass)
+
+	full, err := runner.WithFullTrace(res)
+	require.NoError(t, err)
+	require.True(t, full.World.Trace().Kept())
+	assert.Equal(t, res.TraceHash, full.TraceHash)
+	assert.Equal(t, res.Events, full.Events)
+	assert.Equal(t, uint64(0), full.Events-full.World.Trace().Len(), "every event kept")
+	assert.Equal(t, res.Failures, full.Failures, "the scenario's judgement carries over")
+	assert.Equal(t, res.Metrics, full.Metrics)
+
+	again, err := runner.WithFullTrace(full)
+	require.NoError(t, err)
+	assert.Same(t, full, again, "a kept trace is not run again")
+
+	res.TraceHash = "0000000000000000" // as if the run had not been deterministic
+	_, err = runner.WithFullTrace(res)
+	assert.ErrorContains(t, err, "not deterministic")
+}

@@ -188,7 +188,7 @@ func cloneFault(f faults.Fault) faults.Fault {
 // running the result with opts.Seed reproduces the run's trace hash.
 //
 // What a script cannot say is dropped: the WAL options in opts.Server,
-// Trace and CheckTimeout (not part of the run's behaviour). A schedule
+// Trace and CheckBudget (not part of the run's behaviour). A schedule
 // that heals (HealAt, or End when HealAt is zero) before opts.FaultTime
 // is written with faults-until at opts.FaultTime; the runner's generated
 // schedules always heal exactly then.

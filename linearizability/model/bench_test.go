@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
-	"time"
 
 	"github.com/seed4fee1fef/raftsim/raft/kv"
 )
@@ -44,11 +43,44 @@ func BenchmarkCheck10k(b *testing.B) {
 				}
 				b.ReportAllocs()
 				for b.Loop() {
-					if res := Check(g.ops, time.Minute); res.Verdict != want {
+					if res := Check(g.ops, DefaultBudget()); res.Verdict != want {
 						b.Fatalf("verdict %v, failing %v, unchecked %v", res.Verdict, res.FailingKeys, res.UncheckedKeys)
 					}
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkCheckLength shows what a check costs per operation as a history
+// grows, 4 keys from 12 clients with 2% unknown outcomes: the segmented
+// Check, and porcupine over each key's whole history (what Check did
+// before it cut histories), whose cost per operation grows with the
+// length. Porcupine is left out beyond 40k operations (minutes).
+func BenchmarkCheckLength(b *testing.B) {
+	for _, n := range []int{10_000, 40_000, 160_000} {
+		g := generate(b, randSource{newRand(5)}, genConfig{Ops: n, Keys: 4, Clients: 12, MaxDelay: 60, UnknownPct: 2})
+		b.Run(fmt.Sprintf("ops=%d/segmented", n), func(b *testing.B) {
+			var res Result
+			for b.Loop() {
+				res = Check(g.ops, DefaultBudget())
+			}
+			if res.Verdict != Linearizable {
+				b.Fatalf("verdict %v", res.Verdict)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/history-op")
+			b.ReportMetric(float64(res.Steps)/float64(n), "steps/history-op")
+		})
+		if n > 40_000 {
+			continue
+		}
+		b.Run(fmt.Sprintf("ops=%d/porcupine", n), func(b *testing.B) {
+			for b.Loop() {
+				if failing := unsegmented(g.ops); len(failing) > 0 {
+					b.Fatalf("porcupine: %v failing", failing)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/history-op")
+		})
 	}
 }

@@ -2,7 +2,6 @@ package model
 
 import (
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
@@ -96,7 +95,7 @@ func TestCheckAgreesWithBruteForce(t *testing.T) {
 			ops[i] = op
 		}
 		want := bruteForce(ops)
-		res := Check(ops, 30*time.Second)
+		res := Check(ops, DefaultBudget())
 		if want {
 			require.Equal(t, Linearizable, res.Verdict, "%v", ops)
 		} else {

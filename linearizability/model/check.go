@@ -1,22 +1,22 @@
 package model
 
 import (
+	"maps"
 	"math"
 	"slices"
 	"strconv"
-	"time"
 
 	"github.com/anishathalye/porcupine"
 
 	"github.com/seed4fee1fef/raftsim/linearizability/history"
+	"github.com/seed4fee1fef/raftsim/raft/kv"
 )
 
 // Verdict is the outcome of a check.
 type Verdict int
 
 const (
-	// Unknown: the check did not finish within its timeout. It is never a
-	// pass. It is the zero Verdict, so a Result nobody filled in is not one
+	// Unknown: the check ran out of its budget. It is never a pass. It is the zero Verdict, so a Result nobody filled in is not one
 	// either.
 	Unknown Verdict = iota
 	// Linearizable: every key's history has a legal linearization.
@@ -42,22 +42,47 @@ func (v Verdict) String() string {
 // after its call, including after everything else ("never happened").
 const Infinity = int64(math.MaxInt64)
 
+// Budget bounds a check's search in model steps (applications of the
+// model's Step to one operation): a unit that depends only on the history,
+// so a check gives the same verdict on any machine, idle or loaded. A key
+// may take Base steps plus PerOp for each of its operations; a key that
+// needs more is left unchecked, and the verdict is Unknown, never a pass.
+// The zero Budget is no bound.
+type Budget struct {
+	Base, PerOp int64
+}
+
+// DefaultBudget is what a run uses: far beyond what real histories need
+// (a few steps per operation; see docs/PERFORMANCE.md), so only a
+// pathological key, one whose search explodes, is left unchecked, and a
+// check's cost stays linear in the history even then.
+func DefaultBudget() Budget { return Budget{Base: 1_000_000, PerOp: 1_000} }
+
+// forKey is the steps a key of n operations may take; negative: no bound.
+func (b Budget) forKey(n int) int64 {
+	if b == (Budget{}) {
+		return -1
+	}
+	if b.PerOp > 0 && int64(n) > (math.MaxInt64-max(b.Base, 0))/b.PerOp {
+		return math.MaxInt64
+	}
+	return max(b.Base+b.PerOp*int64(n), 0)
+}
+
 // Result is what Check found. It holds no wall-clock measurement; time a
 // check from the caller if you want one.
 type Result struct {
 	Verdict Verdict
 	// FailingKeys are the keys whose history was proven not linearizable,
-	// sorted. Empty unless Verdict is NotLinearizable, and then non-empty
-	// unless a re-check (see Check) timed out, in which case the failing
-	// key is among UncheckedKeys.
+	// sorted. Empty unless Verdict is NotLinearizable.
 	FailingKeys []string
-	// UncheckedKeys are the keys whose check did not finish within the
-	// timeout, sorted: all the keys left open when Verdict is Unknown,
-	// and possibly some alongside FailingKeys.
+	// UncheckedKeys are the keys whose check ran out of budget, sorted:
+	// what makes the Verdict Unknown, or what was left open beside a
+	// failing key.
 	UncheckedKeys []string
-	// Info is porcupine's record of the check, for Visualize (see
-	// WriteVisualization). It covers every key.
-	Info porcupine.LinearizationInfo
+	// Failures say where each failing key went wrong: its first segment
+	// that no order explains (in FailingKeys order).
+	Failures []Failure
 	// Ops is the number of operations checked, Keys the number of distinct
 	// keys among them.
 	Ops, Keys int
@@ -68,9 +93,29 @@ type Result struct {
 	// The client should never record one (it is no evidence about the
 	// key); Check treats each as unknown. Nonzero means a client bug.
 	StaleOps int
+	// Segments is how many pieces the keys' histories were cut into at
+	// quiet points, LargestSegment the most operations in one, and Steps
+	// the model steps the whole check took (what a Budget bounds).
+	Segments, LargestSegment int
+	Steps                    int64
 
-	ops     []porcupine.Operation // as checked, for a focused visualization
-	timeout time.Duration
+	history []history.Operation // as checked, for the visualization
+	budget  Budget
+}
+
+// Failure locates a key's violation: a segment of its history (operations
+// between two quiet points) whose operations no order explains, from any
+// state the key could be in when the segment began.
+type Failure struct {
+	Key string
+	// From is the segment's first call, To its last return (or, for an
+	// unknown operation, the latest time a known one could observe it).
+	From, To int64
+	// Ops are the segment's operations, as indexes into the history given
+	// to Check.
+	Ops []int
+	// Starts are the states the key could hold when the segment began.
+	Starts []State
 }
 
 // Operations converts a history to porcupine operations for ModelFor (or
@@ -140,83 +185,140 @@ func Operations(ops []history.Operation) []porcupine.Operation {
 }
 
 // Check decides whether ops, a run's whole client history, is
-// linearizable, key by key, with porcupine: Operations(ops) against
-// ModelFor of them. timeout bounds porcupine's search (zero or negative:
-// no bound); when it runs out the verdict is Unknown, never a pass. Check
-// reads no clock; time it from the caller if you want the figure.
-//
-// When porcupine finds a violation and more than one key is left without
-// a linearization, those keys are checked again one by one (each with the
-// same timeout) to tell keys proven wrong from keys whose check was merely
-// cut short, so in that case a check can take longer than timeout.
-func Check(ops []history.Operation, timeout time.Duration) Result {
-	pops := Operations(ops)
-	m := ModelFor(pops)
-	keys, groups := groupByKey(pops)
-	res := Result{Ops: len(ops), Keys: len(keys), ops: pops, timeout: timeout}
-	for i := range pops {
-		md := pops[i].Metadata.(metadata)
-		if md.unknown {
+// linearizable, key by key, against Model: each key's history is cut into
+// segments at quiet points and the segments are searched in turn, every
+// state one can end in feeding the next (see segment.go for why the cuts
+// are sound, unknown outcomes included). The search counts model steps
+// against budget; a key that runs out is Unknown, never a pass. Check
+// reads no clock and starts no goroutine, so its verdict depends on the
+// history and the budget alone.
+func Check(ops []history.Operation, budget Budget) Result {
+	res := Result{Ops: len(ops), history: ops, budget: budget}
+	byKey := map[string][]int{}
+	for i := range ops {
+		op := &ops[i]
+		stale := !op.Unknown && op.Output.Stale
+		if op.Unknown || stale {
 			res.UnknownOps++
 		}
-		if md.stale {
+		if stale {
 			res.StaleOps++
 		}
+		byKey[op.Input.Key] = append(byKey[op.Input.Key], i)
 	}
-
-	verdict, info := porcupine.CheckOperationsVerbose(m, pops, timeout)
-	res.Info = info
-
-	// A key's check finished with a linearization exactly when one of its
-	// partial linearizations covers all of its operations. Porcupine reports
-	// partitions in the order Model().Partition returns them, which is
-	// groupByKey's ascending key order.
-	partials := info.PartialLinearizations()
-	var open []int
-	for i := range groups {
-		complete := false
-		if i < len(partials) {
-			for _, p := range partials[i] {
-				if len(p) == len(groups[i]) {
-					complete = true
-					break
-				}
+	keys := slices.Sorted(maps.Keys(byKey))
+	res.Keys = len(keys)
+	var x search
+	for _, key := range keys {
+		h := newKeyOps(key, ops, byKey[key])
+		limit := budget.forKey(len(byKey[key]))
+		starts := []State{{}}
+		var used int64
+		for _, seg := range h.segments() {
+			res.Segments++
+			res.LargestSegment = max(res.LargestSegment, len(seg))
+			left := int64(-1)
+			if limit >= 0 {
+				left = limit - used
 			}
-		}
-		if !complete {
-			open = append(open, i)
+			ends, steps, out := x.endStates(seg, h.viable, starts, left)
+			used += steps
+			res.Steps += steps
+			if out {
+				res.UncheckedKeys = append(res.UncheckedKeys, key)
+				break
+			}
+			if len(ends) == 0 {
+				res.FailingKeys = append(res.FailingKeys, key)
+				res.Failures = append(res.Failures, failureAt(key, seg, starts))
+				break
+			}
+			starts = ends
 		}
 	}
-
-	switch verdict {
-	case porcupine.Ok:
-		res.Verdict = Linearizable
-	case porcupine.Illegal:
+	switch {
+	case len(res.FailingKeys) > 0:
 		res.Verdict = NotLinearizable
-		if len(open) == 1 || timeout <= 0 {
-			// Some key was proven wrong, and with no timeout (or just one
-			// candidate) every open key is one of those.
-			for _, i := range open {
-				res.FailingKeys = append(res.FailingKeys, keys[i])
-			}
-			break
-		}
-		// The timeout may have cut some open keys short: ask again, key by
-		// key.
-		for _, i := range open {
-			switch porcupine.CheckOperationsTimeout(m, groups[i], timeout) {
-			case porcupine.Illegal:
-				res.FailingKeys = append(res.FailingKeys, keys[i])
-			case porcupine.Unknown:
-				res.UncheckedKeys = append(res.UncheckedKeys, keys[i])
-			case porcupine.Ok:
-			}
-		}
-	default: // porcupine.Unknown, or anything a later porcupine adds
+	case len(res.UncheckedKeys) > 0:
 		res.Verdict = Unknown
-		for _, i := range open {
-			res.UncheckedKeys = append(res.UncheckedKeys, keys[i])
-		}
+	default:
+		res.Verdict = Linearizable
 	}
 	return res
+}
+
+func failureAt(key string, seg []segOp, starts []State) Failure {
+	f := Failure{Key: key, From: seg[0].call, To: seg[0].end, Starts: starts}
+	for _, op := range seg {
+		f.Ops = append(f.Ops, op.pos)
+		if op.end != Infinity {
+			f.To = max(f.To, op.end)
+		}
+	}
+	slices.Sort(f.Ops)
+	return f
+}
+
+// keyIndexes returns the distinct keys of ops, sorted, and for each the
+// positions of its operations in ops.
+func keyIndexes(ops []porcupine.Operation) ([]string, [][]int) {
+	byKey := map[string][]int{}
+	for i := range ops {
+		k := opKey(ops[i])
+		byKey[k] = append(byKey[k], i)
+	}
+	keys := slices.Sorted(maps.Keys(byKey))
+	idx := make([][]int, len(keys))
+	for i, k := range keys {
+		idx[i] = byKey[k]
+	}
+	return keys, idx
+}
+
+// operations is the checked history as porcupine operations (Operations),
+// for reports: a visualization, a conflict's partial orders.
+func (r Result) operations() []porcupine.Operation { return Operations(r.history) }
+
+// porcupine runs porcupine over ops with model m for a report (a
+// visualization, a conflict's partial orders), under the check's budget
+// per key, so what a report shows is deterministic too. It costs, on a
+// long history, what Check's segments save; only reports ask for it. m
+// itself is left unbounded, for porcupine.Visualize to replay orders with.
+func (r Result) porcupine(m porcupine.Model, ops []porcupine.Operation) (porcupine.CheckResult, porcupine.LinearizationInfo) {
+	return porcupine.CheckOperationsVerbose(budgetedModel(m, ops, r.budget), ops, 0)
+}
+
+// budgetedModel is m with each key's Step calls limited by b: once a key
+// has used its steps every further step fails, and porcupine's search of
+// that key ends at once (with a partial linearization). Porcupine searches
+// keys in parallel, one goroutine per key, so each key has a counter of
+// its own, and the map is only read.
+func budgetedModel(m porcupine.Model, ops []porcupine.Operation, b Budget) porcupine.Model {
+	if b == (Budget{}) {
+		return m
+	}
+	keys, idx := keyIndexes(ops)
+	left := make(map[string]*int64, len(keys))
+	for i, k := range keys {
+		n := b.forKey(len(idx[i]))
+		left[k] = &n
+	}
+	inner := m.Step
+	m.Step = func(state, input, output any) (bool, any) {
+		n := left[inputKey(input)]
+		if n == nil || *n <= 0 {
+			return false, state
+		}
+		*n--
+		return inner(state, input, output)
+	}
+	return m
+}
+
+// inputKey is the key an operation's input is about.
+func inputKey(input any) string {
+	if m, ok := input.(EndMarker); ok {
+		return m.Key
+	}
+	return input.(kv.Command).Key
 }

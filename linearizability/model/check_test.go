@@ -2,7 +2,6 @@ package model
 
 import (
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -156,7 +155,7 @@ func TestCheckAcceptsLinearizableHistories(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			res := Check(tc.ops, 10*time.Second)
+			res := Check(tc.ops, DefaultBudget())
 			assert.Equal(t, Linearizable, res.Verdict)
 			assert.Empty(t, res.FailingKeys)
 			assert.Empty(t, res.UncheckedKeys)
@@ -251,12 +250,18 @@ func TestCheckRejectsNonLinearizableHistories(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			// With a timeout (re-checks open keys when several) and without.
-			for _, timeout := range []time.Duration{10 * time.Second, 0} {
-				res := Check(tc.ops, timeout)
-				assert.Equal(t, NotLinearizable, res.Verdict, "timeout %v", timeout)
-				assert.Equal(t, tc.failing, res.FailingKeys, "timeout %v", timeout)
-				assert.Empty(t, res.UncheckedKeys, "timeout %v", timeout)
+			// With the default budget and with none.
+			for _, budget := range []Budget{DefaultBudget(), {}} {
+				res := Check(tc.ops, budget)
+				assert.Equal(t, NotLinearizable, res.Verdict, "budget %v", budget)
+				assert.Equal(t, tc.failing, res.FailingKeys, "budget %v", budget)
+				assert.Empty(t, res.UncheckedKeys, "budget %v", budget)
+				require.Len(t, res.Failures, len(tc.failing))
+				for i, f := range res.Failures {
+					assert.Equal(t, tc.failing[i], f.Key)
+					assert.NotEmpty(t, f.Ops)
+					assert.LessOrEqual(t, f.From, f.To)
+				}
 			}
 		})
 	}
@@ -275,11 +280,11 @@ func TestUnknownOutcomeExplainsSuspiciousHistory(t *testing.T) {
 		done(3, 90, 95, appendc("x", "c"), replaced("a")),
 	}
 	withUnknown := append([]history.Operation{lost(1, 0, put("x", "a"))}, reads...)
-	res := Check(withUnknown, 10*time.Second)
+	res := Check(withUnknown, DefaultBudget())
 	assert.Equal(t, Linearizable, res.Verdict, "the unknown put may land between 60 and 70")
 	assert.Equal(t, 1, res.UnknownOps)
 
-	res = Check(reads, 10*time.Second)
+	res = Check(reads, DefaultBudget())
 	assert.Equal(t, NotLinearizable, res.Verdict, "without the put, \"a\" was never written")
 	assert.Equal(t, []string{"x"}, res.FailingKeys)
 
@@ -287,7 +292,7 @@ func TestUnknownOutcomeExplainsSuspiciousHistory(t *testing.T) {
 	// then land after the put of "b".
 	asDone := withUnknown[0]
 	asDone.Unknown, asDone.Output = false, createdKey
-	res = Check(append([]history.Operation{asDone}, reads...), 10*time.Second)
+	res = Check(append([]history.Operation{asDone}, reads...), DefaultBudget())
 	assert.Equal(t, NotLinearizable, res.Verdict)
 }
 
@@ -298,7 +303,7 @@ func TestCheckCounts(t *testing.T) {
 		lost(9, 5, put("y", "b")),
 		done(9, 20, 30, get("x"), kv.Result{Stale: true}),
 		done(7, 20, 30, get("z"), absent),
-	}, 0)
+	}, Budget{})
 	assert.Equal(t, Linearizable, res.Verdict)
 	assert.Equal(t, 4, res.Ops)
 	assert.Equal(t, 3, res.Keys)
@@ -338,14 +343,28 @@ func TestVerdict(t *testing.T) {
 	assert.Equal(t, "verdict(9)", Verdict(9).String())
 }
 
-// A check cut short by its timeout is Unknown, never a pass, and names the
-// keys it did not finish.
-func TestTimeoutIsUnknown(t *testing.T) {
+// A check that runs out of budget is Unknown, never a pass, and names the
+// keys it did not finish; the same history and budget give the same
+// verdict every time.
+func TestBudgetIsUnknownAndDeterministic(t *testing.T) {
 	t.Parallel()
 	g := generate(t, randSource{newRand(7)}, benchConfig)
-	res := Check(g.ops, time.Nanosecond)
+	full := Check(g.ops, Budget{})
+	require.Equal(t, Linearizable, full.Verdict)
+	res := Check(g.ops, Budget{Base: 1})
 	assert.Equal(t, Unknown, res.Verdict)
 	assert.Empty(t, res.FailingKeys)
-	assert.NotEmpty(t, res.UncheckedKeys)
+	assert.Len(t, res.UncheckedKeys, res.Keys)
 	assert.IsNonDecreasing(t, res.UncheckedKeys)
+
+	// A budget that suffices for some keys and not others, found from the
+	// steps the unbounded check took.
+	perKey := full.Steps / int64(full.Keys)
+	for range 3 {
+		again := Check(g.ops, Budget{Base: perKey})
+		assert.Equal(t, Check(g.ops, Budget{Base: perKey}), again)
+		assert.NotEmpty(t, again.UncheckedKeys)
+		assert.Less(t, len(again.UncheckedKeys), again.Keys)
+	}
+	assert.Equal(t, Linearizable, Check(g.ops, DefaultBudget()).Verdict)
 }

@@ -1,5 +1,6 @@
 // Package model checks a run's client history for linearizability against
-// a sequential specification of the KV store (raft/kv), with porcupine.
+// a sequential specification of the KV store (raft/kv), written as a
+// porcupine model.
 //
 // Its one job: given every operation the clients called (history.Operation),
 // decide whether some single order of them, consistent with real time, is
@@ -36,15 +37,25 @@
 // observe (see Model and ModelFor, which argue why no verdict changes; a
 // brute-force differential test backs the argument).
 //
-// A timeout is never a pass: when porcupine runs out of time the verdict
-// is Unknown, which callers must treat as "not shown linearizable".
+// Long histories: Check cuts each key's history at quiet points (no
+// operation open; an unknown one counts as open until the last known
+// operation that could observe its write) and searches the segments in
+// turn, every state one can end in feeding the next, so a check's cost
+// grows linearly with the history rather than with its square (see
+// segment.go for why the cuts are sound; rapid tests compare the
+// segmented check with porcupine over whole histories, and with brute
+// force). Porcupine itself runs only for a report's visualization.
+//
+// A check's effort is bounded by a Budget in model steps, never by wall
+// time, so its verdict depends on the history alone, on any machine under
+// any load. A budget that runs out is never a pass: the verdict is
+// Unknown, which callers must treat as "not shown linearizable".
 // Verdict's zero value is Unknown for the same reason.
 //
 // The package runs after the simulation, not under it, but still obeys the
 // repository's determinism rules (sim/detguard): it reads no clock (the
 // caller times a check if it wants to), starts no goroutine and lets no
-// map order reach its output. Porcupine itself uses goroutines and a
-// wall-clock timer internally; only whether a check finishes within the
-// timeout depends on the machine, never the verdict of a check that
-// finishes.
+// map order reach its output. (Porcupine, for the visualization, runs its
+// keys in goroutines of its own; each key's budget is its own, so the
+// picture is deterministic too.)
 package model

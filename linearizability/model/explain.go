@@ -2,6 +2,7 @@ package model
 
 import (
 	"cmp"
+	"math"
 	"slices"
 	"strings"
 
@@ -56,10 +57,13 @@ type Conflict struct {
 }
 
 // Conflicts explains each failing key of a NotLinearizable result, in
-// FailingKeys order, from porcupine's longest partial orders: those the
-// check recorded (Info), or, if it kept none for the key, those of the
-// key's operations checked again on their own (with the check's timeout;
-// a key whose re-check does not come back Illegal is left out).
+// FailingKeys order, from porcupine's longest partial orders over the
+// key's operations up to the end of its failing segment (see Failure),
+// checked again on their own under the check's budget (a key whose
+// re-check does not come back Illegal is left out). Check cuts histories
+// into segments and keeps no partial orders; the prefix ends where the
+// check found the failure, so the re-check costs what the history up to
+// there does.
 func (r Result) Conflicts() []Conflict {
 	var out []Conflict
 	for _, key := range r.FailingKeys {
@@ -73,8 +77,20 @@ func (r Result) Conflicts() []Conflict {
 func (r Result) conflict(key string) (Conflict, bool) {
 	var ops []porcupine.Operation
 	var index []int // ops[i] is history operation index[i] (-1: the end marker)
-	for i, op := range r.ops {
-		if opKey(op) != key {
+	// Up to the failing segment's last call: later segments' operations
+	// are all called after it (that is where the check cut), and the
+	// history up to there already has no linearization.
+	until := Infinity
+	for _, f := range r.Failures {
+		if f.Key == key {
+			until = int64(math.MinInt64)
+			for _, i := range f.Ops {
+				until = max(until, r.history[i].Call)
+			}
+		}
+	}
+	for i, op := range r.operations() {
+		if opKey(op) != key || (op.Call > until && !op.Metadata.(metadata).end) {
 			continue
 		}
 		ops = append(ops, op)
@@ -88,15 +104,13 @@ func (r Result) conflict(key string) (Conflict, bool) {
 		return Conflict{}, false
 	}
 	m := ModelFor(ops)
-	partials := r.recorded(key)
-	if partials == nil {
-		verdict, info := porcupine.CheckOperationsVerbose(m, ops, r.timeout)
-		if verdict != porcupine.Illegal {
-			return Conflict{}, false
-		}
-		if all := info.PartialLinearizations(); len(all) == 1 {
-			partials = all[0]
-		}
+	var partials [][]int
+	verdict, info := r.porcupine(m, ops)
+	if verdict != porcupine.Illegal {
+		return Conflict{}, false
+	}
+	if all := info.PartialLinearizations(); len(all) == 1 {
+		partials = all[0]
 	}
 	// Porcupine returns the partial orders in map order: pick the longest,
 	// ties broken by the order itself, so a report is the same every time.
@@ -191,24 +205,6 @@ func witness(ops []porcupine.Operation, index []int, blocked, wrote int, found b
 		return -1
 	}
 	return index[best]
-}
-
-// recorded is the check's partial orders for key (local to the key's
-// operations, in history order), or nil if Info kept none for it. Info's
-// partitions come in ascending key order (see groupByKey).
-func (r Result) recorded(key string) [][]int {
-	all := r.Info.PartialLinearizations()
-	var keys []string
-	for _, op := range r.ops {
-		keys = append(keys, opKey(op))
-	}
-	slices.Sort(keys)
-	keys = slices.Compact(keys)
-	i, ok := slices.BinarySearch(keys, key)
-	if !ok || len(all) != len(keys) || len(all[i]) == 0 {
-		return nil
-	}
-	return all[i]
 }
 
 // writerOf finds the operation among ops (other than skip) whose write

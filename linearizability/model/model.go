@@ -105,7 +105,11 @@ func Model() porcupine.Model { return newModel(nil) }
 // happened at all, nobody saw. This is what keeps a key with many
 // never-applied unknown appends checkable: without it porcupine tries
 // every ordering of them between every two known operations.
-func ModelFor(ops []porcupine.Operation) porcupine.Model {
+func ModelFor(ops []porcupine.Operation) porcupine.Model { return newModel(viableValues(ops)) }
+
+// viableValues returns, for each key of ops, the sorted values an unknown
+// operation's result must be a prefix of (see ModelFor).
+func viableValues(ops []porcupine.Operation) map[string][]string {
 	viable := map[string][]string{}
 	for _, op := range ops {
 		cmd, ok := op.Input.(kv.Command)
@@ -125,7 +129,7 @@ func ModelFor(ops []porcupine.Operation) porcupine.Model {
 		slices.Sort(vs)
 		viable[k] = slices.Compact(vs)
 	}
-	return newModel(viable)
+	return viable
 }
 
 // newModel builds the model; viable, if not nil, holds for each key the
@@ -189,6 +193,17 @@ func step(state, input, output any, viable map[string][]string) (bool, any) {
 	}
 	cmd := input.(kv.Command)
 	res, unknown := outputOf(output)
+	var vs []string
+	if viable != nil {
+		vs = viable[cmd.Key]
+	}
+	return stepCommand(s, cmd, res, unknown, viable != nil, vs)
+}
+
+// stepCommand is Step for a command, typed (Check's own search calls it
+// without boxing states): prune says whether the ModelFor rule applies,
+// with viable the key's sorted viable values.
+func stepCommand(s State, cmd kv.Command, res kv.Result, unknown, prune bool, viable []string) (bool, State) {
 	// A Stale result never reaches here from Check (it records one as
 	// unknown); if someone else's history carries one, it is no evidence
 	// about the key, so it gets the unknown-outcome treatment too.
@@ -208,7 +223,7 @@ func step(state, input, output any, viable map[string][]string) (bool, any) {
 		return false, s // changes nothing: the same as after the marker
 	case cmd.Op == kv.OpPut && s.Unseen:
 		return false, s // overwrites an unobserved unknown write
-	case viable != nil && !isPrefixOfAny(viable[cmd.Key], next.Value):
+	case prune && !isPrefixOfAny(viable, next.Value):
 		return false, s // leaves a value no one can observe
 	}
 	next.Unseen = true

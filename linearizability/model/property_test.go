@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -178,7 +177,7 @@ func TestGeneratedHistoriesAreLinearizable(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		cfg := drawConfig(t)
 		g := generate(t, rapidSource{t}, cfg)
-		res := Check(g.ops, 30*time.Second)
+		res := Check(g.ops, DefaultBudget())
 		require.Equal(t, Linearizable, res.Verdict, "failing %v unchecked %v", res.FailingKeys, res.UncheckedKeys)
 		require.Equal(t, len(g.ops), res.Ops)
 	})
@@ -216,7 +215,7 @@ func TestMutatedGetIsRejected(t *testing.T) {
 			g.ops[victim].Output = read("zz;")
 		}
 
-		res := Check(g.ops, 30*time.Second)
+		res := Check(g.ops, DefaultBudget())
 		require.Equal(t, NotLinearizable, res.Verdict, "%s mutation of %v in\n%s", mutation, g.ops[victim], keyHistory(g, g.ops[victim].Input.Key))
 		require.Equal(t, []string{g.ops[victim].Input.Key}, res.FailingKeys)
 		require.Empty(t, res.UncheckedKeys)

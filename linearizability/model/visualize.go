@@ -41,9 +41,9 @@ type Naming struct {
 // It writes to an io.Writer, not a path: this package obeys the
 // simulator's no-os rule; the caller opens the file.
 func WriteVisualization(w io.Writer, res Result, n Naming, annotations []Annotation) error {
-	ops := n.apply(indexed(res.ops, func(porcupine.Operation) bool { return true }))
+	ops := n.apply(indexed(res.operations(), func(porcupine.Operation) bool { return true }))
 	m := ModelFor(ops)
-	_, info := porcupine.CheckOperationsVerbose(m, ops, res.timeout)
+	_, info := res.porcupine(m, ops)
 	return visualize(w, m, info, annotations, math.MinInt64, Infinity)
 }
 
@@ -94,20 +94,20 @@ func WriteFocusedVisualization(w io.Writer, res Result, f Focus, annotations []A
 		ops = f.Naming.apply(ops)
 		m := ModelFor(ops)
 		m.Init = func() any { return init }
-		verdict, info := porcupine.CheckOperationsVerbose(m, ops, res.timeout)
+		verdict, info := res.porcupine(m, ops)
 		if verdict == porcupine.Illegal {
 			return FocusResult{Ops: len(ops) - 1, From: from, To: to}, visualize(w, m, info, annotations, from, to)
 		}
 		from, to = max(0, from-span), to+span
 		span *= 2
 	}
-	ops := indexed(res.ops, func(op porcupine.Operation) bool { return opKey(op) == c.Key })
+	ops := indexed(res.operations(), func(op porcupine.Operation) bool { return opKey(op) == c.Key })
 	if len(ops) > f.MaxOps {
 		return FocusResult{Skipped: true}, nil
 	}
 	ops = f.Naming.apply(ops)
 	m := ModelFor(ops)
-	_, info := porcupine.CheckOperationsVerbose(m, ops, res.timeout)
+	_, info := res.porcupine(m, ops)
 	return FocusResult{Ops: len(ops) - 1, Whole: true}, visualize(w, m, info, annotations, 0, Infinity)
 }
 
@@ -116,11 +116,12 @@ func WriteFocusedVisualization(w io.Writer, res Result, f Focus, annotations []A
 // that returned before from, plus a fresh end marker; init is the state
 // that prefix leaves.
 func (r Result) window(c Conflict, from, to int64) ([]porcupine.Operation, State) {
-	m := ModelFor(r.ops)
+	all := r.operations()
+	m := ModelFor(all)
 	state := State{}
 	skip := map[int]bool{}
 	for _, i := range c.Order {
-		op := r.ops[i]
+		op := all[i]
 		if op.Return >= from {
 			break
 		}
@@ -131,7 +132,7 @@ func (r Result) window(c Conflict, from, to int64) ([]porcupine.Operation, State
 	state.Unseen, state.Closed = false, false
 	var out []porcupine.Operation
 	last := int64(0)
-	for i, op := range r.ops {
+	for i, op := range all {
 		if opKey(op) != c.Key || skip[i] || op.Metadata.(metadata).end {
 			continue
 		}

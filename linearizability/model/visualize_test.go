@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/anishathalye/porcupine"
 	"github.com/stretchr/testify/assert"
@@ -28,7 +27,7 @@ func TestWriteVisualizationShowsHistoryAndFaults(t *testing.T) {
 		lost(2, 3, appendc("x", "b")),
 		done(2, 20, 30, get("x"), read("zzz")),
 		done(1, 20, 30, get("y"), absent),
-	}, 10*time.Second)
+	}, DefaultBudget())
 	require.Equal(t, NotLinearizable, res.Verdict)
 
 	var buf bytes.Buffer
@@ -69,7 +68,7 @@ func TestWriteFocusedVisualizationDrawsTheFailureOnly(t *testing.T) {
 	}
 	require.GreaterOrEqual(t, victim, 0)
 	g.ops[victim].Output = read("zz;")
-	res := Check(g.ops, time.Minute)
+	res := Check(g.ops, DefaultBudget())
 	require.Equal(t, []string{"k4"}, res.FailingKeys)
 	cs := res.Conflicts()
 	require.Len(t, cs, 1)
@@ -117,6 +116,6 @@ func TestWriteVisualizationEmpty(t *testing.T) {
 	require.NoError(t, WriteVisualization(&buf, Result{}, Naming{}, nil))
 	assert.Contains(t, buf.String(), "<html")
 	buf.Reset()
-	require.NoError(t, WriteVisualization(&buf, Check(nil, 0), names, faults))
+	require.NoError(t, WriteVisualization(&buf, Check(nil, Budget{}), names, faults))
 	assert.Contains(t, buf.String(), `"Description":"crash"`)
 }

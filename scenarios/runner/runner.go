@@ -58,9 +58,11 @@ type Options struct {
 	// only the hash (see WithFullTrace for a run that turned out worth
 	// reading).
 	Trace sim.TraceMode
-	// CheckTimeout bounds the linearizability check (wall time, outside
-	// the simulation); a check that runs out is "unknown", never a pass.
-	CheckTimeout time.Duration
+	// CheckBudget bounds the linearizability check in model steps (zero:
+	// model.DefaultBudget), never in wall time, so the verdict depends on
+	// the seed and the build alone; a check that runs out is "unknown",
+	// never a pass.
+	CheckBudget model.Budget
 	// Planted bugs, for tests proving the harness catches them.
 	Planted plant.Set
 	// MinVoters makes the membership operator refuse a change that would
@@ -117,8 +119,8 @@ func (o *Options) Defaults() {
 	if o.Drain == 0 {
 		o.Drain = 3 * time.Second
 	}
-	if o.CheckTimeout == 0 {
-		o.CheckTimeout = time.Minute
+	if o.CheckBudget == (model.Budget{}) {
+		o.CheckBudget = model.DefaultBudget()
 	}
 	if o.MaxEvents == 0 {
 		o.MaxEvents = DefaultMaxEvents
@@ -288,7 +290,7 @@ func Run(opts Options) (*Result, error) {
 	}
 	res.Invariant = ck.Violation()
 	res.InvariantChecks = ck.Stats().Checks
-	res.Linearizability = model.Check(c.History.Operations(), opts.CheckTimeout)
+	res.Linearizability = model.Check(c.History.Operations(), opts.CheckBudget)
 	res.Metrics = m.finish(c)
 	res.Samples = smp.samples
 	for _, s := range smp.samples {

@@ -15,7 +15,7 @@ type event struct {
 	canceled bool
 	kind     eventKind
 	fn       func()
-	msg      *message // for deliveries and departures
+	msg      message // for deliveries and departures
 }
 
 type eventKind uint8

@@ -242,7 +242,7 @@ func (w *World) run(idx uint32) {
 		ev.owner.disk.CompleteSyncsUpTo(ev.msg.syncMark)
 		w.net.depart(ev.msg)
 	case evDeliver:
-		if !w.net.arrive(idx, ev.msg) {
+		if !w.net.arrive(idx, &ev.msg) {
 			w.recycle(idx)
 		}
 	}

@@ -451,7 +451,8 @@ func (n *Node) Ready() Ready {
 	}
 	n.msgs = nil
 	if ss := n.softState(); ss != n.prevSoft {
-		rd.SoftState = &ss
+		changed := ss // allocated only when it changed (&ss put every Ready's ss on the heap)
+		rd.SoftState = &changed
 		n.prevSoft = ss
 	}
 	if hs := n.hardState(); hs != n.prevHard {

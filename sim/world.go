@@ -73,7 +73,7 @@ func (w *World) addProc(def LinkConfig) NodeID {
 	id := NodeID(len(w.procs))
 	p := &proc{id: id, clock: newClock(), rand: w.Rand("disk/" + strconv.Itoa(int(id)))}
 	p.disk = disk.New()
-	notes := diskNotes{}
+	var notes diskNotes
 	p.disk.SetObserver(func(op disk.Op) {
 		w.trace.add(Event{At: w.now, Kind: KindDisk, Node: id, Size: op.Size, Note: notes.note(op)}, nil)
 	})
@@ -311,28 +311,31 @@ func (w *World) chargeDisk(p *proc) {
 // diskNotes remembers the rendered notes of one disk's operations that
 // succeeded: a node touches a handful of files, so after its first few
 // operations a disk event costs no string building (it was one allocation
-// per disk operation). Failures are rendered each time.
-type diskNotes map[diskNoteKey]string
+// per disk operation). A short list scanned in order beats a map here:
+// names compare by pointer first, and there are few of them. Failures are
+// rendered each time.
+type diskNotes []diskNoteEntry
 
-type diskNoteKey struct {
-	kind     disk.OpKind
-	name, to string
+type diskNoteEntry struct {
+	kind           disk.OpKind
+	name, to, note string
 }
 
 // maxDiskNotes bounds the memory a disk that creates many names can pin.
-const maxDiskNotes = 64
+const maxDiskNotes = 32
 
-func (n diskNotes) note(op disk.Op) string {
+func (n *diskNotes) note(op disk.Op) string {
 	if op.Err != nil {
 		return diskNote(op)
 	}
-	k := diskNoteKey{op.Kind, op.Name, op.To}
-	s, ok := n[k]
-	if !ok {
-		s = diskNote(op)
-		if len(n) < maxDiskNotes {
-			n[k] = s
+	for i := range *n {
+		if e := &(*n)[i]; e.kind == op.Kind && e.name == op.Name && e.to == op.To {
+			return e.note
 		}
+	}
+	s := diskNote(op)
+	if len(*n) < maxDiskNotes {
+		*n = append(*n, diskNoteEntry{op.Kind, op.Name, op.To, s})
 	}
 	return s
 }

@@ -9,6 +9,7 @@ package client
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -117,6 +118,10 @@ type Client struct {
 	cmd    kv.Command
 	stats  Stats
 	wire   []byte // reused request buffer (Env.Send copies)
+	// keys are the workload's key names, issueFn is c.issue as a func
+	// value: both made once rather than per operation.
+	keys    []string
+	issueFn func()
 }
 
 // Stats counts a client's work.
@@ -142,6 +147,10 @@ func New(env Env, cfg Config, hist *history.History) (*Client, error) {
 		return nil, fmt.Errorf("client %d: %w", cfg.ID, err)
 	}
 	c := &Client{cfg: cfg, env: env, hist: hist}
+	c.issueFn = c.issue
+	for k := range cfg.Workload.Keys {
+		c.keys = append(c.keys, "k"+strconv.Itoa(k))
+	}
 	c.target = cfg.Servers[env.Rand().IntN(len(cfg.Servers))]
 	return c, nil
 }
@@ -192,7 +201,7 @@ func (c *Client) scheduleNext() {
 	if c.cfg.Workload.Think > 0 {
 		think = time.Duration(c.env.Rand().IntN(int(2*c.cfg.Workload.Think) + 1))
 	}
-	c.env.After(think, c.issue)
+	c.env.After(think, c.issueFn)
 }
 
 func (c *Client) issue() {
@@ -215,7 +224,7 @@ func (c *Client) issue() {
 // sequence number, so the checker can tell every write apart.
 func (c *Client) draw() kv.Command {
 	w, r := c.cfg.Workload, c.env.Rand()
-	cmd := kv.Command{ClientID: c.cfg.ID, Seq: c.seq, Key: fmt.Sprintf("k%d", r.IntN(w.Keys))}
+	cmd := kv.Command{ClientID: c.cfg.ID, Seq: c.seq, Key: c.keys[r.IntN(w.Keys)]}
 	switch n := r.IntN(w.Put + w.Get + w.Append + w.CAS); {
 	case n < w.Put:
 		cmd.Op, cmd.Value = kv.OpPut, c.value(c.seq, 0)
@@ -237,7 +246,7 @@ func (c *Client) draw() kv.Command {
 // and sequence number, padded to the workload's size for seq, less
 // reserve bytes (an append's separator).
 func (c *Client) value(seq uint64, reserve int) string {
-	v := fmt.Sprintf("%s.%d", c.cfg.Name, seq)
+	v := c.cfg.Name + "." + strconv.FormatUint(seq, 10)
 	w := c.cfg.Workload
 	if w.ValueMax == 0 {
 		return v

@@ -32,6 +32,10 @@ func (e *encoder) result(r Result) {
 type decoder struct {
 	b   []byte
 	err error
+	// s is a copy, as a string, of the input left when the first string
+	// field was read; every string field is a substring of it, so a
+	// command's key, value and expected cost one allocation, not three.
+	s string
 }
 
 func (d *decoder) fail(format string, args ...any) {
@@ -101,9 +105,12 @@ func (d *decoder) strOf(what, lengthSuffix string) string {
 	if d.err != nil || n == 0 {
 		return ""
 	}
-	s := string(d.b[:n]) // copies
+	if d.s == "" {
+		d.s = string(d.b) // copies
+	}
+	off := len(d.s) - len(d.b) // d.b is d.s's tail: only ever consumed from the front
 	d.b = d.b[n:]
-	return s
+	return d.s[off : off+n]
 }
 
 func (d *decoder) result(what string) Result {

@@ -168,6 +168,12 @@ func TestDecodedValuesDoNotAliasInput(t *testing.T) {
 	assert.Equal(t, cmd, got)
 }
 
+// A command's strings share one copy of the input: one allocation.
+func TestDecodeCommandAllocatesOnce(t *testing.T) {
+	b := Command{ClientID: 1, Seq: 1, Op: OpCAS, Key: "key", Value: "value", Expected: "exp"}.Encode()
+	assert.Equal(t, 1.0, testing.AllocsPerRun(100, func() { _, _ = DecodeCommand(b) }))
+}
+
 func TestTags(t *testing.T) {
 	t.Parallel()
 	payload := []byte("abc")

@@ -33,6 +33,11 @@ func (e *encoder) bytes(p []byte) { e.u(uint64(len(p))); e.b = append(e.b, p...)
 type decoder struct {
 	b   []byte
 	err error
+	// arena is where byte fields are copied to: allocated once per
+	// decode, at the first byte field, as large as the input left (which
+	// bounds every field still to come), so a message with many entries
+	// costs one allocation for their data, not one each.
+	arena []byte
 }
 
 func (d *decoder) fail(what string) {
@@ -81,10 +86,13 @@ func (d *decoder) bytes(what string) []byte {
 	if d.err != nil || n == 0 {
 		return nil
 	}
-	p := make([]byte, n)
-	copy(p, d.b[:n])
+	if cap(d.arena)-len(d.arena) < n {
+		d.arena = make([]byte, 0, len(d.b))
+	}
+	k := len(d.arena)
+	d.arena = append(d.arena, d.b[:n]...)
 	d.b = d.b[n:]
-	return p
+	return d.arena[k : k+n : k+n] // capacity clipped: appending to one field never reaches the next
 }
 
 func (d *decoder) done(what string) error {

@@ -127,3 +127,23 @@ func FuzzUnmarshal(f *testing.F) {
 		}
 	})
 }
+
+// A decoded message's byte fields are copies (of one allocation for all of
+// them): changing the input or appending to one entry's data changes no
+// other field.
+func TestUnmarshalCopiesEachField(t *testing.T) {
+	m := Message{Type: MsgApp, From: 1, To: 2, Term: 3, Context: []byte("ctx")}
+	for i := range 10 {
+		m.Entries = append(m.Entries, Entry{Term: 3, Index: uint64(i + 1), Data: []byte{byte(i), byte(i), byte(i)}})
+	}
+	b := m.Marshal()
+	got, err := Unmarshal(b)
+	require.NoError(t, err)
+	require.Equal(t, m, got)
+	clear(b)
+	got.Entries[0].Data = append(got.Entries[0].Data, 0xff, 0xff, 0xff)
+	assert.Equal(t, []byte{1, 1, 1}, got.Entries[1].Data, "appending to one field reaches no other")
+	assert.Equal(t, []byte("ctx"), got.Context)
+	allocs := testing.AllocsPerRun(100, func() { _, _ = Unmarshal(m.Marshal()) })
+	assert.LessOrEqual(t, allocs, 3.0, "the encoding, the entries, and one copy of all their data")
+}

@@ -68,7 +68,9 @@ const (
 )
 
 func (r *hwmRecord) append(b []byte) []byte {
-	var p [hwmPayload]byte
+	n := len(b)
+	b = append(b, make([]byte, hwmRecSize)...) // filled in place: a local array passed to crc32 escaped
+	p := b[n+4 : n+4+hwmPayload]
 	binary.LittleEndian.PutUint64(p[0:], r.LastIndex)
 	binary.LittleEndian.PutUint64(p[8:], r.LastTerm)
 	binary.LittleEndian.PutUint64(p[16:], r.Term)
@@ -80,8 +82,8 @@ func (r *hwmRecord) append(b []byte) []byte {
 	if r.VoteLost {
 		p[40] |= hwmFlagVoteLost
 	}
-	b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(p[:], hwmCRC))
-	return append(b, p[:]...)
+	binary.LittleEndian.PutUint32(b[n:], crc32.Checksum(p, hwmCRC))
+	return b
 }
 
 func decodeHWM(b []byte) (hwmRecord, bool) {

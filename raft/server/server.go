@@ -154,6 +154,9 @@ type Server struct {
 	// wire is the buffer outgoing messages are encoded into, tag and body
 	// together; Env.Send copies it, so one buffer serves every send.
 	wire []byte
+	// tickFn is s.tick as a func value, made once (each use of s.tick
+	// as a value allocates a closure, and it is scheduled every tick).
+	tickFn func()
 }
 
 // Stats counts a server's work since it started.
@@ -297,7 +300,8 @@ func Start(env Env, cfg Config) (*Server, error) {
 	if !snap.IsEmpty() && cfg.OnSnapshot != nil {
 		cfg.OnSnapshot(cfg.ID, SnapshotRestored, &raftpb.Snapshot{Metadata: snap.Metadata, Data: store.Snapshot()})
 	}
-	env.After(cfg.TickInterval, s.tick)
+	s.tickFn = s.tick
+	env.After(cfg.TickInterval, s.tickFn)
 	s.ready()
 	return s, nil
 }
@@ -309,7 +313,7 @@ func (s *Server) tick() {
 	s.stats.Ticks++
 	s.node.Tick()
 	s.ready()
-	s.env.After(s.cfg.TickInterval, s.tick)
+	s.env.After(s.cfg.TickInterval, s.tickFn)
 }
 
 // Receive handles a message from the network: Raft traffic or a client request.

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"slices"
 
 	"github.com/seed4fee1fef/raftsim/raft/vfs"
 )
@@ -90,9 +89,13 @@ func (f *file) Truncate(size int64) error {
 	}
 	d.stats.Truncates++
 	if size < int64(len(f.ino.visible)) {
-		// Clipped: the next append moves to a new array instead of writing
-		// over bytes durable contents or pending writes may still show.
-		f.ino.visible = slices.Clip(f.ino.visible[:size])
+		// A new array: the old one may still back durable contents or
+		// pending writes, and the next appends must not write over them.
+		// It keeps the old capacity, since a file cut back usually grows
+		// back (a WAL segment reused), and regrowing costs copies.
+		v := make([]byte, size, cap(f.ino.visible))
+		copy(v, f.ino.visible)
+		f.ino.visible = v
 		d.push(pendingOp{kind: opTruncate, ino: f.ino, size: size})
 	}
 	return d.done(op, nil)

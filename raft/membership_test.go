@@ -294,3 +294,20 @@ func TestReplacedServerIgnoresPreVote(t *testing.T) {
 		assert.NotEqual(t, uint64(0), m.Term, "%s", m)
 	}
 }
+
+// Config shares memory with the node, so a configuration a caller holds
+// must never change under it: every change builds a new one (through the
+// joint phase and out of it, and for a learner).
+func TestHeldConfigNeverChanges(t *testing.T) {
+	c := memberCluster(t, 0)
+	steps := []raftpb.ConfChangeV2{change(addLearner, 4), change(addVoter, 4), change(addVoter, 5, removeNode, 2)}
+	for _, cc := range steps {
+		held := c.Node(1).Config()
+		want := held.String()
+		require.NoError(t, c.ProposeConfChange(1, cc))
+		stabilize(t, c)
+		tickUntil(t, c, 50, func() bool { return !c.Node(1).Config().Voters.Joint() })
+		assert.NotEqual(t, want, config(c, 1), "%s took effect", cc)
+		assert.Equal(t, want, held.String(), "a held configuration changed under its holder")
+	}
+}

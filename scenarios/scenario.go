@@ -112,6 +112,7 @@ func (s *Scenario) baseOptions(seed uint64) runner.Options {
 	o.Server.SnapshotEntries = s.Server.SnapshotEntries
 	o.Server.SnapshotRatio = s.Server.SnapshotRatio
 	o.Server.TrailingEntries = s.Server.TrailingEntries
+	o.KeepMessages = s.countsMessages()
 	return o
 }
 
@@ -381,3 +382,15 @@ func cloneGroups(gs []cluster.ClientGroup) []cluster.ClientGroup {
 }
 
 func fmtFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+
+// countsMessages says whether an expectation counts messages in a window
+// (the run must then keep each one).
+func (s *Scenario) countsMessages() bool {
+	for _, e := range s.Expect {
+		switch e.Kind {
+		case ExpectMessages, ExpectRPCs, ExpectBytes:
+			return true
+		}
+	}
+	return false
+}

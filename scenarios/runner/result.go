@@ -55,7 +55,7 @@ type Result struct {
 	// installed from a leader.
 	SnapshotsInstalled []uint64
 	// Messages are every message a server sent another, in send order
-	// (for counting expectations).
+	// (for counting expectations), if Options.KeepMessages asked.
 	Messages []Message
 	// Chronicle is what happened to each server and who answered each
 	// operation, for reports and explanations.

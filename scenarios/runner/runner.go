@@ -75,6 +75,11 @@ type Options struct {
 	Server server.Config
 	// MaxEvents is the run's event budget (0: DefaultMaxEvents).
 	MaxEvents uint64
+	// KeepMessages keeps every server-to-server message in
+	// Result.Messages (scenarios that count messages in a window need
+	// them); otherwise only the totals by type are kept, since the list
+	// grows with the run and was a sixth of the bytes a seed allocated.
+	KeepMessages bool
 
 	_ struct{}
 }
@@ -233,7 +238,7 @@ func Run(opts Options) (*Result, error) {
 	// Installed before the servers start, so their first start is seen;
 	// it runs before the checker's hook.
 	storage := newStorageWatch(opts.Servers)
-	tr := &traffic{servers: sim.NodeID(opts.Servers)}
+	tr := &traffic{servers: sim.NodeID(opts.Servers), keep: opts.KeepMessages}
 	w.Trace().OnEvent = func(e *sim.Event) {
 		tr.onEvent(e)
 		storage.onEvent(e)
@@ -302,7 +307,7 @@ func Run(opts Options) (*Result, error) {
 	res.SnapshotsInstalled = m.installed
 	res.StorageDamaged, res.StorageHit, res.StorageRecovered, res.FalseDamage, res.BeyondModel = storage.finish(w)
 	res.Messages = tr.messages
-	res.Metrics.Traffic = byType(tr.messages)
+	res.Metrics.Traffic = tr.byType()
 	res.Halted = haltedServers(w, c)
 	if cfg, ok := c.Config(); ok {
 		res.FinalConfig = cluster.DescribeConfig(cfg)

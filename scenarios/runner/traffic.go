@@ -41,36 +41,38 @@ func (t Traffic) String() string {
 	return strings.Join(parts, " ")
 }
 
-// traffic records every server-to-server send from the trace.
+// traffic totals server-to-server sends by type from the trace, and
+// keeps each one if asked.
 type traffic struct {
-	servers  sim.NodeID
-	messages []Message
+	servers      sim.NodeID
+	keep         bool
+	messages     []Message
+	count, bytes [256]uint64
 }
 
 func (t *traffic) onEvent(e *sim.Event) {
 	if e.Kind != sim.KindSend || e.Node < 1 || e.Node > t.servers || e.Peer < 1 || e.Peer > t.servers {
 		return
 	}
-	t.messages = append(t.messages, Message{At: e.At, Size: uint32(min(e.Size, 1<<32-1)), Type: e.MsgType,
-		From: uint8(e.Node), To: uint8(e.Peer)})
+	t.count[e.MsgType]++
+	t.bytes[e.MsgType] += uint64(e.Size)
+	if t.keep {
+		t.messages = append(t.messages, Message{At: e.At, Size: uint32(min(e.Size, 1<<32-1)), Type: e.MsgType,
+			From: uint8(e.Node), To: uint8(e.Peer)})
+	}
 }
 
-// byType totals the messages by type.
-func byType(msgs []Message) Traffic {
-	var count, bytes [256]uint64
-	for _, m := range msgs {
-		count[m.Type]++
-		bytes[m.Type] += uint64(m.Size)
-	}
+// byType is the totals in cluster.Types order.
+func (t *traffic) byType() Traffic {
 	var out Traffic
 	types := append(cluster.Types(), 0) // 0: not described (should not happen)
 	for _, typ := range types {
-		if count[typ] > 0 {
+		if t.count[typ] > 0 {
 			name := cluster.TypeName(typ)
 			if typ == 0 {
 				name = "undescribed"
 			}
-			out = append(out, TypeTraffic{Type: name, Messages: count[typ], Bytes: bytes[typ]})
+			out = append(out, TypeTraffic{Type: name, Messages: t.count[typ], Bytes: t.bytes[typ]})
 		}
 	}
 	return out

@@ -14,10 +14,18 @@ import (
 )
 
 // The run records every server-to-server message with its type, and the
-// traffic by type adds up to the network's own counters.
+// traffic by type adds up to the network's own counters. Without
+// KeepMessages the totals are the same and no message is kept.
 func TestRunRecordsTrafficByType(t *testing.T) {
-	res, err := runner.Run(runner.Options{Seed: 2, FaultTime: 3 * time.Second, Trace: sim.TraceHashOnly})
+	opts := runner.Options{Seed: 2, FaultTime: 3 * time.Second, Trace: sim.TraceHashOnly}
+	totals, err := runner.Run(opts)
 	require.NoError(t, err)
+	assert.Empty(t, totals.Messages)
+	opts.KeepMessages = true
+	res, err := runner.Run(opts)
+	require.NoError(t, err)
+	assert.Equal(t, totals.Metrics.Traffic, res.Metrics.Traffic)
+	assert.Equal(t, totals.TraceHash, res.TraceHash)
 	m := res.Metrics
 	var msgs, bytes uint64
 	seen := map[string]bool{}

@@ -69,7 +69,11 @@
 //     until a match is found (backtracking a term at a time with the
 //     follower's hint), then stream only new entries, at most MaxSizePerMsg
 //     per append and MaxInflightMsgs appends in flight. The cost of a write
-//     does not depend on the length of the log.
+//     does not depend on the length of the log. A new commit index rides
+//     on the next append or heartbeat, never in a message of its own, so
+//     a write costs one append and one ack per follower; entries still
+//     unacknowledged a heartbeat round trip after they were sent are
+//     checked with one empty append, not sent again.
 //   - Commitment by majority of current-term entries only (Raft §5.4.2); a
 //     new leader appends an empty entry so earlier entries commit promptly.
 //

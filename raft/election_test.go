@@ -26,6 +26,7 @@ func TestElectionByTimeout(t *testing.T) {
 				ticks := tickUntil(t, c, 100, func() bool { return c.Leader() != raft.None })
 				// Randomized timeouts are in [10, 20): someone times out by then.
 				assert.LessOrEqual(t, ticks, 40)
+				heartbeat(t, c) // carries the commit index
 
 				lead := c.Leader()
 				term := status(c, lead).Term
@@ -36,7 +37,7 @@ func TestElectionByTimeout(t *testing.T) {
 					if id != lead {
 						assert.Equal(t, raft.Follower, st.Role)
 					}
-					// The leader's no-op commits everywhere.
+					// The leader's no-op commits everywhere (the heartbeat told them).
 					assert.Equal(t, status(c, lead).LastIndex, st.Commit, "node %d", id)
 				}
 			})

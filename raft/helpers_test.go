@@ -79,3 +79,16 @@ func repeat(term uint64, n int) []uint64 {
 	}
 	return out
 }
+
+// heartbeat ticks the leader through one heartbeat interval and
+// stabilizes: the followers learn its commit index, which appends carry
+// only when there are entries to send.
+func heartbeat(t testing.TB, c *rafttest.Cluster) {
+	t.Helper()
+	lead := c.Leader()
+	require.NotEqual(t, raft.None, lead, "no leader to heartbeat")
+	for range c.NodeConfig(lead).HeartbeatTick {
+		c.Tick(lead)
+	}
+	stabilize(t, c)
+}

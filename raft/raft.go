@@ -283,6 +283,7 @@ func (n *Node) bcastHeartbeat() {
 		if id == n.id {
 			return
 		}
+		pr.HeartbeatSent = pr.Next - 1
 		n.send(raftpb.Message{Type: raftpb.MsgHeartbeat, To: id, Index: last, Commit: min(pr.Match, n.log.committed)})
 	})
 }
@@ -477,17 +478,24 @@ func (n *Node) stepLeader(m *raftpb.Message) error {
 			n.snapshotHeartbeat(m.From, pr)
 			return nil
 		}
-		if pr.State == tracker.StateReplicate && pr.Inflights.Full() {
-			// A whole window went unacknowledged for a heartbeat round
-			// trip: the appends were most likely lost (the follower was
-			// down or cut off). Resume from the last known match instead
-			// of sending more after a gap the follower would reject.
-			pr.BecomeProbe()
-		}
-		if pr.Match < n.log.lastIndex() {
-			// The follower lags: heartbeats are what drive catch-up when
-			// there are no new writes to carry it.
+		stalled := pr.Match < pr.HeartbeatSent
+		switch {
+		case pr.Match >= n.log.lastIndex():
+		case pr.State != tracker.StateReplicate:
+			// A lost probe is retried once per heartbeat: heartbeats are
+			// what drive catch-up when there are no new writes to carry it.
 			n.sendAppend(m.From, pr, true)
+		case stalled:
+			// An append sent before the heartbeat is still unacknowledged
+			// now that the heartbeat's response is back: it may be lost,
+			// or only slow (a long link can hold a whole window). One
+			// empty append after the last entry sent tells which, without
+			// resending any: accepted, it frees the window; rejected, its
+			// hint restarts probing from where the follower's log ends.
+			n.sendWindowProbe(m.From, pr)
+		default:
+			// Entries not sent yet (the window was full) go now.
+			n.sendAppend(m.From, pr, false)
 		}
 	}
 	return nil
@@ -512,7 +520,6 @@ func (n *Node) handleAppAck(m *raftpb.Message, pr *tracker.Progress) error {
 	if m.Index > n.log.lastIndex() {
 		return fmt.Errorf("%w: %s acknowledges index %d beyond last index %d", ErrInvalidMessage, m.Type, m.Index, n.log.lastIndex())
 	}
-	wasPaused := pr.IsPaused()
 	if !pr.MaybeUpdate(m.Index) {
 		return nil // stale or duplicate
 	}
@@ -527,11 +534,10 @@ func (n *Node) handleAppAck(m *raftpb.Message, pr *tracker.Progress) error {
 			pr.BecomeReplicate()
 		}
 	}
-	if n.maybeCommit() {
-		n.bcastAppend()
-	} else if wasPaused {
-		n.sendAppend(m.From, pr, true)
-	}
+	// A new commit index is not sent in appends of its own: the next
+	// append or heartbeat to each follower carries it, so a write costs
+	// one append and one ack per follower.
+	n.maybeCommit()
 	// The ack may have opened the window by several slots (or switched
 	// to streaming): fill it, batch by batch.
 	for n.sendAppend(m.From, pr, false) {
@@ -744,6 +750,23 @@ func (n *Node) sendAppend(to uint64, pr *tracker.Progress, sendIfEmpty bool) boo
 	n.send(raftpb.Message{Type: raftpb.MsgApp, To: to, Index: prevIndex, LogTerm: prevTerm,
 		Entries: ents, Commit: n.log.committed})
 	return true
+}
+
+// sendWindowProbe sends a follower whose in-flight window is full one
+// empty append at the last entry sent (Next-1), carrying the commit
+// index. It takes no window slot: the follower's answer frees the window
+// or starts probing, and nothing in flight is sent twice.
+func (n *Node) sendWindowProbe(to uint64, pr *tracker.Progress) {
+	prev := pr.Next - 1
+	term, ok := n.log.term(prev)
+	if !ok {
+		// Compacted away: the follower can only be brought up by the
+		// snapshot, which probing from its match leads to.
+		pr.BecomeProbe()
+		n.sendAppend(to, pr, true)
+		return
+	}
+	n.send(raftpb.Message{Type: raftpb.MsgApp, To: to, Index: prev, LogTerm: term, Commit: n.log.committed})
 }
 
 // send queues m for the next Ready, stamping From and (except on vote

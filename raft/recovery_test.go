@@ -154,6 +154,7 @@ func TestUnknownRecoveryPointKeepsCommittedEntry(t *testing.T) {
 		require.NoError(t, c.Propose(1, fmt.Appendf(nil, "w%d", i)))
 	}
 	stabilize(t, c)
+	heartbeat(t, c) // everyone learns the writes committed
 	before := status(c, 2).Commit
 
 	// x reaches nodes 2 and 3 only; node 1 commits it on their acks and

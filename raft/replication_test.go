@@ -33,7 +33,8 @@ func TestCommitRequiresMajority(t *testing.T) {
 	c.Heal()
 	c.Cut(1, 4)
 	c.Cut(1, 5)
-	tickUntil(t, c, 5, func() bool { return status(c, 1).Commit == before+1 })
+	// (Node 3 learns the commit from the next append or heartbeat.)
+	tickUntil(t, c, 5, func() bool { return status(c, 3).Commit == before+1 })
 	assert.Equal(t, []string{"x"}, data(c.Applied(1)))
 	assert.Equal(t, []string{"x"}, data(c.Applied(3)))
 
@@ -157,6 +158,7 @@ func TestDivergentSuffixIsReplaced(t *testing.T) {
 	stabilize(t, c)
 	require.NoError(t, c.ElectLeader(1))
 	assert.Equal(t, uint64(6), truncatedFrom, "Ready.Entries start at the first conflicting index")
+	heartbeat(t, c) // carries the commit index
 	assert.Equal(t, c.Disk(1).Entries, c.Disk(2).Entries)
 	assert.Equal(t, status(c, 1).Commit, status(c, 2).Commit)
 	assert.Equal(t, c.Applied(1), c.Applied(2))

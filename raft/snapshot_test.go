@@ -24,6 +24,7 @@ func snapCluster(t *testing.T, trailing uint64) (c *rafttest.Cluster, snapIndex 
 		require.NoError(t, c.Propose(1, fmt.Appendf(nil, "write-%02d", i)))
 		stabilize(t, c)
 	}
+	heartbeat(t, c) // node 2 learns the last write committed
 	require.NoError(t, c.Snapshot(1, trailing))
 	st := status(c, 1)
 	require.Equal(t, st.Applied, st.SnapshotIndex)
@@ -44,6 +45,7 @@ func TestSnapshotBringsUpAFollowerTheLogCannot(t *testing.T) {
 	}
 	require.NoError(t, c.Propose(1, []byte("after")))
 	stabilize(t, c)
+	heartbeat(t, c)
 
 	s3 := status(c, 3)
 	assert.Equal(t, status(c, 1).LastIndex, s3.LastIndex, "node 3 caught up")

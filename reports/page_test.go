@@ -31,13 +31,13 @@ func page(t *testing.T, res *runner.Result, args ...string) string {
 func TestPageOfAStaleRead(t *testing.T) {
 	s, err := scenarios.Load("minority-partition")
 	require.NoError(t, err)
-	out, err := scenarios.Run(s, 1, func(o *runner.Options) {
+	out, err := scenarios.Run(s, 2, func(o *runner.Options) {
 		o.Trace, o.Planted = sim.TraceHashOnly, plant.Of(plant.StaleLeaderReads)
 	})
 	require.NoError(t, err)
 	require.False(t, out.Pass)
 	res := out.Result
-	args := []string{"--scenario", "minority-partition", "--seed", "1", "--plant", "stale-leader-reads"}
+	args := []string{"--scenario", "minority-partition", "--seed", "2", "--plant", "stale-leader-reads"}
 	html := page(t, res, args...)
 
 	e := res.Explanations[0]
@@ -46,7 +46,7 @@ func TestPageOfAStaleRead(t *testing.T) {
 		`<span class="verdict" id="verdict">FAIL</span>`,
 		"What went wrong",
 		template(e.Text[0]),
-		"go run ./cmd/simrun --scenario minority-partition --seed 1 --plant stale-leader-reads",
+		"go run ./cmd/simrun --scenario minority-partition --seed 2 --plant stale-leader-reads",
 		`id="whole"`, `id="focus"`,
 		fmt.Sprintf("✗ %s by %s ← %s", stale.Op, stale.Client, stale.Server),
 		fmt.Sprintf("Cannot be ordered: %s by %s", stale.Op, stale.Client),

@@ -78,6 +78,13 @@ type Progress struct {
 	// sending instead.
 	MsgAppFlowPaused bool
 
+	// HeartbeatSent is the last index sent (Next-1) when the leader last
+	// sent a heartbeat: if Match is still below it when the heartbeat's
+	// response arrives, an append sent before the heartbeat went
+	// unacknowledged for a round trip and may be lost (see the leader's
+	// heartbeat handling).
+	HeartbeatSent uint64
+
 	// RecentActive is true if the follower has been heard from since the
 	// leader last checked quorum (CheckQuorum resets it every election
 	// timeout). The leader's own Progress is always active.

@@ -60,6 +60,15 @@ type Config struct {
 	// acknowledged) to one follower while streaming. Must be > 0.
 	MaxInflightMsgs int
 
+	// ReadOnly says how the leader confirms it still leads before it
+	// answers a ReadIndex: a heartbeat round (ReadOnlySafe, the default)
+	// or a lease (ReadOnlyLeaseBased, which requires CheckQuorum).
+	ReadOnly ReadOnlyOption
+	// MaxClockDriftPPM bounds how fast or slow any node's clock may run,
+	// in parts per million: a lease is shortened by twice it (lease.go).
+	// Used only with ReadOnlyLeaseBased.
+	MaxClockDriftPPM int64
+
 	// Rand draws randomized election timeouts. Required.
 	Rand Rand
 
@@ -89,6 +98,14 @@ func (c *Config) Validate() error {
 		return bad("MaxInflightMsgs must be > 0, got %d", c.MaxInflightMsgs)
 	case c.Rand == nil:
 		return bad("Rand must not be nil: election timeouts are drawn from it")
+	case c.ReadOnly > ReadOnlyLeaseBased:
+		return bad("ReadOnly %d is not a ReadOnlyOption", c.ReadOnly)
+	case c.MaxClockDriftPPM < 0 || c.MaxClockDriftPPM >= 500_000:
+		return bad("MaxClockDriftPPM %d outside [0, 500000)", c.MaxClockDriftPPM)
+	case c.ReadOnly == ReadOnlyLeaseBased && !c.CheckQuorum:
+		return bad("lease reads (ReadOnlyLeaseBased) require CheckQuorum: without it followers grant votes inside the lease")
+	case c.ReadOnly == ReadOnlyLeaseBased && leaseTicks(c.ElectionTick, c.MaxClockDriftPPM, 0) == 0:
+		return bad("ElectionTick %d leaves no lease with a drift bound of %d ppm", c.ElectionTick, c.MaxClockDriftPPM)
 	}
 	seen := make(map[uint64]bool, len(c.Peers))
 	for i, p := range c.Peers {

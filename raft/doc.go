@@ -76,11 +76,20 @@
 //     checked with one empty append, not sent again.
 //   - Commitment by majority of current-term entries only (Raft §5.4.2); a
 //     new leader appends an empty entry so earlier entries commit promptly.
+//   - Reads without the log (ReadIndex, readindex.go): a heartbeat round a
+//     quorum acknowledges confirms leadership for every read that arrived
+//     before it was sent, so one round serves many reads; a new leader
+//     answers none before an entry of its term commits; followers forward
+//     reads to the leader. With ReadOnlyLeaseBased the leader answers at
+//     once while a lease holds (lease.go): counted on its own ticks from
+//     the send of an acknowledged round, shorter than an election timeout
+//     by the clock drift bound; it requires CheckQuorum.
+//   - Leadership transfer (TransferLeadership, transfer.go): proposals
+//     stop, the target is brought up to date and told to campaign at
+//     once (MsgTimeoutNow); given up after an election timeout.
 //
-// Snapshots, read-index, leadership transfer and membership changes are not
-// implemented yet; the types and states they need (raftpb.Snapshot, the log
-// offset, tracker.StateSnapshot, quorum's configuration conventions) are in
-// place for them.
+// Membership changes are not implemented yet; the types and states they
+// need (quorum's configuration conventions) are in place for them.
 //
 // # Errors
 //

@@ -55,9 +55,22 @@ type Counters struct {
 	// SnapshotsInstalled counts snapshots received from a leader and
 	// installed.
 	SnapshotsInstalled uint64
+	// Campaigns counts the elections this node started (as a candidate,
+	// won or not; pre-votes not counted).
+	Campaigns uint64
+	// ReadRounds counts the heartbeat rounds that confirmed reads as
+	// leader, RoundReads the reads they confirmed (RoundReads/ReadRounds
+	// is reads per round: the batching), LeaseReads the reads answered
+	// at once (under a lease, or as a single voter).
+	ReadRounds, RoundReads, LeaseReads uint64
+	// Transfers counts leadership transfers started as leader,
+	// TransfersAborted those given up after an election timeout.
+	Transfers, TransfersAborted uint64
 }
 
 // Counters returns the node's counters.
 func (n *Node) Counters() Counters {
-	return Counters{EntryBytesSent: n.entryBytesSent, SnapshotBytesSent: n.snapBytesSent, SnapshotsInstalled: n.snapsInstalled}
+	return Counters{EntryBytesSent: n.entryBytesSent, SnapshotBytesSent: n.snapBytesSent, SnapshotsInstalled: n.snapsInstalled,
+		Campaigns: n.campaigns, ReadRounds: n.readRounds, RoundReads: n.roundReads, LeaseReads: n.leaseReads,
+		Transfers: n.transfers, TransfersAborted: n.transfersAborted}
 }

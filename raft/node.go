@@ -113,6 +113,10 @@ type Ready struct {
 	// CommittedEntries (which follow it). It keeps a reference: do not
 	// modify it.
 	Snapshot *raftpb.Snapshot
+	// ReadStates are reads confirmed since the last Ready (ReadIndex):
+	// each may be served once the host has applied up to its Index, and
+	// not before.
+	ReadStates []ReadState
 	// MustSync says HardState.Term/Vote or Entries changed, or
 	// CommittedEntries hold a configuration change (whose commit index
 	// must be durable before it takes effect), so the writes must be
@@ -218,6 +222,30 @@ type Node struct {
 	sending map[uint64]raftpb.Snapshot
 	// Counters for metrics.
 	snapBytesSent, entryBytesSent, snapsInstalled uint64
+	campaigns, leaseReads, readRounds, roundReads uint64
+	transfers, transfersAborted                   uint64
+
+	// ticks counts every Tick since the node started: the leader's clock
+	// for its lease (lease.go).
+	ticks uint64
+	// readOnly, leaseTicks: how reads are confirmed, and how long a lease
+	// lasts (0 with ReadOnlySafe). ro is the leader's read state for its
+	// term; readStates are answered reads waiting for the next Ready.
+	readOnly   ReadOnlyOption
+	leaseTicks uint64
+	ro         readOnly
+	readStates []ReadState
+	// startHold counts down the ticks after a start during which the
+	// node honours a lease it may have granted before it restarted
+	// (lease.go).
+	startHold int
+	// leadTransferee is the target of the leadership transfer under way
+	// (None: none), transferElapsed the ticks since it began; a target
+	// campaigning on its MsgTimeoutNow has transferCampaign set while it
+	// sends its vote requests (transfer.go).
+	leadTransferee   uint64
+	transferElapsed  int
+	transferCampaign bool
 	// msgs are outputs waiting for the next Ready.
 	msgs []raftpb.Message
 
@@ -268,6 +296,20 @@ func NewNode(cfg Config, st Restored) (*Node, error) {
 		rand:          cfg.Rand,
 		planted:       cfg.Planted,
 		sending:       map[uint64]raftpb.Snapshot{},
+		readOnly:      cfg.ReadOnly,
+	}
+	if cfg.ReadOnly == ReadOnlyLeaseBased {
+		n.leaseTicks = leaseTicks(cfg.ElectionTick, cfg.MaxClockDriftPPM, cfg.Planted)
+		if !st.isEmpty() {
+			// Restarted: it may have acknowledged a round that gave some
+			// leader a lease, and forgot whom it followed.
+			n.startHold = cfg.ElectionTick
+		}
+	}
+	if cfg.Planted.Has(plant.LeaseWithoutCheckQuorum) {
+		// The bug: followers no longer honour the lease (Validate made
+		// sure lease reads came with CheckQuorum).
+		n.checkQuorum = false
 	}
 	var conf tracker.Config
 	switch {
@@ -395,6 +437,10 @@ func validateRestored(st *Restored, planted plant.Set) (tracker.Config, error) {
 // Tick advances the node's logical clock by one unit. Elections and
 // heartbeats are measured in ticks.
 func (n *Node) Tick() {
+	n.ticks++
+	if n.startHold > 0 {
+		n.startHold--
+	}
 	if n.role == Leader {
 		n.tickHeartbeat()
 	} else {
@@ -419,6 +465,9 @@ func (n *Node) Propose(data []byte) error {
 	if !n.trk.IsVoter(n.id) {
 		return ErrProposalDropped
 	}
+	if err := n.refuseProposal(); err != nil {
+		return err
+	}
 	n.appendEntries(raftpb.Entry{Type: raftpb.EntryNormal, Data: data})
 	n.bcastAppend()
 	return nil
@@ -432,7 +481,7 @@ func (n *Node) HasReady() bool {
 	if hs := n.hardState(); !hs.IsEmpty() && hs != n.prevHard {
 		return true
 	}
-	return len(n.msgs) > 0 || n.log.stabled < n.log.lastIndex() || n.log.applying < n.log.committed || n.pendingSnap != nil
+	return len(n.msgs) > 0 || len(n.readStates) > 0 || n.log.stabled < n.log.lastIndex() || n.log.applying < n.log.committed || n.pendingSnap != nil
 }
 
 // Ready returns the work accumulated since the previous Ready and takes
@@ -443,7 +492,9 @@ func (n *Node) Ready() Ready {
 		Entries:          n.log.unstable(),
 		Messages:         n.msgs,
 		CommittedEntries: n.log.toApply(),
+		ReadStates:       n.readStates,
 	}
+	n.readStates = nil
 	if n.pendingSnap != nil {
 		s := *n.pendingSnap // a copy: a later Compact may replace n.snap
 		rd.Snapshot = &s

@@ -30,6 +30,8 @@ func (n *Node) reset(term uint64) {
 	n.resetRandomizedElectionTimeout()
 	n.trk.ResetVotes()
 	clear(n.sending)
+	n.resetReads()
+	n.leadTransferee, n.transferElapsed = None, 0
 	last := n.log.lastIndex()
 	n.trk.Visit(func(id uint64, pr *tracker.Progress) {
 		// A new term knows nothing of the followers' logs: probe each
@@ -69,6 +71,7 @@ func (n *Node) becomeCandidate() {
 	n.reset(n.term + 1)
 	n.vote = n.id
 	n.role = Candidate
+	n.campaigns++
 }
 
 func (n *Node) becomeLeader() {
@@ -169,7 +172,7 @@ func (n *Node) campaign(pre bool) {
 		if id == n.id {
 			continue
 		}
-		n.send(raftpb.Message{Type: typ, To: id, Term: term, Index: lastIndex, LogTerm: lastTerm})
+		n.send(raftpb.Message{Type: typ, To: id, Term: term, Index: lastIndex, LogTerm: lastTerm, Context: n.voteContext()})
 	}
 }
 
@@ -263,6 +266,7 @@ func (n *Node) tickHeartbeat() {
 			})
 		}
 	}
+	n.tickTransfer()
 	if n.heartbeatElapsed >= n.heartbeatTick {
 		n.heartbeatElapsed = 0
 		if !n.planted.Has(plant.NoHeartbeats) {
@@ -276,15 +280,18 @@ func (n *Node) tickHeartbeat() {
 // what the follower is known to hold, so a heartbeat never commits an
 // entry the follower has not matched. Index is the leader's last index:
 // a follower that lost durable data without knowing how far it had
-// acknowledged recovers up to it (see handleHeartbeat).
+// acknowledged recovers up to it (see handleHeartbeat). Every broadcast is
+// a new round of the read index (Context: see readindex.go), taking the
+// reads that queued for it.
 func (n *Node) bcastHeartbeat() {
 	last := n.log.lastIndex()
+	ctx := n.newRound()
 	n.trk.Visit(func(id uint64, pr *tracker.Progress) {
 		if id == n.id {
 			return
 		}
 		pr.HeartbeatSent = pr.Next - 1
-		n.send(raftpb.Message{Type: raftpb.MsgHeartbeat, To: id, Index: last, Commit: min(pr.Match, n.log.committed)})
+		n.send(raftpb.Message{Type: raftpb.MsgHeartbeat, To: id, Index: last, Commit: min(pr.Match, n.log.committed), Context: ctx})
 	})
 }
 
@@ -312,7 +319,7 @@ func (n *Node) Step(m raftpb.Message) error {
 			// quorum does too, so a candidate (typically one returning
 			// from a partition) cannot win; ignoring it keeps it from
 			// bumping everyone's term and deposing the leader.
-			if n.checkQuorum && n.lead != None && n.electionElapsed < n.electionTick {
+			if n.inLease(isTransferVote(&m)) {
 				return ErrStepIgnored
 			}
 		}
@@ -350,10 +357,10 @@ func (n *Node) Step(m raftpb.Message) error {
 	case raftpb.MsgVote, raftpb.MsgPreVote:
 		n.handleVote(&m)
 		return nil
-	case raftpb.MsgReadIndex, raftpb.MsgReadIndexResp, raftpb.MsgTimeoutNow:
-		// Read-index and leadership transfer come later; the term has
-		// been dealt with above, which is all Raft requires.
-		return ErrStepIgnored
+	case raftpb.MsgReadIndex, raftpb.MsgReadIndexResp:
+		return n.stepRead(&m)
+	case raftpb.MsgTimeoutNow:
+		return n.stepTimeoutNow(&m)
 	}
 	switch n.role {
 	case Leader:
@@ -440,6 +447,9 @@ func (n *Node) stepProp(m *raftpb.Message) error {
 	if !n.trk.IsVoter(n.id) {
 		return ErrProposalDropped
 	}
+	if err := n.refuseProposal(); err != nil {
+		return err
+	}
 	if len(m.Entries) == 0 {
 		return nil
 	}
@@ -470,10 +480,14 @@ func (n *Node) stepLeader(m *raftpb.Message) error {
 			n.handleAppReject(m, pr)
 			return nil
 		}
-		return n.handleAppAck(m, pr)
+		err := n.handleAppAck(m, pr)
+		n.maybeSendTimeoutNow(m.From, pr)
+		return err
 	case raftpb.MsgHeartbeatResp:
 		pr.RecentActive = true
 		pr.MsgAppFlowPaused = false
+		n.readAck(m)
+		n.maybeSendTimeoutNow(m.From, pr)
 		if pr.State == tracker.StateSnapshot {
 			n.snapshotHeartbeat(m.From, pr)
 			return nil
@@ -565,8 +579,27 @@ func (n *Node) maybeCommit() bool {
 	if t, ok := n.log.term(mci); !ok || (t != n.term && !n.planted.Has(plant.CommitPriorTerm)) {
 		return false
 	}
+	prev := n.log.committed
 	n.log.commitTo(mci)
+	if n.commitsConfChange(prev, mci) {
+		// A configuration change takes effect as each member applies
+		// it: tell them of its commit now, not with the next heartbeat
+		// (a leader that removed itself sends none).
+		n.bcastAppend()
+	}
+	n.releaseWaitingReads()
 	return true
+}
+
+// commitsConfChange reports whether the log holds a configuration change
+// in (from, to].
+func (n *Node) commitsConfChange(from, to uint64) bool {
+	for i := max(from, n.log.offset) + 1; i <= to; i++ {
+		if e, ok := n.LogEntry(i); ok && e.Type == raftpb.EntryConfChange {
+			return true
+		}
+	}
+	return false
 }
 
 func (n *Node) stepCandidate(m *raftpb.Message) error {
@@ -672,7 +705,9 @@ func (n *Node) handleHeartbeat(m *raftpb.Message) {
 		// commits only through appends, which check the log matches.)
 		n.log.commitTo(min(m.Commit, n.log.lastIndex()))
 	}
-	n.send(raftpb.Message{Type: raftpb.MsgHeartbeatResp, To: m.From})
+	// The response echoes the round's context: the leader counts it
+	// toward confirming reads and its lease (readindex.go).
+	n.send(raftpb.Message{Type: raftpb.MsgHeartbeatResp, To: m.From, Context: m.Context})
 	if recovering && m.Commit > n.log.committed {
 		// Recovering: the leader's Match for us may count entries we
 		// lost (or an older log we replayed). Ask it to resend from

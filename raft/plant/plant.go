@@ -112,6 +112,29 @@ const (
 	// EarlyRemoval: a follower applies a removal as soon as it appends
 	// it, before it commits. Caught by the config-safety invariant.
 	EarlyRemoval
+	// ReadIndexWithoutRound: a leader answers a read index at once, with
+	// its commit index, without the heartbeat round that confirms it
+	// still leads. Caught by read-index-partition: a deposed leader's
+	// clients complete reads (and linearizability, when one is stale).
+	ReadIndexWithoutRound
+	// ReadBeforeApply: a server answers a confirmed read before it has
+	// applied up to the read's index (a follower whose state machine is
+	// behind). Caught by read-index-batching: linearizability.
+	ReadBeforeApply
+	// LeaseNoDriftMargin: a lease lasts the whole election timeout, not
+	// shortened for clock drift and tick phase. Caught by
+	// lease-drift-within: drift within the bound lets a new leader be
+	// elected inside the old one's lease, which serves a stale read.
+	LeaseNoDriftMargin
+	// LeaseWithoutCheckQuorum: lease reads stay on while followers no
+	// longer honour the lease (CheckQuorum off), so a candidate is
+	// elected while the old leader still serves from its lease. Caught
+	// by lease-checkquorum: linearizability.
+	LeaseWithoutCheckQuorum
+	// TransferKeepsProposing: a leader transferring leadership still
+	// takes proposals, so its target never catches up and the transfer
+	// fails. Caught by leader-transfer: the leader does not change.
+	TransferKeepsProposing
 	bugEnd
 )
 
@@ -137,6 +160,12 @@ var names = map[Bug]string{
 	LearnerCounts:         "learner-counts",
 	PromoteLaggingLearner: "promote-lagging-learner",
 	EarlyRemoval:          "early-removal",
+
+	ReadIndexWithoutRound:   "read-index-without-round",
+	ReadBeforeApply:         "read-before-apply",
+	LeaseNoDriftMargin:      "lease-no-drift-margin",
+	LeaseWithoutCheckQuorum: "lease-without-checkquorum",
+	TransferKeepsProposing:  "transfer-keeps-proposing",
 }
 
 func (b Bug) String() string {

@@ -116,6 +116,9 @@ type Config struct {
 	HeartbeatTick int // default 1
 	PreVote       bool
 	CheckQuorum   bool
+	// ReadOnly and MaxClockDriftPPM configure reads (raft.Config).
+	ReadOnly         raft.ReadOnlyOption
+	MaxClockDriftPPM int64
 	// MaxSizePerMsg defaults to 1 MiB; MaxInflightMsgs to 256.
 	MaxSizePerMsg   uint64
 	MaxInflightMsgs int
@@ -138,6 +141,9 @@ type Cluster struct {
 	// applied since it last (re)started, in order.
 	applied  map[uint64][]raftpb.Entry
 	restarts map[uint64]uint64
+	// reads are each node's ReadStates, in the order its Readies gave
+	// them, since it last started.
+	reads map[uint64][]raft.ReadState
 
 	// Queue is the network: packets sent and not yet delivered or
 	// dropped, in send order. Tests may inspect and reorder it.
@@ -181,6 +187,7 @@ func New(cfg Config) (*Cluster, error) {
 		disks:    map[uint64]*Disk{},
 		applied:  map[uint64][]raftpb.Entry{},
 		restarts: map[uint64]uint64{},
+		reads:    map[uint64][]raft.ReadState{},
 		cut:      map[[2]uint64]bool{},
 	}
 	for i := 1; i <= cfg.N; i++ {
@@ -203,7 +210,8 @@ func New(cfg Config) (*Cluster, error) {
 // configured by cfg (defaults filled), for tests that drive a lone Node.
 func (cfg Config) NodeConfigFor(id uint64, n int) raft.Config {
 	cfg.N = n
-	c, err := New(Config{N: n, Seed: cfg.Seed, Planted: cfg.Planted, PreVote: cfg.PreVote, CheckQuorum: cfg.CheckQuorum})
+	c, err := New(Config{N: n, Seed: cfg.Seed, Planted: cfg.Planted, PreVote: cfg.PreVote, CheckQuorum: cfg.CheckQuorum,
+		ReadOnly: cfg.ReadOnly, MaxClockDriftPPM: cfg.MaxClockDriftPPM})
 	if err != nil {
 		panic(err)
 	}
@@ -218,17 +226,19 @@ func (c *Cluster) NodeConfig(id uint64) raft.Config {
 		peers = slices.Clone(c.cfg.Voters)
 	}
 	return raft.Config{
-		ID:              id,
-		Peers:           peers,
-		Join:            !slices.Contains(peers, id),
-		ElectionTick:    c.cfg.ElectionTick,
-		HeartbeatTick:   c.cfg.HeartbeatTick,
-		PreVote:         c.cfg.PreVote,
-		CheckQuorum:     c.cfg.CheckQuorum,
-		MaxSizePerMsg:   c.cfg.MaxSizePerMsg,
-		MaxInflightMsgs: c.cfg.MaxInflightMsgs,
-		Rand:            rand.New(rand.NewPCG(c.cfg.Seed, id<<32|c.restarts[id])),
-		Planted:         c.cfg.Planted,
+		ID:               id,
+		Peers:            peers,
+		Join:             !slices.Contains(peers, id),
+		ElectionTick:     c.cfg.ElectionTick,
+		HeartbeatTick:    c.cfg.HeartbeatTick,
+		PreVote:          c.cfg.PreVote,
+		CheckQuorum:      c.cfg.CheckQuorum,
+		ReadOnly:         c.cfg.ReadOnly,
+		MaxClockDriftPPM: c.cfg.MaxClockDriftPPM,
+		MaxSizePerMsg:    c.cfg.MaxSizePerMsg,
+		MaxInflightMsgs:  c.cfg.MaxInflightMsgs,
+		Rand:             rand.New(rand.NewPCG(c.cfg.Seed, id<<32|c.restarts[id])),
+		Planted:          c.cfg.Planted,
 	}
 }
 
@@ -240,6 +250,7 @@ func (c *Cluster) start(id uint64) error {
 	}
 	c.nodes[id] = n
 	c.applied[id] = nil
+	c.reads[id] = nil
 	if !d.Snapshot.IsEmpty() {
 		ents, err := decodeApplied(d.Snapshot.Data)
 		if err != nil {
@@ -323,6 +334,19 @@ func (c *Cluster) Disk(id uint64) *Disk { return c.disks[id] }
 // last started, in order.
 func (c *Cluster) Applied(id uint64) []raftpb.Entry { return c.applied[id] }
 
+// ReadStates returns the reads the node confirmed (Ready.ReadStates)
+// since it last started, in order.
+func (c *Cluster) ReadStates(id uint64) []raft.ReadState { return c.reads[id] }
+
+// ReadIndex asks node id for a read identified by ctx.
+func (c *Cluster) ReadIndex(id uint64, ctx string) error {
+	n := c.nodes[id]
+	if n == nil {
+		return fmt.Errorf("rafttest: node %d is down", id)
+	}
+	return n.ReadIndex([]byte(ctx))
+}
+
 // Process handles every Ready the node has: persist, queue messages,
 // apply, Advance. A crashed node has nothing to process.
 func (c *Cluster) Process(id uint64) error {
@@ -363,6 +387,7 @@ func (c *Cluster) Process(id uint64) error {
 			}
 			c.applied[id] = append(c.applied[id], e)
 		}
+		c.reads[id] = append(c.reads[id], rd.ReadStates...)
 		n.Advance(rd)
 	}
 	return nil
@@ -521,6 +546,7 @@ func (c *Cluster) Heal() { clear(c.cut) }
 func (c *Cluster) Crash(id uint64) {
 	c.nodes[id] = nil
 	c.applied[id] = nil
+	c.reads[id] = nil
 }
 
 // Restart starts a crashed (or running: crash first) node from its Disk.

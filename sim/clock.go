@@ -9,7 +9,10 @@ import "time"
 type Clock struct {
 	anchorWorld Time
 	anchorLocal Time
-	ppm         int64 // local time runs (1e6+ppm)/1e6 as fast as world time
+	// anchorMono is the monotonic reading at anchorWorld: it drifts with
+	// the clock but never jumps.
+	anchorMono Time
+	ppm        int64 // local time runs (1e6+ppm)/1e6 as fast as world time
 }
 
 const million = 1_000_000
@@ -26,6 +29,13 @@ func scalePPM(d time.Duration, ppm int64) time.Duration {
 // Local returns the local time at world time t.
 func (c *Clock) Local(t Time) Time {
 	return c.anchorLocal + Time(scalePPM(t.Sub(c.anchorWorld), c.ppm))
+}
+
+// Monotonic returns the monotonic clock's reading at world time t: it
+// runs at the clock's drifting rate and ignores jumps and skews, as a
+// process's monotonic clock (CLOCK_MONOTONIC) does.
+func (c *Clock) Monotonic(t Time) Time {
+	return c.anchorMono + Time(scalePPM(t.Sub(c.anchorWorld), c.ppm))
 }
 
 // ToWorld converts a local duration to the world duration it takes to pass.
@@ -45,12 +55,14 @@ func (c *Clock) ToWorld(d time.Duration) time.Duration {
 
 // jump moves local time by d at world time now.
 func (c *Clock) jump(now Time, d time.Duration) {
+	c.anchorMono = c.Monotonic(now)
 	c.anchorLocal = c.Local(now).Add(d)
 	c.anchorWorld = now
 }
 
 // setDrift changes the drift from world time now on, keeping local time continuous.
 func (c *Clock) setDrift(now Time, ppm int64) {
+	c.anchorMono = c.Monotonic(now)
 	c.anchorLocal = c.Local(now)
 	c.anchorWorld = now
 	c.ppm = ppm

@@ -65,6 +65,11 @@ func (e *Env) Incarnation() int { return int(e.inc) }
 // Now is the process's local clock, which faults may skew or make drift.
 func (e *Env) Now() Time { return e.p.clock.Local(e.w.now.Add(e.p.elapsed)) }
 
+// Monotonic is the process's monotonic clock: it drifts with the local
+// clock but never jumps (skews and jumps leave it alone), and it keeps
+// running while the process is paused or stalled.
+func (e *Env) Monotonic() Time { return e.p.clock.Monotonic(e.w.now.Add(e.p.elapsed)) }
+
 // Rand is this incarnation's own random stream.
 func (e *Env) Rand() *Rand { return e.rnd }
 

@@ -53,7 +53,14 @@ type World struct {
 	streams map[string]*Rand
 	stopped bool
 	stopMsg string
+	// onDisk, if set, sees every disk operation of every node.
+	onDisk func(NodeID, disk.Op)
 }
+
+// OnDisk has f see every disk operation of every node after it took
+// effect (a harness measuring fsync latency, say). f must not keep op's
+// strings past the call, nor touch the disk.
+func (w *World) OnDisk(f func(id NodeID, op disk.Op)) { w.onDisk = f }
 
 // New builds a World from cfg.
 func New(cfg Config) (*World, error) {
@@ -76,6 +83,9 @@ func (w *World) addProc(def LinkConfig) NodeID {
 	var notes diskNotes
 	p.disk.SetObserver(func(op disk.Op) {
 		w.trace.add(Event{At: w.now, Kind: KindDisk, Node: id, Size: op.Size, Note: notes.note(op)}, nil)
+		if w.onDisk != nil {
+			w.onDisk(id, op)
+		}
 	})
 	w.procs = append(w.procs, p)
 	w.net.grow(int(id), def)

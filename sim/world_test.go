@@ -282,6 +282,21 @@ func TestClockSkewAndDrift(t *testing.T) {
 	assert.Equal(t, sim.Time(time.Second+1100*time.Millisecond), w.LocalTime(1))
 }
 
+// The monotonic clock drifts with the local clock but ignores jumps.
+func TestMonotonicClockIgnoresJumps(t *testing.T) {
+	w := newWorld(t, 1, sim.LinkConfig{})
+	envs, _ := startAll(t, w)
+	require.NoError(t, w.JumpClock(1, -5*time.Second))
+	assert.Equal(t, sim.Time(0), envs[1].Monotonic())
+	require.NoError(t, w.SetClockDrift(1, -500_000+1)) // about half speed
+	w.RunFor(time.Second)
+	require.NoError(t, w.JumpClock(1, 3*time.Second))
+	require.NoError(t, w.SetClockDrift(1, 0))
+	w.RunFor(time.Second)
+	assert.Equal(t, sim.Time(1500*time.Millisecond+1000), envs[1].Monotonic())
+	assert.Equal(t, sim.Time(-500*time.Millisecond+1000), envs[1].Now())
+}
+
 func TestTraceExportsEveryEvent(t *testing.T) {
 	w, err := sim.New(sim.Config{Seed: 1, Nodes: 2, Trace: sim.TraceFull,
 		Link: sim.LinkConfig{MinLatency: time.Millisecond, MaxLatency: time.Millisecond}})

@@ -176,7 +176,7 @@ func (d *Disk) List() ([]string, error) {
 func (d *Disk) SyncDir() error {
 	op := Op{Kind: OpSyncDir}
 	d.stats.SyncDirs++
-	if err := d.chargeSync(OpSyncDir, ""); err != nil {
+	if err := d.chargeSync(OpSyncDir, "", &op); err != nil {
 		return d.done(op, err)
 	}
 	if d.pendingNames > 0 {

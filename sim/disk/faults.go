@@ -43,11 +43,12 @@ func (d *Disk) TakeSyncs(done func(id uint64, after time.Duration)) time.Duratio
 	return delay
 }
 
-// chargeSync accounts for one sync reaching the device and fails it if
-// SetFailSync is armed.
-func (d *Disk) chargeSync(kind OpKind, name string) error {
+// chargeSync accounts for one sync reaching the device (how long it takes
+// goes into op.Latency) and fails it if SetFailSync is armed.
+func (d *Disk) chargeSync(kind OpKind, name string, op *Op) error {
 	if d.syncLatency != nil {
-		d.syncDelay += max(d.syncLatency(), 0)
+		op.Latency = max(d.syncLatency(), 0)
+		d.syncDelay += op.Latency
 	}
 	if d.failSync {
 		d.stats.FailedSyncs++

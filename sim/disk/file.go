@@ -110,7 +110,7 @@ func (f *file) Sync() error {
 		return d.done(op, err)
 	}
 	d.stats.Syncs++
-	if err := d.chargeSync(OpSync, f.name); err != nil {
+	if err := d.chargeSync(OpSync, f.name, &op); err != nil {
 		return d.done(op, err)
 	}
 	if f.ino.pending > 0 {

@@ -1,5 +1,7 @@
 package disk
 
+import "time"
+
 // OpKind names a disk operation in a trace.
 type OpKind uint8
 
@@ -54,6 +56,9 @@ type Op struct {
 	Size int64
 	// Err is the error the caller got, nil on success.
 	Err error
+	// Latency is how long a sync or syncdir took the device (slow-fsync
+	// faults; 0 otherwise).
+	Latency time.Duration
 
 	_ struct{} // callers name the fields, so Op can grow
 }

@@ -54,6 +54,10 @@
 //	full-disk         capacity = bytes on disk at At + Bytes, At to Until
 //	fail-fsync        every fsync fails, At to Until (a server fail-stops)
 //	quiet             client load off at At, on at Until
+//	transfer          not a failure: ask the leader at At to hand leadership
+//	                  to the node (leader: to its most up-to-date follower;
+//	                  instantaneous; skipped if there is no leader). Never
+//	                  drawn unless named; the runner's swarm adds its own
 //
 // Every start and end is recorded with World.Fault as "fault I begin: LINE"
 // and "fault I end: LINE", LINE being the fault with its targets as

@@ -51,6 +51,10 @@ const (
 	Add        Kind = "add"
 	Remove     Kind = "remove"
 	Change     Kind = "change"
+	// Transfer is no failure but an operator's action: hand leadership
+	// to a server. It is never drawn unless named (DefaultKinds leaves
+	// it out); the runner's swarm adds transfers from a stream of its own.
+	Transfer Kind = "transfer"
 )
 
 // allKinds is the canonical order: Summary prints kinds in it.
@@ -62,6 +66,7 @@ var allKinds = []Kind{
 	Truncate, Bitflip, TruncateMark, BitflipMark, TruncateSnapshot, BitflipSnapshot, Wipe, SlowFsync, FullDisk, FailFsync,
 	Quiet,
 	AddLearner, Promote, Add, Remove, Change,
+	Transfer,
 }
 
 // Kinds returns every kind in canonical order.
@@ -112,6 +117,9 @@ type kindInfo struct {
 	down    bool
 	storage bool // damages durable data
 	member  bool // a membership change: one node (or the leader) at an instant
+	// operator: an operator's action, not a fault Raft must tolerate;
+	// DefaultKinds leaves it out.
+	operator bool
 }
 
 var kindTable = map[Kind]kindInfo{
@@ -148,6 +156,7 @@ var kindTable = map[Kind]kindInfo{
 	Add:              {target: targetNodes, instant: true, member: true},
 	Remove:           {target: targetNodes, leader: true, instant: true, member: true},
 	Change:           {target: targetChange, instant: true, member: true},
+	Transfer:         {target: targetNodes, leader: true, instant: true, operator: true},
 }
 
 // Membership reports whether k is a membership change.
@@ -298,6 +307,9 @@ func (f Fault) checkTargets(info kindInfo, n int) string {
 		}
 		if f.Leader && len(f.Nodes) > 0 {
 			return "both leader and explicit nodes"
+		}
+		if f.Kind == Transfer && (len(f.Nodes) > 1 || len(f.Nodes) == 1 && refSize(f.Nodes[0], n) > 1) {
+			return "transfer takes one target: a server, or leader for the most up-to-date follower"
 		}
 		if hasRefs(f.Nodes) {
 			if len(f.Nodes) == 1 && f.Nodes[0] == RefLeader {

@@ -102,6 +102,10 @@ func (k Knobs) String() string {
 	return s
 }
 
+// SwarmMaxDriftPPM bounds the drift one generated clock-drift fault
+// draws. (Overlapping drift faults on a node add up.)
+const SwarmMaxDriftPPM = 200_000
+
 // minority is the largest number of servers a cluster of n can lose and
 // still have a majority.
 func minority(n int) int { return max(n-1, 0) / 2 }
@@ -131,11 +135,12 @@ func feasible(k Kind, n int) bool {
 // DefaultKinds are the kinds whose effects Raft must tolerate on n
 // servers: all of them, except shapes the count rules out (even-split
 // needs an even count; storage faults need a minority to spare, and
-// Generate only ever puts them on one).
+// Generate only ever puts them on one), and operators' actions
+// (transfer).
 func DefaultKinds(n int) []Kind {
 	var out []Kind
 	for _, k := range allKinds {
-		if feasible(k, n) {
+		if feasible(k, n) && !kindTable[k].operator {
 			out = append(out, k)
 		}
 	}
@@ -272,7 +277,7 @@ func (g *generator) drawSwarm(opts GenOptions) {
 		case ClockSkew, ClockJump:
 			kn.MaxDelay = ms(r, 10, 20000)
 		case ClockDrift:
-			kn.MaxPPM = r.Int64Range(100, 200_000)
+			kn.MaxPPM = r.Int64Range(100, SwarmMaxDriftPPM)
 		case Truncate:
 			kn.MaxBytes = r.Int64Range(1, 4096)
 		case TruncateMark:
@@ -421,6 +426,13 @@ func (g *generator) draw(kn Knobs, at time.Duration) (Fault, bool) {
 		f.Until = at
 		f.Delay = signedMs(r, kn.MaxDelay)
 		f.Nodes = drawNodes(r, g.n, 1+r.IntN(g.n))
+	case Transfer:
+		f.Until = at
+		if r.Chance(0.5) {
+			f.Leader = true // to the most up-to-date follower
+		} else {
+			f.Nodes = drawNodes(r, g.n, 1)
+		}
 	case ClockDrift:
 		f.PPM = r.Int64Range(1, max(kn.MaxPPM, 1))
 		if r.Chance(0.5) {

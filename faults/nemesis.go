@@ -166,6 +166,9 @@ func (r *run) describe() string {
 	if f.Kind == IsolateLeader {
 		f.Nodes = nil
 	}
+	if f.Kind == Transfer && len(r.nodes) == 0 {
+		f.Leader = true
+	}
 	s := f.String()
 	if r.leader != 0 {
 		s += fmt.Sprintf(" (leader n%d)", r.leader)
@@ -202,7 +205,9 @@ func (nm *nemesis) resolve(r *run) bool {
 			return false
 		}
 		r.leader = id
-		r.nodes = []sim.NodeID{sim.NodeID(id)}
+		if f.Kind != Transfer { // a transfer's leader is its source: the target is left to it
+			r.nodes = []sim.NodeID{sim.NodeID(id)}
+		}
 	case hasRefs(f.Nodes) || slices.ContainsFunc(f.Groups, hasRefs):
 		// Leader-relative targets: resolved now, against the leader now.
 		id, _ := nm.t.Leader()
@@ -220,8 +225,8 @@ func (nm *nemesis) resolve(r *run) bool {
 	case info.target == targetNodes && len(f.Nodes) > 0:
 		r.nodes = nodeIDs(f.Nodes)
 	case info.target == targetNodes:
-		k := 1 // isolate, truncate, bitflip: one node
-		if f.Kind != Isolate && !info.storage {
+		k := 1 // isolate, transfer, truncate, bitflip: one node
+		if f.Kind != Isolate && f.Kind != Transfer && !info.storage {
 			k = 1 + nm.rand.IntN(max(1, (nm.n-1)/2))
 		}
 		r.nodes = nodeIDs(drawNodes(nm.rand, nm.n, k))
@@ -346,6 +351,8 @@ func (nm *nemesis) apply(r *run) {
 		for _, id := range r.nodes {
 			nm.must(r, nm.w.JumpClock(id, f.Delay))
 		}
+	case Transfer:
+		nm.transfer(r)
 	case ClockDrift:
 		for _, id := range r.nodes {
 			nm.node[id].drift += f.PPM
@@ -780,4 +787,29 @@ func (nm *nemesis) healAll() {
 	}
 	nm.quiet = 0
 	nm.t.StartLoad()
+}
+
+// Transferrer is implemented by a Target whose leader can be asked to
+// hand over leadership (the transfer kind).
+type Transferrer interface {
+	// TransferLeadership asks the leader to hand leadership to server to
+	// (0: its most up-to-date follower); an error says why it would not.
+	TransferLeadership(to int) error
+}
+
+// transfer asks the leader to hand leadership to r's target; what came of
+// the request is noted in the trace.
+func (nm *nemesis) transfer(r *run) {
+	tr, ok := nm.t.(Transferrer)
+	if !ok {
+		nm.w.Note(0, fmt.Sprintf("fault %d skipped: the target cannot transfer leadership", r.idx))
+		return
+	}
+	to := 0
+	if len(r.nodes) > 0 {
+		to = int(r.nodes[0])
+	}
+	if err := tr.TransferLeadership(to); err != nil {
+		nm.w.Note(0, fmt.Sprintf("fault %d: transfer not started: %v", r.idx, err))
+	}
 }

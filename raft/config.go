@@ -104,7 +104,7 @@ func (c *Config) Validate() error {
 		return bad("MaxClockDriftPPM %d outside [0, 500000)", c.MaxClockDriftPPM)
 	case c.ReadOnly == ReadOnlyLeaseBased && !c.CheckQuorum:
 		return bad("lease reads (ReadOnlyLeaseBased) require CheckQuorum: without it followers grant votes inside the lease")
-	case c.ReadOnly == ReadOnlyLeaseBased && leaseTicks(c.ElectionTick, c.MaxClockDriftPPM, 0) == 0:
+	case c.ReadOnly == ReadOnlyLeaseBased && LeaseTicks(c.ElectionTick, c.MaxClockDriftPPM) == 0:
 		return bad("ElectionTick %d leaves no lease with a drift bound of %d ppm", c.ElectionTick, c.MaxClockDriftPPM)
 	}
 	seen := make(map[uint64]bool, len(c.Peers))

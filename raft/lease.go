@@ -34,14 +34,21 @@ import "github.com/seed4fee1fef/raftsim/raft/plant"
 // node restarted with ReadOnlyLeaseBased ignores vote requests for its
 // first ElectionTick ticks, as if it had just heard from a leader).
 
-// leaseTicks is how many of its own ticks a lease lasts from the send of
-// the round that won it; 0 means no lease at all.
+// LeaseTicks is how many of its own ticks a leader's lease lasts from the
+// send of the round that won it, with election timeout electionTick and
+// a clock drift bound of driftPPM: floor(electionTick(1-2d)) - 1; 0 means
+// no lease at all (Config.Validate refuses lease reads then).
+func LeaseTicks(electionTick int, driftPPM int64) uint64 {
+	t := int64(electionTick)*(1_000_000-2*driftPPM)/1_000_000 - 1
+	return uint64(max(t, 0))
+}
+
+// leaseTicks is LeaseTicks, unless the planted bug drops the margins.
 func leaseTicks(electionTick int, driftPPM int64, planted plant.Set) uint64 {
 	if planted.Has(plant.LeaseNoDriftMargin) {
 		return uint64(electionTick)
 	}
-	t := int64(electionTick)*(1_000_000-2*driftPPM)/1_000_000 - 1
-	return uint64(max(t, 0))
+	return LeaseTicks(electionTick, driftPPM)
 }
 
 // leaseValid reports whether the leader may answer a read from its own

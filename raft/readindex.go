@@ -2,6 +2,7 @@ package raft
 
 import (
 	"encoding/binary"
+	"slices"
 
 	"github.com/seed4fee1fef/raftsim/raft/plant"
 	"github.com/seed4fee1fef/raftsim/raft/quorum"
@@ -217,6 +218,9 @@ func (n *Node) readAck(m *raftpb.Message) {
 	}
 	ro.acked[m.From] = id
 	q := n.trk.Voters.CommittedIndex(roundAcks{ro: ro, self: n.id})
+	if n.planted.Has(plant.LooseQuorum) {
+		q = max(q, n.looseRound())
+	}
 	if n.trk.Voters.Empty() || q <= ro.confirmed {
 		return
 	}
@@ -240,6 +244,19 @@ func (n *Node) readAck(m *raftpb.Message) {
 	if len(ro.queued) > 0 {
 		n.bcastHeartbeat() // the reads that waited for the next round
 	}
+}
+
+// looseRound is the planted LooseQuorum's confirmed round: the highest
+// acknowledged by half the voters (not a majority).
+func (n *Node) looseRound() uint64 {
+	acks := roundAcks{ro: &n.ro, self: n.id}
+	var acked []uint64
+	for _, id := range n.trk.Voters.IDs() {
+		r, _ := acks.AckedIndex(id)
+		acked = append(acked, r)
+	}
+	slices.Sort(acked)
+	return acked[len(acked)-max(len(acked)/2, 1)]
 }
 
 // roundAcks adapts the acknowledged rounds to quorum.AckedIndexer: the

@@ -48,8 +48,9 @@ const (
 	// committed-entry-never-lost invariant when storage faults hit nodes
 	// a commit counted on.
 	IgnoreRecovery
-	// LooseQuorum: elections are won and entries committed by half the
-	// voters instead of a majority, so two halves can both make progress.
+	// LooseQuorum: elections are won, entries committed and reads
+	// confirmed by half the voters instead of a majority, so two halves
+	// can both make progress.
 	// Caught by even-split (commits while split 2-2, two leaders in a
 	// term) and majority-failure (progress with 2 of 5 up).
 	LooseQuorum

@@ -27,6 +27,7 @@ func (e *quietEnv) Disk() vfs.FS                       { return e.d }
 func (e *quietEnv) Rand() raft.Rand                    { return firstRand{} }
 func (e *quietEnv) Note(string)                        {}
 func (e *quietEnv) Exit(err error)                     { e.exited = err }
+func (e *quietEnv) Monotonic() time.Duration           { return 0 }
 func (firstRand) IntN(n int) int                       { return 0 }
 func (e *quietEnv) String() string                     { return "quiet env" }
 func (e *quietEnv) put(name string, data []byte) error { return putDurable(e.d, name, data) }

@@ -29,6 +29,10 @@ type Env interface {
 	Note(s string)
 	// Exit stops the process (fail-stop) with err.
 	Exit(err error)
+	// Monotonic is the node's monotonic clock: it never jumps and keeps
+	// running while the process is paused or stalled. With lease reads
+	// the server counts its ticks by it.
+	Monotonic() time.Duration
 }
 
 // Config is a server's tuning. Zero fields take defaults.
@@ -58,6 +62,11 @@ type Config struct {
 	SnapshotRatio   float64 // default 10 (the lesson's heuristic)
 	TrailingEntries int     // default 1000
 	WAL             wal.Options
+	// Reads is how gets are answered (default ReadIndex); MaxDriftPPM
+	// bounds every clock's drift for ReadLease's lease (a negative value
+	// means 0: the zero value is left for a swarm to size).
+	Reads       ReadMode
+	MaxDriftPPM int64
 	// Planted lists bugs to plant on purpose (tests proving the harness
 	// catches them); none in real use.
 	Planted plant.Set
@@ -72,16 +81,28 @@ type Config struct {
 	// checker compares it with the committed prefix the snapshot claims).
 	// It must not keep snap.Data.
 	OnSnapshot func(id uint64, ev SnapshotEvent, snap *raftpb.Snapshot)
+	// OnPropose, if set, sees every client command the server proposes
+	// as leader, with its log index; OnCommit every rise of its commit
+	// index while it leads. Together: commit latency on the leader.
+	OnPropose func(id, index uint64)
+	OnCommit  func(id, index uint64)
+	// OnCounters, if set, sees how much the node's raft.Counters rose in
+	// each Ready in which they did (they restart from zero with the
+	// server, so the increases add up across restarts).
+	OnCounters func(id uint64, delta raft.Counters)
 
 	_ struct{}
 }
 
 func (c *Config) setDefaults() {
+	if c.Reads == ReadDefault {
+		c.Reads = ReadIndex
+	}
 	if c.TickInterval == 0 {
 		c.TickInterval = 10 * time.Millisecond
 	}
 	if c.ElectionTicks == 0 {
-		c.ElectionTicks = 10
+		c.ElectionTicks = DefaultElectionTicks
 	}
 	if c.HeartbeatTicks == 0 {
 		c.HeartbeatTicks = 2
@@ -129,6 +150,9 @@ const (
 	Replaced
 )
 
+// DefaultElectionTicks is Config.ElectionTicks when it is 0.
+const DefaultElectionTicks = 10
+
 // Server is one running incarnation of a node.
 type Server struct {
 	cfg   Config
@@ -139,6 +163,19 @@ type Server struct {
 	// pending maps a client to the request it is waiting on at this
 	// server (clients issue one request at a time).
 	pending map[uint64]pendingRequest
+	// reads maps a client to the get it is waiting on at this server
+	// (ReadIndex and ReadLease; reads.go).
+	reads map[uint64]pendingRead
+	// monoStart is the monotonic clock at start and ticked the ticks
+	// given to the node since (lease reads count ticks by the clock).
+	monoStart time.Duration
+	ticked    uint64
+	// soft, term, commit and counters are what the last Ready left, to
+	// see what changed.
+	soft     raft.SoftState
+	term     uint64
+	commit   uint64
+	counters raft.Counters
 	// Replayed is what the WAL gave back at start, for tests and reports.
 	Replayed wal.State
 	// marks is the durable high-water mark file; mark is its last record.
@@ -166,8 +203,11 @@ type Stats struct {
 	EntriesApplied          uint64
 	ClientRequests          uint64
 	Redirects               uint64
-	SnapshotsTaken          uint64
-	SnapshotsInstalled      uint64
+	// ReadsAsked counts gets sent to Raft for a read index, ReadsAnswered
+	// gets answered from the state machine (any mode but ReadLog).
+	ReadsAsked, ReadsAnswered uint64
+	SnapshotsTaken            uint64
+	SnapshotsInstalled        uint64
 }
 
 // Start replays the node's WAL, rebuilds its store, and starts ticking.
@@ -273,18 +313,24 @@ func Start(env Env, cfg Config) (*Server, error) {
 	if emptyDisk && cfg.EmptyDisk == Replaced {
 		rec.VoteLost = true
 	}
+	readOnly := raft.ReadOnlySafe
+	if cfg.Reads == ReadLease {
+		readOnly = raft.ReadOnlyLeaseBased
+	}
 	node, err := raft.NewNode(raft.Config{
-		ID:              cfg.ID,
-		Peers:           cfg.Peers,
-		Join:            emptyDisk && cfg.EmptyDisk != Bootstrap,
-		ElectionTick:    cfg.ElectionTicks,
-		HeartbeatTick:   cfg.HeartbeatTicks,
-		PreVote:         true,
-		CheckQuorum:     true,
-		MaxSizePerMsg:   cfg.MaxSizePerMsg,
-		MaxInflightMsgs: cfg.MaxInflightMsgs,
-		Rand:            env.Rand(),
-		Planted:         cfg.Planted,
+		ID:               cfg.ID,
+		Peers:            cfg.Peers,
+		Join:             emptyDisk && cfg.EmptyDisk != Bootstrap,
+		ElectionTick:     cfg.ElectionTicks,
+		HeartbeatTick:    cfg.HeartbeatTicks,
+		PreVote:          true,
+		CheckQuorum:      true,
+		ReadOnly:         readOnly,
+		MaxClockDriftPPM: max(cfg.MaxDriftPPM, 0),
+		MaxSizePerMsg:    cfg.MaxSizePerMsg,
+		MaxInflightMsgs:  cfg.MaxInflightMsgs,
+		Rand:             env.Rand(),
+		Planted:          cfg.Planted,
 	}, raft.Restored{HardState: st.HardState, Entries: st.Entries, Snapshot: snap,
 		Recovering: rec.Recovering, RecoverTo: rec.RecoverTo, VoteLost: rec.VoteLost})
 	if err != nil {
@@ -293,13 +339,15 @@ func Start(env Env, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server %d: restore raft state: %w", cfg.ID, err)
 	}
 	s := &Server{cfg: cfg, env: env, node: node, log: w, store: store,
-		pending: map[uint64]pendingRequest{}, Replayed: st, marks: marks, mark: rec,
+		pending: map[uint64]pendingRequest{}, reads: map[uint64]pendingRead{}, monoStart: env.Monotonic(),
+		Replayed: st, marks: marks, mark: rec,
 		walSnap: snap.Metadata, snapIndex: snap.Metadata.Index, snapBytes: uint64(len(snap.Data))}
 	hs := st.HardState
 	env.Note(fmt.Sprintf("replayed term=%d vote=%d commit=%d snapshot=%d entries=%d", hs.Term, hs.Vote, hs.Commit, snap.Metadata.Index, len(st.Entries)))
 	if !snap.IsEmpty() && cfg.OnSnapshot != nil {
 		cfg.OnSnapshot(cfg.ID, SnapshotRestored, &raftpb.Snapshot{Metadata: snap.Metadata, Data: store.Snapshot()})
 	}
+	s.soft, s.term, s.commit = raft.SoftState{Role: raft.Follower}, node.BasicStatus().Term, node.BasicStatus().Commit
 	s.tickFn = s.tick
 	env.After(cfg.TickInterval, s.tickFn)
 	s.ready()
@@ -310,10 +358,31 @@ func (s *Server) tick() {
 	if s.halted {
 		return
 	}
-	s.stats.Ticks++
-	s.node.Tick()
+	ticks, next := 1, s.cfg.TickInterval
+	if s.cfg.Reads == ReadLease {
+		ticks, next = s.ticksDue()
+	}
+	for range ticks {
+		s.stats.Ticks++
+		s.node.Tick()
+	}
 	s.ready()
-	s.env.After(s.cfg.TickInterval, s.tickFn)
+	s.env.After(next, s.tickFn)
+}
+
+// ticksDue returns how many ticks the monotonic clock says are due since
+// the last ones given to the node, and the time to the next. A lease is
+// counted in the leader's ticks, so a server that was paused, or stalled
+// on a slow fsync, must count the ticks its timer could not deliver: one
+// tick per late timer would stretch the lease in real time by the length
+// of the stall. Never more than the clock says, either: a follower whose
+// ticks ran ahead would time out, and stop honouring the lease, early.
+func (s *Server) ticksDue() (int, time.Duration) {
+	el := max(s.env.Monotonic()-s.monoStart, 0)
+	due := uint64(el / s.cfg.TickInterval)
+	k := due - min(s.ticked, due)
+	s.ticked = max(s.ticked, due)
+	return int(k), s.cfg.TickInterval - el%s.cfg.TickInterval
 }
 
 // Receive handles a message from the network: Raft traffic or a client request.
@@ -353,6 +422,9 @@ func (s *Server) Receive(from uint64, msg []byte) {
 func (s *Server) handleRequest(from uint64, req kv.Request) {
 	s.stats.ClientRequests++
 	st := s.node.BasicStatus()
+	if req.Cmd.Op == kv.OpGet && !(s.cfg.Planted.Has(plant.StaleLeaderReads) && st.Role == raft.Leader) && s.handleGet(from, req, &st) {
+		return
+	}
 	if st.Role != raft.Leader {
 		s.stats.Redirects++
 		hint := st.Lead
@@ -373,6 +445,9 @@ func (s *Server) handleRequest(from uint64, req kv.Request) {
 		return
 	}
 	s.pending[req.ClientID] = pendingRequest{from: from, seq: req.Seq}
+	if s.cfg.OnPropose != nil {
+		s.cfg.OnPropose(s.cfg.ID, s.node.BasicStatus().LastIndex)
+	}
 }
 
 // pendingRequest is a client request this leader proposed and will answer
@@ -469,6 +544,11 @@ func (s *Server) ready() {
 				return
 			}
 		}
+		for _, rs := range rd.ReadStates {
+			s.confirmRead(rs)
+		}
+		s.observe(rd.SoftState)
+		s.answerReads()
 		s.node.Advance(rd)
 		if !s.cfg.Planted.Has(plant.SnapshotPastApplied) {
 			if err := s.maybeSnapshot(); err != nil {

@@ -345,6 +345,16 @@ func (c *Cluster) Leader() (id int, term uint64) {
 	return id, term
 }
 
+// TransferLeadership asks the live leader to hand leadership to server
+// to (0: its most up-to-date follower): the transfer fault's action.
+func (c *Cluster) TransferLeadership(to int) error {
+	lead, _ := c.Leader()
+	if lead == 0 {
+		return errors.New("no leader")
+	}
+	return c.Server(lead).TransferLeadership(uint64(to))
+}
+
 // ClientStats sums every client's counters.
 func (c *Cluster) ClientStats() client.Stats {
 	var t client.Stats
@@ -377,6 +387,7 @@ func (a serverEnv) Disk() vfs.FS                     { return a.e.Disk() }
 func (a serverEnv) Rand() raft.Rand                  { return a.e.Rand() }
 func (a serverEnv) Note(s string)                    { a.e.Note(s) }
 func (a serverEnv) Exit(err error)                   { a.e.Exit(err) }
+func (a serverEnv) Monotonic() time.Duration         { return time.Duration(a.e.Monotonic()) }
 
 type serverHandler struct{ s *server.Server }
 

@@ -249,6 +249,8 @@ func faultClass(k faults.Kind) string {
 		return "quiet"
 	case faults.AddLearner, faults.Promote, faults.Add, faults.Remove, faults.Change:
 		return "membership"
+	case faults.Transfer:
+		return "transfer"
 	}
 	return "other"
 }

@@ -65,17 +65,38 @@ type Summary struct {
 
 // Metrics is the health section of summary.json.
 type Metrics struct {
-	OpsCompleted     uint64   `json:"ops_completed"`
-	OpsUnknown       uint64   `json:"ops_unknown"`
-	Elections        int      `json:"elections"`
-	LeaderChanges    int      `json:"leader_changes"`
-	MaxTerm          uint64   `json:"max_term"`
-	LatencyP50NS     int64    `json:"latency_p50_ns"`
-	LatencyP99NS     int64    `json:"latency_p99_ns"`
-	CommittedEntries uint64   `json:"committed_entries"`
-	MessagesPerEntry float64  `json:"messages_per_entry"`
-	BytesPerEntry    float64  `json:"bytes_per_entry"`
-	LogEntries       []uint64 `json:"log_entries"`
+	OpsCompleted  uint64 `json:"ops_completed"`
+	OpsUnknown    uint64 `json:"ops_unknown"`
+	Elections     int    `json:"elections"`
+	LeaderChanges int    `json:"leader_changes"`
+	MaxTerm       uint64 `json:"max_term"`
+	// ClientLatency is client-observed, of every completed operation;
+	// CommitLatency measured on the leader from proposal to commit.
+	ClientLatencyP50NS int64 `json:"client_latency_p50_ns"`
+	ClientLatencyP99NS int64 `json:"client_latency_p99_ns"`
+	CommitLatencyP50NS int64 `json:"commit_latency_p50_ns"`
+	CommitLatencyP99NS int64 `json:"commit_latency_p99_ns"`
+	// Health: campaigns, the rise of the highest term per hour of virtual
+	// time, time with no leader.
+	ElectionsStarted   uint64  `json:"elections_started"`
+	TermChangesPerHour float64 `json:"term_changes_per_hour"`
+	LeaderlessNS       int64   `json:"leaderless_ns"`
+	// Reads: the mode, client-observed latency of completed gets, reads
+	// confirmed per heartbeat round, reads answered under a lease.
+	ReadMode          string   `json:"read_mode,omitempty"`
+	ReadLatencyP50NS  int64    `json:"read_latency_p50_ns"`
+	ReadLatencyP99NS  int64    `json:"read_latency_p99_ns"`
+	ReadsPerRound     float64  `json:"reads_per_round"`
+	LeaseReads        uint64   `json:"lease_reads"`
+	Transfers         uint64   `json:"transfers"`
+	TransfersAborted  uint64   `json:"transfers_aborted"`
+	FsyncLatencyP99NS int64    `json:"fsync_latency_p99_ns"`
+	LogEntriesMax     uint64   `json:"log_entries_max"`
+	LogBytesMax       uint64   `json:"log_bytes_max"`
+	CommittedEntries  uint64   `json:"committed_entries"`
+	MessagesPerEntry  float64  `json:"messages_per_entry"`
+	BytesPerEntry     float64  `json:"bytes_per_entry"`
+	LogEntries        []uint64 `json:"log_entries"`
 	// MessagesByType is server-to-server traffic by message type.
 	MessagesByType runner.Traffic `json:"messages_by_type,omitempty"`
 }
@@ -105,8 +126,14 @@ func Summarize(res *runner.Result, scenario string, args []string) Summary {
 		Linearizable: res.Linearizability.Verdict.String(), Invariants: "ok", Liveness: res.Liveness.String(),
 		TraceHash: res.TraceHash, Events: res.Events, VirtualTimeNS: int64(res.VirtualTime), Build: Build(),
 		Metrics: Metrics{OpsCompleted: m.OpsCompleted, OpsUnknown: m.OpsUnknown, Elections: m.Elections,
-			LeaderChanges: m.LeaderChanges, MaxTerm: m.MaxTerm, LatencyP50NS: int64(m.LatencyP50),
-			LatencyP99NS: int64(m.LatencyP99), CommittedEntries: m.CommittedEntries,
+			LeaderChanges: m.LeaderChanges, MaxTerm: m.MaxTerm, ClientLatencyP50NS: int64(m.ClientLatencyP50),
+			ClientLatencyP99NS: int64(m.ClientLatencyP99), CommitLatencyP50NS: int64(m.CommitLatencyP50),
+			CommitLatencyP99NS: int64(m.CommitLatencyP99), ElectionsStarted: m.ElectionsStarted,
+			TermChangesPerHour: m.TermChangesPerHour, LeaderlessNS: int64(m.LeaderlessTime), ReadMode: m.ReadMode,
+			ReadLatencyP50NS: int64(m.ReadLatencyP50), ReadLatencyP99NS: int64(m.ReadLatencyP99),
+			ReadsPerRound: m.ReadsPerRound, LeaseReads: m.LeaseReads, Transfers: m.Transfers,
+			TransfersAborted: m.TransfersAborted, FsyncLatencyP99NS: int64(m.FsyncLatencyP99),
+			LogEntriesMax: m.LogEntriesMax, LogBytesMax: m.LogBytesMax, CommittedEntries: m.CommittedEntries,
 			MessagesPerEntry: m.MessagesPerWrite, BytesPerEntry: m.BytesPerWrite, LogEntries: m.LogEntries,
 			MessagesByType: m.Traffic},
 		Args: args, Command: Command(args),

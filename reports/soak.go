@@ -313,7 +313,7 @@ func WriteSoakPage(b *bytes.Buffer, s Soak) error {
 	}
 	v.Charts = []*chart{
 		histogram("Operations completed", "per run", metric(func(r SeedRun) float64 { return float64(r.Metrics.OpsCompleted) }), ""),
-		histogram("Client latency p99", "per run", metric(func(r SeedRun) float64 { return float64(r.Metrics.LatencyP99NS) / 1e6 }), "ms"),
+		histogram("Client latency p99", "per run", metric(func(r SeedRun) float64 { return float64(r.Metrics.ClientLatencyP99NS) / 1e6 }), "ms"),
 		histogram("Elections", "leaders elected per run", metric(func(r SeedRun) float64 { return float64(r.Metrics.Elections) }), ""),
 		histogram("Operations with unknown outcome", "per run", metric(func(r SeedRun) float64 { return float64(r.Metrics.OpsUnknown) }), ""),
 		histogram("Raft messages per entry", "per run", metric(func(r SeedRun) float64 { return r.Metrics.MessagesPerEntry }), ""),

@@ -89,6 +89,10 @@ func (ev *evaluator) check(e Expectation) Check {
 		c.OK, c.Detail = ev.noCommit(e.From, e.To)
 	case ExpectProgress:
 		c.OK, c.Detail = ev.progress(e.After, e.Within)
+	case ExpectLeaderChange:
+		c.OK, c.Detail = ev.leaderChange(e.After, e.Within)
+	case ExpectReadsPerRound:
+		c.OK, c.Detail = ev.readsPerRound(e)
 	case ExpectRestartBytes:
 		c.OK, c.Skipped, c.Detail = ev.restartBytes(e.Node, e.Factor)
 	case ExpectBytesPerWrite:
@@ -298,6 +302,44 @@ func (ev *evaluator) progress(after, within time.Duration) (bool, string) {
 		}
 	}
 	return false, fmt.Sprintf("commit index stayed at %d from %v to %v", base, after, after+within)
+}
+
+// leaderChange: some sample in (after, after+within] shows a leader other
+// than the one leading in the last sample at or before after (a
+// leadership transfer, or an election, happened in time).
+func (ev *evaluator) leaderChange(after, within time.Duration) (bool, string) {
+	before := 0
+	for _, s := range ev.samples {
+		if s.At <= sim.Time(after) {
+			before, _ = s.Leader()
+		}
+	}
+	if before == 0 {
+		return false, fmt.Sprintf("no leader at %v to change from", after)
+	}
+	for _, s := range ev.in(after, after+within) {
+		if id, _ := s.Leader(); s.At > sim.Time(after) && id != 0 && id != before {
+			return true, fmt.Sprintf("n%d led at %v, n%d by %v", before, after, id, s.At)
+		}
+	}
+	return false, fmt.Sprintf("n%d still led (or no one did) from %v to %v", before, after, after+within)
+}
+
+// readsPerRound compares the reads heartbeat rounds confirmed per round
+// (the read index's batching) with the bound.
+func (ev *evaluator) readsPerRound(e Expectation) (bool, string) {
+	if ev.res == nil {
+		return false, "no run"
+	}
+	m := ev.res.Metrics
+	if m.ReadRounds == 0 {
+		return false, "no heartbeat round confirmed a read"
+	}
+	ok := m.ReadsPerRound <= e.Factor
+	if e.AtLeast {
+		ok = m.ReadsPerRound >= e.Factor
+	}
+	return ok, fmt.Sprintf("%d reads in %d rounds: %.2f per round", m.RoundReads, m.ReadRounds, m.ReadsPerRound)
 }
 
 // restartBytes: after each restart of node (a sample in which it is up
@@ -626,6 +668,20 @@ func baseCheck(e Expectation, res *runner.Result) Check {
 		default:
 			c.Detail = "the check did not finish (unknown)"
 		}
+	case ExpectNotLinearizable:
+		lin := res.Linearizability
+		c.OK = lin.Verdict == model.NotLinearizable
+		switch lin.Verdict {
+		case model.Linearizable:
+			c.Detail = "the history is linearizable: no stale read showed"
+		case model.NotLinearizable:
+			c.Detail = "not linearizable on keys " + strings.Join(lin.FailingKeys, ",")
+			if len(res.Explanations) > 0 && len(res.Explanations[0].Text) > 0 {
+				c.Detail += ": " + strings.Join(res.Explanations[0].Text, " ")
+			}
+		default:
+			c.Detail = "the check did not finish (unknown)"
+		}
 	case ExpectInvariants:
 		c.OK = res.Invariant == nil && len(res.Halted) == 0
 		switch {
@@ -660,7 +716,7 @@ func baseCheck(e Expectation, res *runner.Result) Check {
 
 func isBase(k ExpectKind) bool {
 	switch k {
-	case ExpectLinearizable, ExpectInvariants, ExpectLiveness, ExpectUnavailable, ExpectBeyondModel:
+	case ExpectLinearizable, ExpectNotLinearizable, ExpectInvariants, ExpectLiveness, ExpectUnavailable, ExpectBeyondModel:
 		return true
 	}
 	return false

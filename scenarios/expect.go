@@ -21,6 +21,10 @@ const (
 	// ExpectUnavailable turns liveness around: the cluster must NOT
 	// recover after the heal (a majority gone for good).
 	ExpectUnavailable ExpectKind = "unavailable"
+	// ExpectNotLinearizable turns linearizability around: the history
+	// must NOT be linearizable (reads that are stale by design, or past
+	// a configured bound), and the check names the stale read.
+	ExpectNotLinearizable ExpectKind = "not-linearizable"
 	// ExpectBeyondModel: the run's storage faults must go beyond what any
 	// Raft can survive (a consistent rollback of a server's WAL and
 	// high-water mark that no checksum sees), and the run must say so;
@@ -34,6 +38,7 @@ const (
 	ExpectTermStable    ExpectKind = "term-stable"     // from T to T
 	ExpectNoCommit      ExpectKind = "no-commit"       // from T to T
 	ExpectProgress      ExpectKind = "progress"        // within D after T
+	ExpectLeaderChange  ExpectKind = "leader-change"   // within D after T
 	ExpectRestartBytes  ExpectKind = "restart-bytes"   // nX <= Kx-missed
 	ExpectBytesPerWrite ExpectKind = "bytes-per-write" // from T to T <= Kx from T to T
 	ExpectSameTerm      ExpectKind = "same-term"       // at T
@@ -51,11 +56,12 @@ const (
 	// Judged on the run's counters:
 	ExpectSnapshotInstalled ExpectKind = "snapshot-installed" // nX: installed a snapshot from a leader
 	ExpectConfig            ExpectKind = "config"             // voters=nA,nB [learners=nC]: the configuration at the end
+	ExpectReadsPerRound     ExpectKind = "reads-per-round"    // >= X: reads confirmed per heartbeat round
 )
 
-var expectKinds = []ExpectKind{ExpectLinearizable, ExpectInvariants, ExpectLiveness, ExpectUnavailable, ExpectBeyondModel,
-	ExpectStableLeader, ExpectOneLeader, ExpectTermStable, ExpectNoCommit, ExpectProgress, ExpectRestartBytes, ExpectBytesPerWrite,
-	ExpectSnapshotInstalled, ExpectConfig,
+var expectKinds = []ExpectKind{ExpectLinearizable, ExpectNotLinearizable, ExpectInvariants, ExpectLiveness, ExpectUnavailable, ExpectBeyondModel,
+	ExpectStableLeader, ExpectOneLeader, ExpectTermStable, ExpectNoCommit, ExpectProgress, ExpectLeaderChange, ExpectRestartBytes, ExpectBytesPerWrite,
+	ExpectSnapshotInstalled, ExpectConfig, ExpectReadsPerRound,
 	ExpectSameTerm, ExpectCommitted, ExpectLogsEqual, ExpectMessages, ExpectRPCs, ExpectBytes, ExpectOps}
 
 // Expectation is one expect line. Only the fields its kind uses are set.
@@ -64,11 +70,12 @@ type Expectation struct {
 	// From and To bound the interval of stable-leader, term-stable,
 	// no-commit, and the measured window of bytes-per-write.
 	From, To time.Duration
-	// progress within Within after After.
+	// progress and leader-change within Within after After.
 	After, Within time.Duration
 	// Node is restart-bytes' and snapshot-installed's server.
 	Node int
-	// Factor is restart-bytes' K (Kx-missed) and bytes-per-write's K.
+	// Factor is restart-bytes' K (Kx-missed), bytes-per-write's K and
+	// reads-per-round's bound (with AtLeast for >=).
 	Factor float64
 	// BaseFrom and BaseTo are bytes-per-write's baseline window.
 	BaseFrom, BaseTo time.Duration
@@ -96,8 +103,10 @@ func (e Expectation) String() string {
 	switch e.Kind {
 	case ExpectStableLeader, ExpectOneLeader, ExpectTermStable, ExpectNoCommit:
 		s += fmt.Sprintf(" from %v to %v", e.From, e.To)
-	case ExpectProgress:
+	case ExpectProgress, ExpectLeaderChange:
 		s += fmt.Sprintf(" within %v after %v", e.Within, e.After)
+	case ExpectReadsPerRound:
+		s += fmt.Sprintf(" %s %s", e.op(), strconv.FormatFloat(e.Factor, 'g', -1, 64))
 	case ExpectRestartBytes:
 		s += fmt.Sprintf(" n%d <= %sx-missed", e.Node, strconv.FormatFloat(e.Factor, 'g', -1, 64))
 	case ExpectSnapshotInstalled:
@@ -140,7 +149,7 @@ func (e Expectation) end() time.Duration {
 	switch e.Kind {
 	case ExpectStableLeader, ExpectOneLeader, ExpectTermStable, ExpectNoCommit:
 		return e.To
-	case ExpectProgress:
+	case ExpectProgress, ExpectLeaderChange:
 		return e.After + e.Within
 	case ExpectBytesPerWrite:
 		return max(e.To, e.BaseTo)

@@ -67,13 +67,14 @@ func FuzzParse(f *testing.F) {
 
 // drawFault draws a valid fault of any kind for a cluster of n servers,
 // keeping to the scenario language's rules on until (required for faults
-// that hold a state, optional for kill-shaped ones, never for clock-jump).
+// that hold a state, optional for kill-shaped ones, never for clock-jump
+// and transfer).
 func drawFault(t *rapid.T, n int) faults.Fault {
 	kind := rapid.SampledFrom(faults.Kinds()).Draw(t, "kind")
 	f := faults.Fault{Kind: kind, At: time.Duration(rapid.Int64Range(0, int64(10*time.Second)).Draw(t, "at"))}
 	length := time.Duration(rapid.Int64Range(1, int64(5*time.Second)).Draw(t, "length"))
 	switch {
-	case kind == faults.ClockJump || kind.Membership():
+	case kind == faults.ClockJump || kind == faults.Transfer || kind.Membership():
 	case kind == faults.Kill || kind == faults.TornKill || kind == faults.Truncate || kind == faults.Bitflip:
 		if rapid.Bool().Draw(t, "until") {
 			f.Until = f.At + length
@@ -134,6 +135,9 @@ func drawFault(t *rapid.T, n int) faults.Fault {
 		switch rapid.IntRange(0, 2).Draw(t, "target") {
 		case 0:
 			f.Nodes = some()
+			if kind == faults.Transfer {
+				f.Nodes = f.Nodes[:1] // one target
+			}
 		case 1:
 			f.Leader = kind != faults.Isolate
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/seed4fee1fef/raftsim/faults"
 	"github.com/seed4fee1fef/raftsim/linearizability/client"
 	"github.com/seed4fee1fef/raftsim/raft/plant"
+	"github.com/seed4fee1fef/raftsim/raft/server"
 	"github.com/seed4fee1fef/raftsim/scenarios/cluster"
 	"github.com/seed4fee1fef/raftsim/scenarios/runner"
 	"github.com/seed4fee1fef/raftsim/sim"
@@ -75,7 +76,7 @@ const (
 )
 
 // commands lists every command, in the order errors suggest them.
-var commands = []string{"describe", "catches", "servers", "voters", "min-voters", "clients", "keys", "mix", "think", "value-size", "link", "server",
+var commands = []string{"describe", "catches", "servers", "voters", "min-voters", "clients", "keys", "mix", "think", "value-size", "reads", "link", "server",
 	"faults-until", "settle", "drain", "no-heal", "plant", "random-faults", "at", "every", "expect"}
 
 type token struct {
@@ -238,7 +239,7 @@ func (p *parser) setOnce(key string, col int) error {
 func (p *parser) command() error {
 	cmd := p.toks[0]
 	switch cmd.text {
-	case "describe", "catches", "servers", "voters", "min-voters", "keys", "mix", "think", "value-size", "faults-until", "settle",
+	case "describe", "catches", "servers", "voters", "min-voters", "keys", "mix", "think", "value-size", "reads", "faults-until", "settle",
 		"drain", "no-heal", "random-faults":
 		if err := p.setOnce(cmd.text, cmd.col); err != nil {
 			return err
@@ -308,6 +309,18 @@ func (p *parser) command() error {
 		return err
 	case "value-size":
 		return p.valueSize()
+	case "reads":
+		t, err := p.tok(1, "a read mode (index, lease, log, local)")
+		if err != nil {
+			return err
+		}
+		m, ok := server.ParseReadMode(t.text)
+		if !ok {
+			return p.errf(t.col, "unknown read mode %q; expected index, lease, log or local", echo(t.text))
+		}
+		p.s.Reads = m
+		p.values["reads"] = pos{p.line, t.col}
+		return p.noMore(2, "end of line after the read mode")
 	case "link":
 		return p.linkCmd()
 	case "server":
@@ -638,7 +651,7 @@ func (p *parser) linkCmd() error {
 func (p *parser) serverCmd() error {
 	st := &p.s.Server
 	names := []string{"tick", "election-ticks", "heartbeat-ticks", "max-size-per-msg", "max-inflight",
-		"snapshot-entries", "snapshot-ratio", "trailing-entries"}
+		"snapshot-entries", "snapshot-ratio", "trailing-entries", "max-drift"}
 	return p.fields("server", names, func(name string, v token) error {
 		var err error
 		switch name {
@@ -665,6 +678,14 @@ func (p *parser) serverCmd() error {
 			st.TrailingEntries = offIfZero(st.TrailingEntries)
 		case "snapshot-ratio":
 			st.SnapshotRatio, err = p.ratio(v)
+		case "max-drift":
+			var d int
+			d, err = p.integer(token{strings.TrimSuffix(v.text, "ppm"), v.col}, "a drift bound in ppm (0..499999)", 0, sim.MaxDriftPPM-1)
+			st.MaxDriftPPM = int64(d)
+			if d == 0 {
+				st.MaxDriftPPM = -1 // what the script says as 0; the zero value is unset
+			}
+			p.values["max-drift"] = pos{p.line, v.col}
 		}
 		return err
 	})
@@ -800,6 +821,7 @@ func (p *parser) finish() error {
 	runEnd := eff.FaultTime + eff.Drain
 	endWhat := fmt.Sprintf("faults-until %v + drain %v", eff.FaultTime, eff.Drain)
 	liveness, unavailable := 0, 0
+	seen := map[ExpectKind]int{}
 	for i, e := range s.Expect {
 		ep := p.expectPos[i]
 		switch e.Kind {
@@ -814,6 +836,12 @@ func (p *parser) finish() error {
 				other, line = ExpectLiveness, liveness
 			}
 			return p.errAt(ep.kind.line, ep.kind.col, "expect %s contradicts expect %s at line %d", e.Kind, other, line)
+		}
+		seen[e.Kind] = ep.kind.line
+		for _, pair := range [][2]ExpectKind{{ExpectLinearizable, ExpectNotLinearizable}, {ExpectNotLinearizable, ExpectLinearizable}} {
+			if e.Kind == pair[0] && seen[pair[1]] != 0 {
+				return p.errAt(ep.kind.line, ep.kind.col, "expect %s contradicts expect %s at line %d", e.Kind, pair[1], seen[pair[1]])
+			}
 		}
 	}
 	if unavailable != 0 {

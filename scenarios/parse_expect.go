@@ -37,8 +37,30 @@ func (p *parser) expect() error {
 		if err := p.sampled(e.To-e.From, p.toks[i-1], "interval of "); err != nil {
 			return err
 		}
-	case ExpectProgress:
-		if err := p.word(i, "within", `"within DURATION after TIME" after progress`); err != nil {
+	case ExpectReadsPerRound:
+		t, err := p.tok(i, ">= or <= after reads-per-round")
+		if err != nil {
+			return err
+		}
+		switch t.text {
+		case ">=":
+			e.AtLeast = true
+		case "<=":
+		default:
+			return p.errf(t.col, "expected >= or <= after reads-per-round, not %q", echo(t.text))
+		}
+		v, err := p.tok(i+1, "a number of reads like 2.5")
+		if err != nil {
+			return err
+		}
+		f, perr := strconv.ParseFloat(v.text, 64)
+		if perr != nil || math.IsNaN(f) || f < 0 || f > 1e6 {
+			return p.errf(v.col, "bad number of reads %q; expected a number like 2.5", echo(v.text))
+		}
+		e.Factor = f
+		i += 2
+	case ExpectProgress, ExpectLeaderChange:
+		if err := p.word(i, "within", `"within DURATION after TIME" after `+string(e.Kind)); err != nil {
 			return err
 		}
 		t, err := p.tok(i+1, "a duration after within")

@@ -61,6 +61,8 @@ func shape(k faults.Kind) (paramClass, targetClass, untilRule) {
 		return paramSigned, targetNodes, untilRequired
 	case faults.ClockJump:
 		return paramSigned, targetNodes, untilForbidden
+	case faults.Transfer:
+		return paramNone, targetNodes, untilForbidden
 	case faults.ClockDrift:
 		return paramPPM, targetNodes, untilRequired
 	case faults.Truncate, faults.TruncateMark, faults.TruncateSnapshot:

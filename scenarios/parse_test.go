@@ -140,7 +140,7 @@ func knownBugs() string {
 
 func TestParseErrors(t *testing.T) {
 	for _, tt := range []struct{ src, want string }{
-		{"kil n3", `t.scn:1:1: unknown command "kil"; expected one of describe, catches, servers, voters, min-voters, clients, keys, mix, think, value-size, link, server, faults-until, settle, drain, no-heal, plant, random-faults, at, every, expect`},
+		{"kil n3", `t.scn:1:1: unknown command "kil"; expected one of describe, catches, servers, voters, min-voters, clients, keys, mix, think, value-size, reads, link, server, faults-until, settle, drain, no-heal, plant, random-faults, at, every, expect`},
 		{"at 2x kill n3", `t.scn:1:4: bad duration "2x"; expected a duration like 500ms, 2s or 1m30s`},
 		{"servers 5\nat 2s kill n9 until 3s", `t.scn:2:12: unknown node n9 (servers are n1..n5)`},
 		{"at 2s kill n1,n2,n7 until 3s", `t.scn:1:18: unknown node n7 (servers are n1..n5)`},
@@ -216,8 +216,8 @@ func TestParseErrors(t *testing.T) {
 		{"random-faults kinds=kill,nope", `t.scn:1:26: unknown fault kind "nope"; expected one of ` + knownKinds() + ``},
 		{"random-faults kinds=kill,kill", `t.scn:1:26: fault kind kill named twice`},
 		{"random-faults often", `t.scn:1:15: unexpected "often"; expected kinds=KIND,... or mean-gap=DURATION`},
-		{"expect", `t.scn:1:8: expected an expectation (linearizable, invariants, liveness, unavailable, beyond-model, stable-leader, one-leader, term-stable, no-commit, progress, restart-bytes, bytes-per-write, snapshot-installed, config, same-term, committed, logs-equal, messages, rpcs, bytes, ops)`},
-		{"expect foo", `t.scn:1:8: unknown expectation "foo"; expected one of linearizable, invariants, liveness, unavailable, beyond-model, stable-leader, one-leader, term-stable, no-commit, progress, restart-bytes, bytes-per-write, snapshot-installed, config, same-term, committed, logs-equal, messages, rpcs, bytes, ops`},
+		{"expect", `t.scn:1:8: expected an expectation (linearizable, not-linearizable, invariants, liveness, unavailable, beyond-model, stable-leader, one-leader, term-stable, no-commit, progress, leader-change, restart-bytes, bytes-per-write, snapshot-installed, config, reads-per-round, same-term, committed, logs-equal, messages, rpcs, bytes, ops)`},
+		{"expect foo", `t.scn:1:8: unknown expectation "foo"; expected one of linearizable, not-linearizable, invariants, liveness, unavailable, beyond-model, stable-leader, one-leader, term-stable, no-commit, progress, leader-change, restart-bytes, bytes-per-write, snapshot-installed, config, reads-per-round, same-term, committed, logs-equal, messages, rpcs, bytes, ops`},
 		{"expect linearizable please", `t.scn:1:21: unexpected "please"; expected end of line`},
 		{"expect stable-leader 10s 40s", `t.scn:1:22: unexpected "10s"; expected "from TIME to TIME" after stable-leader`},
 		{"expect stable-leader from 10s", `t.scn:1:31: expected "to TIME" after the start`},

@@ -53,17 +53,21 @@ func Judge(s *Scenario, res *runner.Result) *Outcome {
 	if res.Liveness.Skipped && ev.stoppedAt < 0 {
 		ev.stoppedAt = sim.Time(res.VirtualTime)
 	}
-	unavailable, beyond := false, false
+	unavailable, beyond, stale := false, false, false
 	listed := map[ExpectKind]bool{}
 	for _, e := range s.Expect {
 		listed[e.Kind] = true
 		unavailable = unavailable || e.Kind == ExpectUnavailable
 		beyond = beyond || e.Kind == ExpectBeyondModel
+		stale = stale || e.Kind == ExpectNotLinearizable
 	}
 	var checks []Check
 	implicit := []ExpectKind{ExpectLinearizable, ExpectInvariants, ExpectLiveness}
 	if unavailable {
 		implicit[2] = ExpectUnavailable
+	}
+	if stale {
+		implicit[0] = ExpectNotLinearizable
 	}
 	for _, k := range implicit {
 		if !listed[k] {
@@ -82,7 +86,7 @@ func Judge(s *Scenario, res *runner.Result) *Outcome {
 			failures = append(failures, e.String()+": "+c.Detail)
 		}
 	}
-	res.Judge(failures, runner.Expectations{Unavailable: unavailable, BeyondModel: beyond})
+	res.Judge(failures, runner.Expectations{Unavailable: unavailable, BeyondModel: beyond, NotLinearizable: stale})
 	if beyond && len(res.BeyondModel) > 0 {
 		for i := range checks {
 			if c := &checks[i]; !c.OK && isBase(c.Expect.Kind) {

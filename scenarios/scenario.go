@@ -10,6 +10,7 @@ import (
 	"github.com/seed4fee1fef/raftsim/faults"
 	"github.com/seed4fee1fef/raftsim/linearizability/client"
 	"github.com/seed4fee1fef/raftsim/raft/plant"
+	"github.com/seed4fee1fef/raftsim/raft/server"
 	"github.com/seed4fee1fef/raftsim/scenarios/cluster"
 	"github.com/seed4fee1fef/raftsim/scenarios/runner"
 	"github.com/seed4fee1fef/raftsim/sim"
@@ -41,6 +42,9 @@ type Scenario struct {
 	// Workload is zero (the default) or complete: a script that sets any
 	// of keys, mix, think and value-size starts from client.DefaultWorkload.
 	Workload client.Workload
+	// Reads is how gets are answered (reads index|lease|log|local); zero:
+	// the runner's default (index), or the swarm's draw with random-faults.
+	Reads server.ReadMode
 	// Link is zero (the default) or complete: a link line starts from the
 	// default link (1ms..5ms, no loss, duplication or reordering).
 	Link   sim.LinkConfig
@@ -81,6 +85,10 @@ type ServerTuning struct {
 	SnapshotEntries int     // server snapshot-entries 10000
 	SnapshotRatio   float64 // server snapshot-ratio 10
 	TrailingEntries int     // server trailing-entries 1000
+	// MaxDriftPPM bounds clock drift for lease reads; -1 is what the
+	// script writes as 0 (the zero value leaves a random-faults swarm to
+	// size it to its drift faults).
+	MaxDriftPPM int64 // server max-drift 0
 }
 
 // RandomFaults is a random-faults line: a swarm schedule drawn from the
@@ -113,6 +121,8 @@ func (s *Scenario) baseOptions(seed uint64) runner.Options {
 	o.Server.SnapshotRatio = s.Server.SnapshotRatio
 	o.Server.TrailingEntries = s.Server.TrailingEntries
 	o.KeepMessages = s.countsMessages()
+	o.Server.Reads = s.Reads
+	o.Server.MaxDriftPPM = s.Server.MaxDriftPPM
 	return o
 }
 
@@ -126,8 +136,12 @@ func (s *Scenario) Options(seed uint64) runner.Options {
 	if s.Random != nil {
 		runner.SwarmServer(seed, &o.Server)
 		o.MinVoters = runner.SwarmMinVoters(o.Servers, o.MinVoters)
+		runner.SwarmReads(seed, &o)
 	}
 	sched := s.Schedule(seed)
+	if s.Random != nil {
+		runner.FitLease(&o.Server, sched)
+	}
 	o.Schedule = &sched
 	return o
 }
@@ -147,7 +161,7 @@ func (s *Scenario) Schedule(seed uint64) faults.Schedule {
 		}
 		g := faults.Generate(sim.NewRand(seed, "schedule"), faults.GenOptions{
 			Servers: eff.Servers, Duration: eff.FaultTime, Kinds: kinds, MeanGap: r.MeanGap, Voters: s.Voters})
-		fs = append(fs, g.Faults...)
+		fs = runner.MergeFaults(g.Faults, runner.SwarmTransfers(seed, eff.Servers, eff.FaultTime))
 		sched.Swarm = g.Swarm
 	}
 	for _, f := range s.Faults {
@@ -200,11 +214,13 @@ func FromSchedule(opts runner.Options, sched faults.Schedule) *Scenario {
 		Name:        fmt.Sprintf("seed-%d", o.Seed),
 		Description: fmt.Sprintf("replay of seed %d (%d faults)", o.Seed, len(sched.Faults)),
 		Servers:     o.Servers, Voters: slices.Clone(o.Voters), MinVoters: o.MinVoters, Clients: o.Clients, ClientGroups: cloneGroups(o.ClientGroups), Workload: o.Workload, Link: o.Link,
+		Reads:     o.Server.Reads,
 		FaultTime: o.FaultTime, Settle: o.Settle, Drain: o.Drain, Planted: o.Planted,
 		Server: ServerTuning{TickInterval: o.Server.TickInterval, ElectionTicks: o.Server.ElectionTicks,
 			HeartbeatTicks: o.Server.HeartbeatTicks, MaxSizePerMsg: o.Server.MaxSizePerMsg,
 			MaxInflightMsgs: o.Server.MaxInflightMsgs, SnapshotEntries: o.Server.SnapshotEntries,
-			SnapshotRatio: o.Server.SnapshotRatio, TrailingEntries: o.Server.TrailingEntries},
+			SnapshotRatio: o.Server.SnapshotRatio, TrailingEntries: o.Server.TrailingEntries,
+			MaxDriftPPM: o.Server.MaxDriftPPM},
 	}
 	if sw := sched.Swarm; sw != nil && len(sw.Kinds) > 0 {
 		names := make([]string, len(sw.Kinds))
@@ -286,6 +302,9 @@ func (s *Scenario) Script() string {
 			line("value-size %d..%d", w.ValueMin, w.ValueMax)
 		}
 	}
+	if s.Reads != server.ReadDefault {
+		line("reads %s", s.Reads)
+	}
 	if l := s.Link; l != (sim.LinkConfig{}) {
 		lat := l.MinLatency.String()
 		if l.MaxLatency != l.MinLatency {
@@ -318,6 +337,9 @@ func (s *Scenario) Script() string {
 		}
 		if st.TrailingEntries != 0 {
 			parts = append(parts, "trailing-entries "+strconv.Itoa(max(st.TrailingEntries, 0)))
+		}
+		if st.MaxDriftPPM != 0 {
+			parts = append(parts, "max-drift "+strconv.FormatInt(max(st.MaxDriftPPM, 0), 10))
 		}
 		line("server %s", strings.Join(parts, " "))
 	}

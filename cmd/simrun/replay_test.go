@@ -51,7 +51,7 @@ func TestReplayVerifiesTheTrace(t *testing.T) {
 	assert.Equal(t, field(t, out, "recorded-trace-events"), field(t, out, "trace-events"))
 	assert.Equal(t, field(t, out, "recorded-trace-sha256"), field(t, out, "trace-sha256"))
 	assert.Len(t, field(t, out, "trace-sha256"), 64)
-	assert.Equal(t, "go run ./cmd/simrun --seed 3 --servers 5 --clients 3 --duration 2s --settle 2s", field(t, out, "command"))
+	assert.Equal(t, "go run ./cmd/simrun --seed 3 --servers 5 --duration 2s --settle 2s", field(t, out, "command"))
 
 	other := report(t, "4")
 	otherTrace, err := os.ReadFile(filepath.Join(other, "trace.jsonl"))

@@ -12,6 +12,7 @@ import (
 
 	"github.com/seed4fee1fef/raftsim/faults"
 	"github.com/seed4fee1fef/raftsim/linearizability/model"
+	"github.com/seed4fee1fef/raftsim/raft"
 	"github.com/seed4fee1fef/raftsim/raft/plant"
 	"github.com/seed4fee1fef/raftsim/raft/server"
 	"github.com/seed4fee1fef/raftsim/reports"
@@ -28,6 +29,7 @@ type runOptions struct {
 	faults   string
 	noFaults bool
 	plant    string
+	reads    string
 	json     bool
 	out      string
 	report   bool
@@ -42,12 +44,13 @@ func (o *runOptions) register(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.Uint64Var(&o.seed, "seed", 1, "seed of the run: the same seed reproduces the same run")
 	f.IntVar(&o.servers, "servers", 5, "number of Raft servers")
-	f.IntVar(&o.clients, "clients", 3, "number of clients")
+	f.IntVar(&o.clients, "clients", 0, "number of clients (0: 3, or 8 on a seed whose swarm draws the read-heavy workload)")
 	f.DurationVar(&o.duration, "duration", 20*time.Second, "virtual time during which faults may be active")
 	f.DurationVar(&o.settle, "settle", 10*time.Second, "liveness bound: time after the last fault heals to elect a leader and complete an operation")
 	f.StringVar(&o.faults, "faults", "", "comma-separated fault kinds the seed may draw from (default: all)")
 	f.BoolVar(&o.noFaults, "no-faults", false, "run without any fault")
 	f.StringVar(&o.plant, "plant", "", "comma-separated bugs to plant on purpose (see raft/plant), to see the harness catch them")
+	f.StringVar(&o.reads, "reads", "", "how gets are answered: index, lease, log or local (default: a random run's swarm draws index, lease or log; a scenario says)")
 	f.BoolVar(&o.json, "json", false, "print one JSON object instead of key: value lines")
 	f.StringVar(&o.out, "out", "raftsim-reports", "directory under which a failing run writes its report")
 	f.BoolVar(&o.report, "report", false, "write the report even if the run passes")
@@ -64,10 +67,19 @@ func (o *runOptions) reproArgs() []string {
 		if o.plant != "" {
 			args = append(args, "--plant", o.plant)
 		}
+		if o.reads != "" {
+			args = append(args, "--reads", o.reads)
+		}
 		return args
 	}
-	args := []string{"--seed", fmt.Sprint(o.seed), "--servers", fmt.Sprint(o.servers), "--clients", fmt.Sprint(o.clients),
-		"--duration", o.duration.String(), "--settle", o.settle.String()}
+	args := []string{"--seed", fmt.Sprint(o.seed), "--servers", fmt.Sprint(o.servers)}
+	if o.clients != 0 {
+		args = append(args, "--clients", fmt.Sprint(o.clients))
+	}
+	args = append(args, "--duration", o.duration.String(), "--settle", o.settle.String())
+	if o.reads != "" {
+		args = append(args, "--reads", o.reads)
+	}
 	if o.faults != "" {
 		args = append(args, "--faults", o.faults)
 	}
@@ -111,6 +123,13 @@ func (o *runOptions) options() (runner.Options, error) {
 			opts.FaultKinds = append(opts.FaultKinds, k)
 		}
 	}
+	if o.reads != "" {
+		m, ok := server.ParseReadMode(o.reads)
+		if !ok {
+			return opts, badInput("--reads %q: want index, lease, log or local", o.reads)
+		}
+		opts.Server.Reads = m
+	}
 	if o.plant != "" {
 		for _, name := range strings.Split(o.plant, ",") {
 			b, err := plant.Parse(strings.TrimSpace(name))
@@ -149,6 +168,9 @@ func (o *runOptions) run(stdout, stderr io.Writer) error {
 		}
 		oc, err := scenarios.Run(sc, o.seed, func(ro *runner.Options) {
 			ro.Planted |= opts.Planted
+			if opts.Server.Reads != server.ReadDefault {
+				ro.Server.Reads = opts.Server.Reads
+			}
 		})
 		if err != nil {
 			return badInput("scenario %s: %v", o.scenario, err)
@@ -252,10 +274,22 @@ func summarize(res *runner.Result) *summary {
 	out.add("ops", m.OpsCompleted)
 	out.add("ops-unknown", m.OpsUnknown)
 	out.add("elections", m.Elections)
+	out.add("elections-started", m.ElectionsStarted)
 	out.add("leader-changes", m.LeaderChanges)
 	out.add("max-term", m.MaxTerm)
-	out.add("latency-p50", m.LatencyP50.String())
-	out.add("latency-p99", m.LatencyP99.String())
+	out.add("term-changes-per-hour", fmt.Sprintf("%.0f", m.TermChangesPerHour))
+	out.add("leaderless-time", m.LeaderlessTime.String())
+	out.add("client-latency-p50", m.ClientLatencyP50.String())
+	out.add("client-latency-p99", m.ClientLatencyP99.String())
+	out.add("commit-latency-p50", m.CommitLatencyP50.String())
+	out.add("commit-latency-p99", m.CommitLatencyP99.String())
+	out.add("read-mode", readModeLine(res.Options.Server))
+	out.add("read-latency-p50", m.ReadLatencyP50.String())
+	out.add("read-latency-p99", m.ReadLatencyP99.String())
+	out.add("reads-per-round", fmt.Sprintf("%.2f", m.ReadsPerRound))
+	out.add("lease-reads", m.LeaseReads)
+	out.add("transfers", fmt.Sprintf("%d (%d given up)", m.Transfers, m.TransfersAborted))
+	out.add("fsync-latency-p99", m.FsyncLatencyP99.String())
 	out.add("committed-entries", m.CommittedEntries)
 	out.add("messages-per-entry", fmt.Sprintf("%.2f", m.MessagesPerWrite))
 	out.add("bytes-per-entry", fmt.Sprintf("%.0f", m.BytesPerWrite))
@@ -292,6 +326,24 @@ func summarize(res *runner.Result) *summary {
 		}
 	}
 	return out
+}
+
+// readModeLine says how the run read: the mode, and for a lease its
+// drift bound and length.
+func readModeLine(c server.Config) string {
+	mode := c.Reads
+	if mode == server.ReadDefault {
+		mode = server.ReadIndex
+	}
+	if mode != server.ReadLease {
+		return mode.String()
+	}
+	elect := c.ElectionTicks
+	if elect == 0 {
+		elect = server.DefaultElectionTicks
+	}
+	d := max(c.MaxDriftPPM, 0)
+	return fmt.Sprintf("lease (max drift %dppm: %d of %d election ticks)", d, raft.LeaseTicks(elect, d), elect)
 }
 
 // snapshotPolicy describes a server configuration's snapshot policy.

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -214,6 +215,7 @@ func (o *soakOptions) soak(stdout, stderr io.Writer) error {
 		// found before it are kept: they decide the exit status.
 		out.add("stopped", firstErr.Error())
 	}
+	soakHealth(out, seedRuns)
 	slices.SortFunc(seedRuns, func(a, b reports.SeedRun) int { return cmp.Compare(a.Seed, b.Seed) })
 	soak := reports.Soak{Command: reports.Command(o.soakArgs()), Seeds: o.seeds, Shards: []string{o.shard},
 		Build: reports.Build(), Runs: seedRuns, MorePassed: morePassed, WallNS: int64(time.Since(started)), Parallel: o.parallel}
@@ -280,4 +282,59 @@ func (it *seedIter) next() (uint64, bool) {
 
 func sortFailures(fs []soakFailure) {
 	slices.SortFunc(fs, func(a, b soakFailure) int { return cmp.Compare(a.seed, b.seed) })
+}
+
+// soakHealth adds the health metrics of a soak's runs: totals of what
+// counts, medians over the runs of the per-run figures, and read latency
+// and batching per read mode.
+func soakHealth(out *summary, runs []reports.SeedRun) {
+	if len(runs) == 0 {
+		return
+	}
+	median := func(f func(m reports.Metrics) float64, keep func(m reports.Metrics) bool) float64 {
+		var xs []float64
+		for _, r := range runs {
+			if keep == nil || keep(r.Metrics) {
+				xs = append(xs, f(r.Metrics))
+			}
+		}
+		if len(xs) == 0 {
+			return 0
+		}
+		slices.Sort(xs)
+		return xs[len(xs)/2]
+	}
+	dur := func(ns float64) string { return time.Duration(ns).String() }
+	var campaigns, transfers, aborted uint64
+	var fsync int64
+	modes := map[string]int{}
+	for _, r := range runs {
+		m := r.Metrics
+		campaigns += m.ElectionsStarted
+		transfers += m.Transfers
+		aborted += m.TransfersAborted
+		fsync = max(fsync, m.FsyncLatencyP99NS)
+		modes[m.ReadMode]++
+	}
+	out.add("elections-started", fmt.Sprintf("%d in all", campaigns))
+	out.add("term-changes-per-hour", fmt.Sprintf("%.0f (median of runs)", median(func(m reports.Metrics) float64 { return m.TermChangesPerHour }, nil)))
+	out.add("leaderless-time", dur(median(func(m reports.Metrics) float64 { return float64(m.LeaderlessNS) }, nil))+" (median of runs)")
+	out.add("commit-latency-p50", dur(median(func(m reports.Metrics) float64 { return float64(m.CommitLatencyP50NS) }, nil))+" (median of runs)")
+	out.add("commit-latency-p99", dur(median(func(m reports.Metrics) float64 { return float64(m.CommitLatencyP99NS) }, nil))+" (median of runs)")
+	var lat, batch []string
+	for _, mode := range slices.Sorted(maps.Keys(modes)) {
+		of := func(m reports.Metrics) bool { return m.ReadMode == mode }
+		lat = append(lat, fmt.Sprintf("%s %s/%s (%d runs)", mode,
+			dur(median(func(m reports.Metrics) float64 { return float64(m.ReadLatencyP50NS) }, of)),
+			dur(median(func(m reports.Metrics) float64 { return float64(m.ReadLatencyP99NS) }, of)), modes[mode]))
+		if mode == "index" || mode == "lease" {
+			batch = append(batch, fmt.Sprintf("%s %.2f", mode, median(func(m reports.Metrics) float64 { return m.ReadsPerRound }, of)))
+		}
+	}
+	out.add("read-latency-p50/p99", strings.Join(lat, ", ")+" (medians of runs)")
+	if len(batch) > 0 {
+		out.add("reads-per-round", strings.Join(batch, ", ")+" (medians of runs)")
+	}
+	out.add("transfers", fmt.Sprintf("%d (%d given up)", transfers, aborted))
+	out.add("fsync-latency-p99", time.Duration(fsync).String()+" (worst run)")
 }

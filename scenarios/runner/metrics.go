@@ -9,20 +9,50 @@ import (
 	"github.com/seed4fee1fef/raftsim/raft/raftpb"
 	"github.com/seed4fee1fef/raftsim/scenarios/cluster"
 	"github.com/seed4fee1fef/raftsim/sim"
+	"github.com/seed4fee1fef/raftsim/sim/disk"
 )
 
 // Metrics are the cluster health figures the operations lesson says to
-// watch: leader stability, elections, commit latency, traffic per write,
-// log size per node.
+// watch: leader stability (term changes, elections, leaderless time),
+// commit latency, traffic per write, log size per node, fsync latency;
+// and for reads, their latency and how well rounds batch them.
 type Metrics struct {
 	Elections     int    // times a node became leader
 	LeaderChanges int    // times the newest leader was a different node than the one before
 	MaxTerm       uint64 // highest term any node reached
-	OpsIssued     uint64
-	OpsCompleted  uint64
-	OpsUnknown    uint64 // gave up: outcome unknown
+	// ElectionsStarted counts campaigns (a node becoming candidate, won
+	// or not; pre-votes not counted); TermChangesPerHour is the rise of
+	// the highest term per hour of virtual time; LeaderlessTime is how
+	// long no server believed it led.
+	ElectionsStarted   uint64
+	TermChangesPerHour float64
+	LeaderlessTime     time.Duration
+	OpsIssued          uint64
+	OpsCompleted       uint64
+	OpsUnknown         uint64 // gave up: outcome unknown
 	// Client-observed latency of completed operations, in virtual time.
-	LatencyP50, LatencyP99 time.Duration
+	ClientLatencyP50, ClientLatencyP99 time.Duration
+	// CommitLatency is measured on the leader, from a client command's
+	// proposal to the leader's commit index reaching it (commands whose
+	// proposer lost leadership first are not counted).
+	CommitLatencyP50, CommitLatencyP99 time.Duration
+	// ReadMode is how gets were answered; ReadLatency the client-observed
+	// latency of completed gets. ReadRounds are the heartbeat rounds that
+	// confirmed reads, RoundReads the reads they confirmed (ReadsPerRound
+	// is their ratio: the batching), LeaseReads the reads a leader
+	// answered at once under its lease.
+	ReadMode                       string
+	ReadLatencyP50, ReadLatencyP99 time.Duration
+	ReadRounds, RoundReads         uint64
+	ReadsPerRound                  float64
+	LeaseReads                     uint64
+	// Transfers counts leadership transfers started, TransfersAborted
+	// those given up after an election timeout.
+	Transfers, TransfersAborted uint64
+	// FsyncLatencyP99 is over every fsync servers issued (slow-fsync
+	// faults make some slow), Fsyncs how many.
+	FsyncLatencyP99 time.Duration
+	Fsyncs          uint64
 	// Entries committed and applied (on the most advanced live node).
 	CommittedEntries uint64
 	// Server-to-server traffic.
@@ -52,10 +82,76 @@ type metrics struct {
 	taken, installed []uint64
 	entryBytes       uint64
 	snapBytes        uint64
+	// raft counters, summed over servers and restarts
+	counters raft.Counters
+	// proposed are each leader's client commands awaiting commit, in
+	// index order (index id-1), and commitLat the latencies measured.
+	proposed  [][]proposal
+	commitLat []time.Duration
+	// fsyncs counts servers' fsyncs; slowSyncs are the latencies of the
+	// ones that took time.
+	fsyncs    uint64
+	slowSyncs []time.Duration
+}
+
+type proposal struct {
+	index uint64
+	at    sim.Time
 }
 
 func newMetrics(w *sim.World, servers int) *metrics {
-	return &metrics{w: w, taken: make([]uint64, servers), installed: make([]uint64, servers)}
+	return &metrics{w: w, taken: make([]uint64, servers), installed: make([]uint64, servers),
+		proposed: make([][]proposal, servers)}
+}
+
+// propose and commit measure commit latency on the leader.
+func (m *metrics) propose(id, index uint64) {
+	if id >= 1 && int(id) <= len(m.proposed) {
+		m.proposed[id-1] = append(m.proposed[id-1], proposal{index: index, at: m.w.Now()})
+	}
+}
+
+func (m *metrics) commit(id, index uint64) {
+	if id < 1 || int(id) > len(m.proposed) {
+		return
+	}
+	q := m.proposed[id-1]
+	k := 0
+	for ; k < len(q) && q[k].index <= index; k++ {
+		m.commitLat = append(m.commitLat, m.w.Now().Sub(q[k].at))
+	}
+	m.proposed[id-1] = q[k:]
+}
+
+// count adds a server's raft counters' rise.
+func (m *metrics) count(d raft.Counters) {
+	c := &m.counters
+	c.Campaigns += d.Campaigns
+	c.ReadRounds += d.ReadRounds
+	c.RoundReads += d.RoundReads
+	c.LeaseReads += d.LeaseReads
+	c.Transfers += d.Transfers
+	c.TransfersAborted += d.TransfersAborted
+}
+
+// disk sees every disk operation: servers' fsyncs and their latency.
+func (m *metrics) disk(id sim.NodeID, op disk.Op) {
+	if int(id) > len(m.proposed) || op.Kind != disk.OpSync && op.Kind != disk.OpSyncDir {
+		return
+	}
+	m.fsyncs++
+	if op.Latency > 0 {
+		m.slowSyncs = append(m.slowSyncs, op.Latency)
+	}
+}
+
+// percentiles returns the p50 and p99 of ds (zero if empty); it sorts ds.
+func percentiles(ds []time.Duration) (p50, p99 time.Duration) {
+	if len(ds) == 0 {
+		return 0, 0
+	}
+	slices.Sort(ds)
+	return ds[len(ds)*50/100], ds[min(len(ds)-1, len(ds)*99/100)]
 }
 
 // snapshot counts a snapshot taken or installed by server id.
@@ -87,6 +183,9 @@ func (m *metrics) sent(msg []byte) {
 func (m *metrics) role(id uint64, role raft.Role, term uint64) {
 	m.maxTerm = max(m.maxTerm, term)
 	if role != raft.Leader {
+		if id >= 1 && int(id) <= len(m.proposed) {
+			m.proposed[id-1] = nil // what it proposed commits, if at all, under another leader
+		}
 		return
 	}
 	m.elections++
@@ -105,16 +204,36 @@ func (m *metrics) finish(c *cluster.Cluster) Metrics {
 	}
 	cs := c.ClientStats()
 	out.OpsIssued, out.OpsCompleted, out.OpsUnknown = cs.Issued, cs.Completed, cs.GaveUp
-	var lat []time.Duration
+	var lat, reads []time.Duration
 	for _, op := range c.History.Operations() {
 		if !op.Unknown {
 			lat = append(lat, time.Duration(op.Return-op.Call))
+			if op.Input.Op == kv.OpGet {
+				reads = append(reads, time.Duration(op.Return-op.Call))
+			}
 		}
 	}
-	slices.Sort(lat)
-	if len(lat) > 0 {
-		out.LatencyP50 = lat[len(lat)*50/100]
-		out.LatencyP99 = lat[min(len(lat)-1, len(lat)*99/100)]
+	out.ClientLatencyP50, out.ClientLatencyP99 = percentiles(lat)
+	out.ReadLatencyP50, out.ReadLatencyP99 = percentiles(reads)
+	out.CommitLatencyP50, out.CommitLatencyP99 = percentiles(m.commitLat)
+	k := m.counters
+	out.ElectionsStarted, out.ReadRounds, out.RoundReads, out.LeaseReads = k.Campaigns, k.ReadRounds, k.RoundReads, k.LeaseReads
+	out.Transfers, out.TransfersAborted = k.Transfers, k.TransfersAborted
+	if k.ReadRounds > 0 {
+		out.ReadsPerRound = float64(k.RoundReads) / float64(k.ReadRounds)
+	}
+	if hours := m.w.Now().Duration().Hours(); hours > 0 && m.maxTerm > 1 {
+		out.TermChangesPerHour = float64(m.maxTerm-1) / hours
+	}
+	out.Fsyncs = m.fsyncs
+	if slow := len(m.slowSyncs); slow > 0 && m.fsyncs > 0 {
+		// The p99 of every fsync: the fast ones (latency 0) are the
+		// first fsyncs-slow of the sorted list.
+		i := min(m.fsyncs-1, m.fsyncs*99/100)
+		if fast := m.fsyncs - uint64(slow); i >= fast {
+			slices.Sort(m.slowSyncs)
+			out.FsyncLatencyP99 = m.slowSyncs[i-fast]
+		}
 	}
 	net := m.w.Net()
 	for f := 1; f <= c.Servers(); f++ {

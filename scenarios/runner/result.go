@@ -125,6 +125,9 @@ type Expectations struct {
 	// BeyondModel: the storage faults must go beyond the fault model, and
 	// the run must say so; what follows from them is excused.
 	BeyondModel bool
+	// NotLinearizable: the history must not be linearizable (reads stale
+	// by design, or by a clock drift past the configured bound).
+	NotLinearizable bool
 }
 
 // Judge re-decides the verdict with a scenario's expectations: their
@@ -188,7 +191,10 @@ func (r *Result) decide() {
 	if v := r.Invariant; v != nil {
 		r.Failures = append(r.Failures, "invariant "+v.Invariant+" broken at "+v.At.String()+": "+v.Message)
 	}
-	if r.Linearizability.Verdict == model.NotLinearizable {
+	switch lin := r.Linearizability.Verdict; {
+	case r.Expected.NotLinearizable && lin == model.Linearizable:
+		r.Failures = append(r.Failures, "expect not-linearizable: the history is linearizable: no stale read showed")
+	case !r.Expected.NotLinearizable && lin == model.NotLinearizable:
 		r.Failures = append(r.Failures, "history not linearizable on keys "+strings.Join(r.Linearizability.FailingKeys, ","))
 	}
 	switch l := r.Liveness; {
@@ -211,7 +217,7 @@ func (r *Result) decide() {
 	switch {
 	case len(r.Failures) > 0:
 		r.Verdict = Fail
-	case r.Linearizability.Verdict != model.Linearizable:
+	case r.Linearizability.Verdict == model.Unknown:
 		r.Verdict = Unknown
 	default:
 		r.Verdict = Pass

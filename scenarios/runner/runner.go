@@ -112,6 +112,9 @@ func (o *Options) Defaults() {
 	if o.Workload == (client.Workload{}) {
 		o.Workload = client.DefaultWorkload()
 	}
+	if o.Server.Reads == server.ReadDefault {
+		o.Server.Reads = server.ReadIndex
+	}
 	if o.Link == (sim.LinkConfig{}) {
 		o.Link = sim.LinkConfig{MinLatency: time.Millisecond, MaxLatency: 5 * time.Millisecond}
 	}
@@ -197,6 +200,11 @@ func (e *LimitError) Error() string {
 // Run executes one run. An error means the options were unusable; a run
 // that found a problem returns a Result whose verdicts say so.
 func Run(opts Options) (*Result, error) {
+	swarm := opts.Schedule == nil && !opts.NoFaults
+	if swarm {
+		SwarmServer(opts.Seed, &opts.Server)
+		SwarmReads(opts.Seed, &opts)
+	}
 	opts.Defaults()
 	if err := opts.Validate(); err != nil {
 		return nil, err
@@ -205,9 +213,21 @@ func Run(opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if opts.Schedule == nil && !opts.NoFaults {
-		SwarmServer(opts.Seed, &opts.Server)
+	// The schedule is drawn before the servers start (from its own named
+	// stream, so the order of draws changes nothing), so that a swarm
+	// lease can be sized to the clock drift it holds.
+	sched := opts.Schedule
+	if swarm {
 		opts.MinVoters = SwarmMinVoters(opts.Servers, opts.MinVoters)
+		kinds := opts.FaultKinds
+		if len(kinds) == 0 {
+			kinds = DefaultKinds(opts.Servers)
+		}
+		s := faults.Generate(w.Rand("schedule"), faults.GenOptions{
+			Servers: opts.Servers, Duration: opts.FaultTime, Kinds: kinds, Voters: opts.Voters})
+		s.Faults = MergeFaults(s.Faults, SwarmTransfers(opts.Seed, opts.Servers, opts.FaultTime))
+		FitLease(&opts.Server, s)
+		sched = &s
 	}
 	res := &Result{Options: opts, World: w}
 	m := newMetrics(w, opts.Servers)
@@ -235,6 +255,8 @@ func Run(opts Options) (*Result, error) {
 		m.role(id, role, term)
 		chron.role(id, role, lead, term)
 	}
+	scfg.OnPropose, scfg.OnCommit, scfg.OnCounters = m.propose, m.commit, func(_ uint64, d raft.Counters) { m.count(d) }
+	w.OnDisk(m.disk)
 	// Installed before the servers start, so their first start is seen;
 	// it runs before the checker's hook.
 	storage := newStorageWatch(opts.Servers)
@@ -256,16 +278,6 @@ func Run(opts Options) (*Result, error) {
 	ck.Install(c)
 	smp := startSampler(w, c, opts.MaxEvents)
 
-	sched := opts.Schedule
-	if sched == nil && !opts.NoFaults {
-		kinds := opts.FaultKinds
-		if len(kinds) == 0 {
-			kinds = DefaultKinds(opts.Servers)
-		}
-		s := faults.Generate(w.Rand("schedule"), faults.GenOptions{
-			Servers: opts.Servers, Duration: opts.FaultTime, Kinds: kinds, Voters: opts.Voters})
-		sched = &s
-	}
 	c.SetMinVoters(res.Options.MinVoters)
 	healAt := sim.Time(0)
 	if sched != nil {
@@ -297,6 +309,7 @@ func Run(opts Options) (*Result, error) {
 	res.InvariantChecks = ck.Stats().Checks
 	res.Linearizability = model.Check(c.History.Operations(), opts.CheckBudget)
 	res.Metrics = m.finish(c)
+	res.Metrics.ReadMode = opts.Server.Reads.String()
 	res.Samples = smp.samples
 	for _, s := range smp.samples {
 		for _, n := range s.Nodes {
@@ -317,6 +330,7 @@ func Run(opts Options) (*Result, error) {
 	}
 	res.TraceHash, res.Events, res.VirtualTime = w.Trace().Hash(), w.Trace().Len(), w.Now()
 	chron.End = w.Now()
+	res.Metrics.LeaderlessTime = leaderless(chron.Tenures(), chron.End)
 	res.decide()
 	res.Explanations = explain(res)
 	return res, nil

@@ -19,10 +19,11 @@ import (
 
 var libraryNames = []string{
 	"byte-budget", "clock-skew", "election-budget", "even-split", "figure8", "flaky-network", "grow-3-5-3", "joint-3-5",
-	"lagging-follower", "leader-isolation", "learner-join", "majority-failure", "mark-damage", "mark-rollback", "minority-clients",
-	"minority-partition", "naive-change", "power-cut-overwrite", "promote-lagging", "quiet-leader", "remove-leader", "replace-two", "replaced-disk",
-	"restart-remembers", "rolling-restarts", "snapshot-crash", "snapshot-damage", "snapshot-install", "snapshot-lossy", "snapshot-restart",
-	"torn-wal", "truncate-minority",
+	"lagging-follower", "leader-isolation", "leader-transfer", "learner-join", "lease-checkquorum", "lease-drift-beyond",
+	"lease-drift-within", "local-reads", "majority-failure", "mark-damage", "mark-rollback", "minority-clients",
+	"minority-partition", "naive-change", "power-cut-overwrite", "promote-lagging", "quiet-leader", "read-index-batching",
+	"read-index-partition", "remove-leader", "replace-two", "replaced-disk", "restart-remembers", "rolling-restarts",
+	"snapshot-crash", "snapshot-damage", "snapshot-install", "snapshot-lossy", "snapshot-restart", "torn-wal", "truncate-minority",
 }
 
 func TestLibraryList(t *testing.T) {

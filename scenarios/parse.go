@@ -409,7 +409,33 @@ func (p *parser) clients() error {
 		}
 		i += 2
 	}
-	if err := p.noMore(i, `"from TIME", "until TIME" or end of line`); err != nil {
+	if i < len(p.toks) && p.toks[i].text == "mix" {
+		if i+1 >= len(p.toks) {
+			return p.errf(p.endCol()+1, "expected weights like get=1 after mix")
+		}
+		seen := map[string]bool{}
+		for _, t := range p.toks[i+1:] {
+			name, val, ok := strings.Cut(t.text, "=")
+			dst := map[string]*int{"put": &g.Mix.Put, "get": &g.Mix.Get, "append": &g.Mix.Append, "cas": &g.Mix.CAS}[name]
+			if !ok || dst == nil {
+				return p.errf(t.col, "bad weight %q; expected put=N, get=N, append=N or cas=N", echo(t.text))
+			}
+			if seen[name] {
+				return p.errf(t.col, "%s weight given twice", name)
+			}
+			seen[name] = true
+			n, err := p.integer(token{val, t.col + len(name) + 1}, name+" weight", 0, 1_000_000)
+			if err != nil {
+				return err
+			}
+			*dst = n
+		}
+		if g.Mix.IsZero() {
+			return p.errf(p.toks[i].col, "mix weights are all 0; expected at least one above 0")
+		}
+		i = len(p.toks)
+	}
+	if err := p.noMore(i, `"from TIME", "until TIME", "mix ..." or end of line`); err != nil {
 		return err
 	}
 	p.s.ClientGroups = append(p.s.ClientGroups, g)

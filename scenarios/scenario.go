@@ -288,6 +288,18 @@ func (s *Scenario) Script() string {
 		if g.Until != 0 {
 			l += " until " + g.Until.String()
 		}
+		if m := g.Mix; !m.IsZero() {
+			var ws []string
+			for _, w := range []struct {
+				name string
+				n    int
+			}{{"put", m.Put}, {"get", m.Get}, {"append", m.Append}, {"cas", m.CAS}} {
+				if w.n != 0 {
+					ws = append(ws, fmt.Sprintf("%s=%d", w.name, w.n))
+				}
+			}
+			l += " mix " + strings.Join(ws, " ")
+		}
 		line("%s", l)
 	}
 	if w := s.Workload; w != (client.Workload{}) {

@@ -56,7 +56,17 @@ type ClientGroup struct {
 	Count       int
 	Servers     []int
 	From, Until time.Duration
+	// Mix, if any weight is set, is these clients' operation mix instead
+	// of the workload's (read-only clients, say, next to writers).
+	Mix Mix
 }
+
+// Mix is a client group's operation weights; the zero Mix means the
+// workload's.
+type Mix struct{ Put, Get, Append, CAS int }
+
+// IsZero reports whether m is unset.
+func (m Mix) IsZero() bool { return m == Mix{} }
 
 // AllClients is the number of clients: unbound and in groups.
 func (c Config) AllClients() int {
@@ -100,6 +110,8 @@ func (g ClientGroup) Validate(servers int) error {
 		return fmt.Errorf("count %d, want at least 1", g.Count)
 	case g.From < 0 || (g.Until != 0 && g.Until <= g.From):
 		return fmt.Errorf("bound from %v until %v: want 0 <= from < until", g.From, g.Until)
+	case g.Mix.Put < 0 || g.Mix.Get < 0 || g.Mix.Append < 0 || g.Mix.CAS < 0:
+		return fmt.Errorf("negative mix weight %+v", g.Mix)
 	}
 	if err := faults.ValidateTargets(g.Servers, servers); err != nil {
 		var ve *faults.ValidationError
@@ -193,6 +205,9 @@ func New(w *sim.World, cfg Config) (*Cluster, error) {
 			id := cfg.Servers + 1 + len(c.clients)
 			ccfg := cfg.Client
 			ccfg.ID, ccfg.Servers, ccfg.Workload = uint64(id), servers, cfg.Workload
+			if m := g.Mix; !m.IsZero() {
+				ccfg.Workload.Put, ccfg.Workload.Get, ccfg.Workload.Append, ccfg.Workload.CAS = m.Put, m.Get, m.Append, m.CAS
+			}
 			ccfg.Name = c.Names().Name(id)
 			var cl *client.Client
 			err := w.Start(sim.NodeID(id), func(env *sim.Env) (sim.Handler, error) {

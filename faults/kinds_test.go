@@ -290,6 +290,36 @@ func TestEachKindAppliesAtAtAndUndoesAtUntil(t *testing.T) {
 			},
 		},
 		{
+			// A transfer to the leader's most up-to-date follower: a
+			// new leader a few round trips on.
+			fault: faults.Fault{Kind: faults.Transfer, Leader: true},
+			during: func(t *testing.T, r *kindRun) {
+				r.w.RunFor(100 * time.Millisecond)
+				id, _ := r.c.Leader()
+				assert.NotZero(t, id)
+				assert.NotEqual(t, r.leader, id)
+			},
+			after: func(t *testing.T, r *kindRun) {},
+		},
+		{
+			// A transfer to a server that is down fails cleanly: after
+			// an election timeout the old leader takes writes again.
+			fault: faults.Fault{Kind: faults.Transfer, Nodes: []int{2}},
+			during: func(t *testing.T, r *kindRun) {
+				require.NoError(t, r.w.Kill(2, false))
+				r.w.RunFor(300 * time.Millisecond)
+				id, _ := r.c.Leader()
+				if r.leader == 2 {
+					return // the target led: nothing to transfer, and now it is down
+				}
+				assert.Equal(t, r.leader, id, "the old leader goes on")
+				issued := r.c.ClientStats().Completed
+				r.w.RunFor(300 * time.Millisecond)
+				assert.Greater(t, r.c.ClientStats().Completed, issued, "and takes writes")
+			},
+			after: func(t *testing.T, r *kindRun) {},
+		},
+		{
 			fault: faults.Fault{Kind: faults.Quiet},
 			during: func(t *testing.T, r *kindRun) {
 				r.w.RunFor(1900 * time.Millisecond)
@@ -308,7 +338,7 @@ func TestEachKindAppliesAtAtAndUndoesAtUntil(t *testing.T) {
 		}
 		f := tc.fault
 		f.At, f.Until = faultAt, faultUntil
-		if f.Kind == faults.ClockJump {
+		if f.Kind == faults.ClockJump || f.Kind == faults.Transfer {
 			f.Until = f.At
 		}
 		t.Run(f.String(), func(t *testing.T) {
@@ -434,4 +464,33 @@ func bitsChanged(t T, d interface {
 		}
 	}
 	return n
+}
+
+// A transfer is an operator's action, not a failure: never drawn unless
+// named, instantaneous, and aimed at one server (or the leader's best
+// follower).
+func TestTransferIsAnOperatorsKind(t *testing.T) {
+	assert.NotContains(t, faults.DefaultKinds(5), faults.Transfer)
+	assert.Contains(t, faults.Kinds(), faults.Transfer)
+	at := time.Second
+	for _, tc := range []struct {
+		f    faults.Fault
+		want string
+	}{
+		{faults.Fault{Kind: faults.Transfer, At: at, Until: at, Nodes: []int{2, 3}}, "transfer takes one target"},
+		{faults.Fault{Kind: faults.Transfer, At: at, Until: at, Nodes: []int{faults.RefNotLeader}}, "transfer takes one target"},
+		{faults.Fault{Kind: faults.Transfer, At: at, Until: 2 * at, Nodes: []int{2}}, "instantaneous"},
+		{faults.Fault{Kind: faults.Transfer, At: at, Until: at, Nodes: []int{7}}, "out of range"},
+	} {
+		assert.ErrorContains(t, tc.f.Validate(5), tc.want, tc.f.String())
+	}
+	for _, ok := range []faults.Fault{
+		{Kind: faults.Transfer, At: at, Until: at, Leader: true},
+		{Kind: faults.Transfer, At: at, Until: at, Nodes: []int{3}},
+		{Kind: faults.Transfer, At: at, Until: at, Nodes: []int{faults.LeaderPlus(1)}},
+		{Kind: faults.Transfer, At: at, Until: at, Nodes: []int{faults.RefFollower}},
+	} {
+		assert.NoError(t, ok.Validate(5), ok.String())
+	}
+	assert.Equal(t, "at 1s transfer leader", faults.Fault{Kind: faults.Transfer, At: at, Until: at, Leader: true}.String())
 }

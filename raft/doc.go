@@ -87,9 +87,9 @@
 //   - Leadership transfer (TransferLeadership, transfer.go): proposals
 //     stop, the target is brought up to date and told to campaign at
 //     once (MsgTimeoutNow); given up after an election timeout.
-//
-// Membership changes are not implemented yet; the types and states they
-// need (quorum's configuration conventions) are in place for them.
+//   - Membership changes (ProposeConfChange, membership.go): learners,
+//     single-server changes and joint consensus; a change takes effect
+//     when it is applied, one pending at a time.
 //
 // # Errors
 //

@@ -787,10 +787,11 @@ func (n *Node) sendAppend(to uint64, pr *tracker.Progress, sendIfEmpty bool) boo
 	return true
 }
 
-// sendWindowProbe sends a follower whose in-flight window is full one
-// empty append at the last entry sent (Next-1), carrying the commit
-// index. It takes no window slot: the follower's answer frees the window
-// or starts probing, and nothing in flight is sent twice.
+// sendWindowProbe sends a follower whose appends went unacknowledged for
+// a heartbeat round trip one empty append at the last entry sent
+// (Next-1), carrying the commit index. It takes no window slot: the
+// follower's answer frees the window or starts probing, and nothing in
+// flight is sent twice.
 func (n *Node) sendWindowProbe(to uint64, pr *tracker.Progress) {
 	prev := pr.Next - 1
 	term, ok := n.log.term(prev)

@@ -97,6 +97,8 @@ type readOnly struct {
 	// revoked: the lease is given up for the rest of the term (a
 	// leadership transfer began: its target campaigns past the lease).
 	revoked bool
+	// self is the leader's ID: it has acknowledged every round it sent.
+	self uint64
 }
 
 // ReadIndex asks for a linearizable read, identified by ctx (which the
@@ -191,6 +193,7 @@ const maxRounds = 64
 func (n *Node) newRound() []byte {
 	ro := &n.ro
 	ro.seq++
+	ro.self = n.id
 	ro.rounds = append(ro.rounds, round{id: ro.seq, sentAt: n.ticks, index: n.log.committed, reads: ro.queued})
 	ro.queued = nil
 	if len(ro.rounds) > maxRounds {
@@ -217,7 +220,7 @@ func (n *Node) readAck(m *raftpb.Message) {
 		ro.acked = map[uint64]uint64{}
 	}
 	ro.acked[m.From] = id
-	q := n.trk.Voters.CommittedIndex(roundAcks{ro: ro, self: n.id})
+	q := n.trk.Voters.CommittedIndex(ro)
 	if n.planted.Has(plant.LooseQuorum) {
 		q = max(q, n.looseRound())
 	}
@@ -249,7 +252,7 @@ func (n *Node) readAck(m *raftpb.Message) {
 // looseRound is the planted LooseQuorum's confirmed round: the highest
 // acknowledged by half the voters (not a majority).
 func (n *Node) looseRound() uint64 {
-	acks := roundAcks{ro: &n.ro, self: n.id}
+	acks := &n.ro
 	var acked []uint64
 	for _, id := range n.trk.Voters.IDs() {
 		r, _ := acks.AckedIndex(id)
@@ -259,22 +262,18 @@ func (n *Node) looseRound() uint64 {
 	return acked[len(acked)-max(len(acked)/2, 1)]
 }
 
-// roundAcks adapts the acknowledged rounds to quorum.AckedIndexer: the
-// leader has acknowledged every round it sent.
-type roundAcks struct {
-	ro   *readOnly
-	self uint64
-}
-
-func (a roundAcks) AckedIndex(id uint64) (uint64, bool) {
-	if id == a.self {
-		return a.ro.seq, true
+// AckedIndex makes the acknowledged rounds a quorum.AckedIndexer: the
+// highest round id acknowledged; the leader has acknowledged every round
+// it sent.
+func (ro *readOnly) AckedIndex(id uint64) (uint64, bool) {
+	if id == ro.self {
+		return ro.seq, true
 	}
-	r, ok := a.ro.acked[id]
+	r, ok := ro.acked[id]
 	return r, ok
 }
 
-var _ quorum.AckedIndexer = roundAcks{}
+var _ quorum.AckedIndexer = (*readOnly)(nil)
 
 // releaseRead answers a confirmed read with index: a ReadState for this
 // node's own, a MsgReadIndexResp for a follower's.

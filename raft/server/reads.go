@@ -108,6 +108,9 @@ func (s *Server) handleGet(from uint64, req kv.Request, st *raft.Status) bool {
 		s.respond(from, kv.Response{ClientID: req.ClientID, Seq: req.Seq, Status: kv.StatusNotLeader, LeaderHint: st.Lead})
 		return true
 	}
+	if old, ok := s.reads[req.ClientID]; ok && old.confirmed {
+		s.confirmedReads-- // replaced by the client's retry or next get
+	}
 	s.reads[req.ClientID] = pendingRead{from: from, seq: req.Seq, key: req.Cmd.Key}
 	s.stats.ReadsAsked++
 	return true
@@ -122,6 +125,7 @@ func (s *Server) confirmRead(rs raft.ReadState) {
 	if r, ok := s.reads[client]; ok && r.seq == seq && !r.confirmed {
 		r.index, r.confirmed = rs.Index, true
 		s.reads[client] = r
+		s.confirmedReads++
 	}
 }
 
@@ -130,7 +134,7 @@ func (s *Server) confirmRead(rs raft.ReadState) {
 // read was asked for. Answering before that could return a state older
 // than a write the client already saw complete.
 func (s *Server) answerReads() {
-	if len(s.reads) == 0 {
+	if s.confirmedReads == 0 {
 		return
 	}
 	applied := s.store.AppliedIndex()
@@ -140,6 +144,7 @@ func (s *Server) answerReads() {
 			continue
 		}
 		delete(s.reads, client)
+		s.confirmedReads--
 		s.answerGet(r.from, client, r.seq, r.key)
 	}
 }

@@ -166,6 +166,9 @@ type Server struct {
 	// reads maps a client to the get it is waiting on at this server
 	// (ReadIndex and ReadLease; reads.go).
 	reads map[uint64]pendingRead
+	// confirmedReads counts the reads in reads Raft has confirmed (the
+	// ones that wait only for apply).
+	confirmedReads int
 	// monoStart is the monotonic clock at start and ticked the ticks
 	// given to the node since (lease reads count ticks by the clock).
 	monoStart time.Duration

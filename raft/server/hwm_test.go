@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -114,4 +115,30 @@ func TestReconcile(t *testing.T) {
 	rec := reconcile(&st, hwmRecord{LastIndex: 2, LastTerm: 2, Term: 3, Vote: 2}, hwmOK)
 	assert.True(t, rec.Recovering, "a damaged WAL recovers even if the mark looks satisfied")
 	assert.Equal(t, uint64(2), rec.RecoverTo)
+}
+
+// A server started on a replaced (empty) disk never votes again, and its
+// high-water mark says so from the start: a restart after its WAL is lost
+// as well must not make it a voter that forgot what it promised before
+// the disk was replaced.
+func TestReplacedDiskStaysVoteLostAcrossRestarts(t *testing.T) {
+	env := &quietEnv{d: disk.New()}
+	cfg := Config{ID: 2, Peers: []uint64{1, 2, 3}, EmptyDisk: Replaced}
+	s, err := Start(env, cfg)
+	require.NoError(t, err)
+	require.True(t, s.BasicStatus().VoteLost)
+	s.halt(errors.New("test: stop"))
+
+	// Its WAL is lost; the mark is what remains.
+	names, err := env.d.List()
+	require.NoError(t, err)
+	for _, name := range names {
+		if name != hwmFile {
+			require.NoError(t, env.d.Remove(name))
+		}
+	}
+	require.NoError(t, env.d.SyncDir())
+	s, err = Start(&quietEnv{d: env.d}, cfg)
+	require.NoError(t, err)
+	assert.True(t, s.BasicStatus().VoteLost, "the mark kept it")
 }

@@ -297,6 +297,11 @@ func Start(env Env, cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("server %d: persist restored hard state: %w", cfg.ID, err)
 		}
 	}
+	if emptyDisk && cfg.EmptyDisk == Replaced {
+		// Before the mark is written: a restart must still know it, or
+		// a replaced server whose WAL is then lost votes again.
+		rec.VoteLost = true
+	}
 	marks, err := createHWM(fs, rec)
 	if err != nil {
 		_ = w.Close()
@@ -312,9 +317,6 @@ func Start(env Env, cfg Config) (*Server, error) {
 			marks.close()
 			return nil, fmt.Errorf("server %d: snapshot %d does not restore (applied %d): %v", cfg.ID, snap.Metadata.Index, store.AppliedIndex(), err)
 		}
-	}
-	if emptyDisk && cfg.EmptyDisk == Replaced {
-		rec.VoteLost = true
 	}
 	readOnly := raft.ReadOnlySafe
 	if cfg.Reads == ReadLease {

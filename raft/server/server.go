@@ -228,14 +228,11 @@ func Start(env Env, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server %d: list disk: %w", cfg.ID, err)
 	}
-	emptyDisk := len(names) == 0
-	if emptyDisk && cfg.EmptyDisk == Replaced {
-		env.Note("storage fault: empty disk on a server that ran before (a replaced disk): it starts outside the configuration and never votes again")
-	}
-	if emptyDisk {
+	if len(names) == 0 {
 		// The mark exists before anything else does, so a WAL without a
-		// mark always means the mark was lost (see below).
-		m, err := createHWM(fs, hwmRecord{})
+		// mark always means the mark was lost (see below); and a
+		// replaced server's first mark already says it never votes.
+		m, err := createHWM(fs, hwmRecord{VoteLost: cfg.EmptyDisk == Replaced})
 		if err != nil {
 			return nil, fmt.Errorf("server %d: write %s: %w", cfg.ID, hwmFile, err)
 		}
@@ -274,6 +271,15 @@ func Start(env Env, cfg Config) (*Server, error) {
 		// A WAL but no mark: the mark was written first, so it was lost
 		// (cut to nothing). That is as unknown as a damaged one.
 		markStatus, markWhy = hwmDamaged, "no complete record, but the WAL holds state"
+	}
+	// A disk with no Raft state is empty whatever files it holds: a crash
+	// during the first start can leave the first mark or a WAL header
+	// without the rest (and a Join or Replaced server that came back as
+	// a blank initial voter could vote twice in a term).
+	emptyDisk := markStatus != hwmDamaged && mark == (hwmRecord{VoteLost: mark.VoteLost}) &&
+		st.HardState.IsEmpty() && len(st.Entries) == 0 && st.Snapshot.Index == 0
+	if emptyDisk && cfg.EmptyDisk == Replaced {
+		env.Note("storage fault: empty disk on a server that ran before (a replaced disk): it starts outside the configuration and never votes again")
 	}
 	rec := reconcile(&st, mark, markStatus)
 	if st.Corrupt != nil {

@@ -261,6 +261,10 @@ func (d *Disk) completeWhile(done func(*inflightSync) bool) {
 	}
 }
 
+// Pending is how many operations are not yet durable (what a crash
+// that keeps a prefix draws from).
+func (d *Disk) Pending() int { return len(d.pending) }
+
 // Syncing reports whether a slow sync is still in progress.
 func (d *Disk) Syncing() bool { return len(d.inflight) > 0 }
 

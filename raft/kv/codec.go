@@ -3,7 +3,8 @@ package kv
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
+
+	"github.com/seed4fee1fef/raftsim/raft/internal/wire"
 )
 
 // ErrCorrupt is wrapped by every decoding error: the bytes are not a valid
@@ -27,109 +28,44 @@ func (e *encoder) result(r Result) {
 	e.byte1(r.flags())
 }
 
-// decoder reads a byte slice; the first error sticks and later reads
-// return zero values.
+// decoder is the shared sticky decoder (raft/internal/wire) plus the
+// string its string fields are cut from.
 type decoder struct {
-	b   []byte
-	err error
-	// s is a copy, as a string, of the input left when the first string
-	// field was read; every string field is a substring of it, so a
-	// command's key, value and expected cost one allocation, not three.
-	s string
+	wire.Decoder
+	// s is a copy, as a string, of the input from the first string field
+	// on (base is where that is); every string field is a substring of
+	// it, so a command's key, value and expected cost one allocation,
+	// not three.
+	s    string
+	base int
 }
 
-func (d *decoder) fail(format string, args ...any) {
-	if d.err == nil {
-		d.err = fmt.Errorf("%w: %s", ErrCorrupt, fmt.Sprintf(format, args...))
-	}
-}
+func newDecoder(b []byte) decoder { return decoder{Decoder: wire.NewDecoder(b, ErrCorrupt)} }
 
-// A field's label is what plus an optional suffix ("result" + " value"),
-// joined only in an error message: decoding is on every message's path,
-// and building labels there cost an allocation per field.
-
-func (d *decoder) u(what string) uint64 { return d.uOf(what, "") }
-
-func (d *decoder) uOf(what, suffix string) uint64 {
-	if d.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.fail("bad varint for %s%s", what, suffix)
-		return 0
-	}
-	var tmp [binary.MaxVarintLen64]byte
-	if binary.PutUvarint(tmp[:], v) != n {
-		d.fail("non-minimal varint for %s%s", what, suffix)
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *decoder) byte1(what string) byte { return d.byteOf(what, "") }
-
-func (d *decoder) byteOf(what, suffix string) byte {
-	if d.err != nil {
-		return 0
-	}
-	if len(d.b) == 0 {
-		d.fail("missing %s%s", what, suffix)
-		return 0
-	}
-	v := d.b[0]
-	d.b = d.b[1:]
-	return v
-}
-
-// count reads a length or element count and checks it against the bytes
-// left (every element takes at least one byte), so a flipped bit in a
-// length cannot make the decoder allocate more than its input's size.
-func (d *decoder) count(what string) int { return d.countOf(what, "") }
-
-func (d *decoder) countOf(what, suffix string) int {
-	n := d.uOf(what, suffix)
-	if d.err == nil && n > uint64(len(d.b)) {
-		d.fail("%s%s %d exceeds the %d bytes left", what, suffix, n, len(d.b))
-		return 0
-	}
-	return int(n)
-}
-
-func (d *decoder) str(what string) string { return d.strOf(what, " length") }
-
-// strOf reads a length-prefixed string; what+lengthSuffix names its length.
-func (d *decoder) strOf(what, lengthSuffix string) string {
-	n := d.countOf(what, lengthSuffix)
-	if d.err != nil || n == 0 {
+// str reads a length-prefixed string.
+func (d *decoder) str(what string) string {
+	p := d.Field(what)
+	if len(p) == 0 {
 		return ""
 	}
+	off := d.Offset() - len(p)
 	if d.s == "" {
-		d.s = string(d.b) // copies
+		d.s, d.base = string(d.Input()[off:]), off // copies
 	}
-	off := len(d.s) - len(d.b) // d.b is d.s's tail: only ever consumed from the front
-	d.b = d.b[n:]
-	return d.s[off : off+n]
+	off -= d.base
+	return d.s[off : off+len(p)]
 }
 
 func (d *decoder) result(what string) Result {
-	r := Result{Value: d.strOf(what, " value length")}
-	f := d.byteOf(what, " flags")
-	if d.err == nil && f&^flagsKnown != 0 {
-		d.fail("unknown %s flag bits %#x", what, f&^flagsKnown)
+	r := Result{Value: d.str(what)}
+	f := d.Byte(what)
+	if !d.Failed() && f&^flagsKnown != 0 {
+		d.Fail("unknown %s flag bits %#x", what, f&^flagsKnown)
 	}
 	r.Found = f&flagFound != 0
 	r.Applied = f&flagApplied != 0
 	r.Stale = f&flagStale != 0
 	return r
-}
-
-func (d *decoder) done(what string) error {
-	if d.err == nil && len(d.b) != 0 {
-		d.fail("%d trailing bytes after %s", len(d.b), what)
-	}
-	return d.err
 }
 
 const (

@@ -97,9 +97,9 @@ func (e *encoder) command(c Command) {
 
 // DecodeCommand decodes exactly one command from b. Errors wrap ErrCorrupt.
 func DecodeCommand(b []byte) (Command, error) {
-	d := decoder{b: b}
+	d := newDecoder(b)
 	c := d.command()
-	if err := d.done("command"); err != nil {
+	if err := d.Done("command"); err != nil {
 		return Command{}, err
 	}
 	return c, nil
@@ -107,15 +107,15 @@ func DecodeCommand(b []byte) (Command, error) {
 
 func (d *decoder) command() Command {
 	var c Command
-	if v := d.byte1("command version"); d.err == nil && v != cmdVersion {
-		d.fail("command version %d, want %d", v, cmdVersion)
+	if v := d.Byte("command version"); !d.Failed() && v != cmdVersion {
+		d.Fail("command version %d, want %d", v, cmdVersion)
 	}
-	c.Op = Op(d.byte1("op"))
-	if d.err == nil && !c.Op.Valid() {
-		d.fail("unknown %s", c.Op)
+	c.Op = Op(d.Byte("op"))
+	if !d.Failed() && !c.Op.Valid() {
+		d.Fail("unknown %s", c.Op)
 	}
-	c.ClientID = d.u("client id")
-	c.Seq = d.u("seq")
+	c.ClientID = d.Uvarint("client id")
+	c.Seq = d.Uvarint("seq")
 	c.Key = d.str("key")
 	c.Value = d.str("value")
 	c.Expected = d.str("expected")

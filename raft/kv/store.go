@@ -158,35 +158,35 @@ func (s *Store) Snapshot() []byte {
 // Snapshot after Restore returns snap exactly. On error, which wraps
 // ErrCorrupt, the store is unchanged.
 func (s *Store) Restore(snap []byte) error {
-	d := decoder{b: snap}
-	if v := d.byte1("snapshot version"); d.err == nil && v != snapVersion {
-		d.fail("snapshot version %d, want %d", v, snapVersion)
+	d := newDecoder(snap)
+	if v := d.Byte("snapshot version"); !d.Failed() && v != snapVersion {
+		d.Fail("snapshot version %d, want %d", v, snapVersion)
 	}
-	applied := d.u("applied index")
-	n := d.count("key count")
+	applied := d.Uvarint("applied index")
+	n := d.Count("key count")
 	data := make(map[string]string, n)
 	prev := ""
-	for i := 0; i < n && d.err == nil; i++ {
+	for i := 0; i < n && !d.Failed(); i++ {
 		k := d.str("key")
-		if i > 0 && d.err == nil && k <= prev {
-			d.fail("key %q after %q: keys not strictly ascending", k, prev)
+		if i > 0 && !d.Failed() && k <= prev {
+			d.Fail("key %q after %q: keys not strictly ascending", k, prev)
 		}
 		data[k] = d.str("value")
 		prev = k
 	}
-	n = d.count("session count")
+	n = d.Count("session count")
 	sessions := make(map[uint64]session, n)
 	var prevID uint64
-	for i := 0; i < n && d.err == nil; i++ {
-		id := d.u("client id")
-		if i > 0 && d.err == nil && id <= prevID {
-			d.fail("client %d after %d: sessions not strictly ascending", id, prevID)
+	for i := 0; i < n && !d.Failed(); i++ {
+		id := d.Uvarint("client id")
+		if i > 0 && !d.Failed() && id <= prevID {
+			d.Fail("client %d after %d: sessions not strictly ascending", id, prevID)
 		}
-		seq := d.u("session seq")
+		seq := d.Uvarint("session seq")
 		sessions[id] = session{seq: seq, res: d.result("session result")}
 		prevID = id
 	}
-	if err := d.done("snapshot"); err != nil {
+	if err := d.Done("snapshot"); err != nil {
 		return fmt.Errorf("kv: restore: %w", err)
 	}
 	s.applied, s.data, s.sessions = applied, data, sessions

@@ -71,15 +71,15 @@ func (r Request) Append(b []byte) []byte {
 // DecodeRequest decodes exactly one request from b (without its channel
 // tag). Errors wrap ErrCorrupt.
 func DecodeRequest(b []byte) (Request, error) {
-	d := decoder{b: b}
+	d := newDecoder(b)
 	var r Request
-	r.ClientID = d.u("request client id")
-	r.Seq = d.u("request seq")
+	r.ClientID = d.Uvarint("request client id")
+	r.Seq = d.Uvarint("request seq")
 	r.Cmd = d.command()
-	if d.err == nil && (r.Cmd.ClientID != r.ClientID || r.Cmd.Seq != r.Seq) {
-		d.fail("request c%d#%d carries command c%d#%d", r.ClientID, r.Seq, r.Cmd.ClientID, r.Cmd.Seq)
+	if !d.Failed() && (r.Cmd.ClientID != r.ClientID || r.Cmd.Seq != r.Seq) {
+		d.Fail("request c%d#%d carries command c%d#%d", r.ClientID, r.Seq, r.Cmd.ClientID, r.Cmd.Seq)
 	}
-	if err := d.done("request"); err != nil {
+	if err := d.Done("request"); err != nil {
 		return Request{}, err
 	}
 	return r, nil
@@ -153,17 +153,17 @@ func (r Response) Append(b []byte) []byte {
 // DecodeResponse decodes exactly one response from b (without its channel
 // tag). Errors wrap ErrCorrupt.
 func DecodeResponse(b []byte) (Response, error) {
-	d := decoder{b: b}
+	d := newDecoder(b)
 	var r Response
-	r.ClientID = d.u("response client id")
-	r.Seq = d.u("response seq")
-	r.Status = Status(d.byte1("status"))
-	if d.err == nil && !r.Status.Valid() {
-		d.fail("unknown %s", r.Status)
+	r.ClientID = d.Uvarint("response client id")
+	r.Seq = d.Uvarint("response seq")
+	r.Status = Status(d.Byte("status"))
+	if !d.Failed() && !r.Status.Valid() {
+		d.Fail("unknown %s", r.Status)
 	}
-	r.LeaderHint = d.u("leader hint")
+	r.LeaderHint = d.Uvarint("leader hint")
 	r.Result = d.result("result")
-	if err := d.done("response"); err != nil {
+	if err := d.Done("response"); err != nil {
 		return Response{}, err
 	}
 	return r, nil

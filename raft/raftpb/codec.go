@@ -3,17 +3,14 @@ package raftpb
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
+
+	"github.com/seed4fee1fef/raftsim/raft/internal/wire"
 )
 
 // ErrCorrupt is wrapped by every decoding error: the bytes are not a valid
 // encoding. Decoders never panic on bad input and never return aliases of
 // their input.
 var ErrCorrupt = errors.New("raftpb: corrupt encoding")
-
-// maxCount bounds decoded slice lengths before allocating, so a flipped bit
-// in a length cannot make a decoder allocate gigabytes.
-const maxCount = 1 << 26
 
 const (
 	msgVersion  = 1
@@ -30,9 +27,10 @@ func (e *encoder) u(v uint64)     { e.b = binary.AppendUvarint(e.b, v) }
 func (e *encoder) byte1(v byte)   { e.b = append(e.b, v) }
 func (e *encoder) bytes(p []byte) { e.u(uint64(len(p))); e.b = append(e.b, p...) }
 
+// decoder is the shared sticky decoder (raft/internal/wire) plus where
+// byte fields are copied to.
 type decoder struct {
-	b   []byte
-	err error
+	wire.Decoder
 	// arena is where byte fields are copied to: allocated once per
 	// decode, at the first byte field, as large as the input left (which
 	// bounds every field still to come), so a message with many entries
@@ -40,66 +38,20 @@ type decoder struct {
 	arena []byte
 }
 
-func (d *decoder) fail(what string) {
-	if d.err == nil {
-		d.err = fmt.Errorf("%w: %s", ErrCorrupt, what)
-	}
-}
+func newDecoder(b []byte) decoder { return decoder{Decoder: wire.NewDecoder(b, ErrCorrupt)} }
 
-func (d *decoder) u(what string) uint64 {
-	if d.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.fail("bad varint for " + what)
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *decoder) byte1(what string) byte {
-	if d.err != nil {
-		return 0
-	}
-	if len(d.b) == 0 {
-		d.fail("missing " + what)
-		return 0
-	}
-	v := d.b[0]
-	d.b = d.b[1:]
-	return v
-}
-
-func (d *decoder) count(what string) int {
-	n := d.u(what)
-	if d.err == nil && (n > maxCount || n > uint64(len(d.b))) {
-		d.fail(fmt.Sprintf("%s count %d exceeds remaining %d bytes", what, n, len(d.b)))
-		return 0
-	}
-	return int(n)
-}
-
+// bytes reads a length-prefixed field into the arena (nil if empty).
 func (d *decoder) bytes(what string) []byte {
-	n := d.count(what)
-	if d.err != nil || n == 0 {
+	p := d.Field(what)
+	if len(p) == 0 {
 		return nil
 	}
-	if cap(d.arena)-len(d.arena) < n {
-		d.arena = make([]byte, 0, len(d.b))
+	if cap(d.arena)-len(d.arena) < len(p) {
+		d.arena = make([]byte, 0, len(p)+len(d.Rest()))
 	}
 	k := len(d.arena)
-	d.arena = append(d.arena, d.b[:n]...)
-	d.b = d.b[n:]
-	return d.arena[k : k+n : k+n] // capacity clipped: appending to one field never reaches the next
-}
-
-func (d *decoder) done(what string) error {
-	if d.err == nil && len(d.b) != 0 {
-		d.fail(fmt.Sprintf("%d trailing bytes after %s", len(d.b), what))
-	}
-	return d.err
+	d.arena = append(d.arena, p...)
+	return d.arena[k : k+len(p) : k+len(p)] // capacity clipped: appending to one field never reaches the next
 }
 
 func (e *encoder) entry(ent *Entry) {
@@ -111,11 +63,11 @@ func (e *encoder) entry(ent *Entry) {
 
 func (d *decoder) entry() Entry {
 	var ent Entry
-	ent.Term = d.u("entry term")
-	ent.Index = d.u("entry index")
-	t := d.byte1("entry type")
+	ent.Term = d.Uvarint("entry term")
+	ent.Index = d.Uvarint("entry index")
+	t := d.Byte("entry type")
 	if t > byte(EntryConfChange) {
-		d.fail(fmt.Sprintf("unknown entry type %d", t))
+		d.Fail("unknown entry type %d", t)
 	}
 	ent.Type = EntryType(t)
 	ent.Data = d.bytes("entry data")
@@ -130,13 +82,13 @@ func (e *encoder) ids(ids []uint64) {
 }
 
 func (d *decoder) ids(what string) []uint64 {
-	n := d.count(what)
+	n := d.Count(what)
 	if n == 0 {
 		return nil
 	}
 	out := make([]uint64, 0, n)
-	for i := 0; i < n && d.err == nil; i++ {
-		out = append(out, d.u(what))
+	for i := 0; i < n && !d.Failed(); i++ {
+		out = append(out, d.Uvarint(what))
 	}
 	return out
 }
@@ -157,15 +109,15 @@ func (e *encoder) snapshot(s *Snapshot) {
 
 func (d *decoder) snapshot() Snapshot {
 	var s Snapshot
-	s.Metadata.Index = d.u("snapshot index")
-	s.Metadata.Term = d.u("snapshot term")
+	s.Metadata.Index = d.Uvarint("snapshot index")
+	s.Metadata.Term = d.Uvarint("snapshot term")
 	s.Metadata.ConfState.Voters = d.ids("voters")
 	s.Metadata.ConfState.Learners = d.ids("learners")
 	s.Metadata.ConfState.VotersOutgoing = d.ids("outgoing voters")
-	switch auto := d.byte1("auto leave"); {
-	case d.err != nil:
+	switch auto := d.Byte("auto leave"); {
+	case d.Failed():
 	case auto > 1:
-		d.fail(fmt.Sprintf("auto leave %d, want 0 or 1", auto))
+		d.Fail("auto leave %d, want 0 or 1", auto)
 	default:
 		s.Metadata.ConfState.AutoLeave = auto == 1
 	}
@@ -182,9 +134,9 @@ func AppendEntry(b []byte, ent *Entry) []byte {
 
 // DecodeEntry decodes exactly one entry from b.
 func DecodeEntry(b []byte) (Entry, error) {
-	d := decoder{b: b}
+	d := newDecoder(b)
 	ent := d.entry()
-	return ent, d.done("entry")
+	return ent, d.Done("entry")
 }
 
 // AppendHardState appends the encoding of hs to b.
@@ -198,9 +150,9 @@ func AppendHardState(b []byte, hs HardState) []byte {
 
 // DecodeHardState decodes exactly one HardState from b.
 func DecodeHardState(b []byte) (HardState, error) {
-	d := decoder{b: b}
-	hs := HardState{Term: d.u("term"), Vote: d.u("vote"), Commit: d.u("commit")}
-	return hs, d.done("hard state")
+	d := newDecoder(b)
+	hs := HardState{Term: d.Uvarint("term"), Vote: d.Uvarint("vote"), Commit: d.Uvarint("commit")}
+	return hs, d.Done("hard state")
 }
 
 // AppendSnapshot appends the encoding of s to b.
@@ -212,9 +164,9 @@ func AppendSnapshot(b []byte, s *Snapshot) []byte {
 
 // DecodeSnapshot decodes exactly one Snapshot from b.
 func DecodeSnapshot(b []byte) (Snapshot, error) {
-	d := decoder{b: b}
+	d := newDecoder(b)
 	s := d.snapshot()
-	return s, d.done("snapshot")
+	return s, d.Done("snapshot")
 }
 
 // EncodeConfChange returns the encoding of a single change, as
@@ -243,29 +195,29 @@ func EncodeConfChangeV2(cc ConfChangeV2) []byte {
 // DecodeConfChangeV2 decodes exactly one configuration change from b (a
 // ConfChangeV2, or a single change in the older encoding).
 func DecodeConfChangeV2(b []byte) (ConfChangeV2, error) {
-	d := decoder{b: b}
+	d := newDecoder(b)
 	var cc ConfChangeV2
 	one := func() ConfChange {
-		t := d.byte1("conf change type")
-		if d.err == nil && t > byte(ConfChangeAddLearner) {
-			d.fail(fmt.Sprintf("unknown conf change type %d", t))
+		t := d.Byte("conf change type")
+		if !d.Failed() && t > byte(ConfChangeAddLearner) {
+			d.Fail("unknown conf change type %d", t)
 		}
-		c := ConfChange{Type: ConfChangeType(t), NodeID: d.u("node id")}
-		if d.err == nil && c.NodeID == 0 {
-			d.fail("conf change of node 0")
+		c := ConfChange{Type: ConfChangeType(t), NodeID: d.Uvarint("node id")}
+		if !d.Failed() && c.NodeID == 0 {
+			d.Fail("conf change of node 0")
 		}
 		return c
 	}
 	if len(b) > 0 && b[0] == confChangeV2Mark {
-		d.byte1("mark")
-		n := d.count("conf changes")
-		for i := 0; i < n && d.err == nil; i++ {
+		d.Byte("mark")
+		n := d.Count("conf changes")
+		for i := 0; i < n && !d.Failed(); i++ {
 			cc.Changes = append(cc.Changes, one())
 		}
 	} else {
 		cc.Changes = []ConfChange{one()}
 	}
-	if err := d.done("conf change"); err != nil {
+	if err := d.Done("conf change"); err != nil {
 		return ConfChangeV2{}, err
 	}
 	return cc, nil
@@ -341,28 +293,28 @@ func PeekType(b []byte) (MessageType, bool) {
 
 // Unmarshal decodes a wire message. The result shares no memory with b.
 func Unmarshal(b []byte) (Message, error) {
-	d := decoder{b: b}
+	d := newDecoder(b)
 	var m Message
-	if v := d.byte1("version"); d.err == nil && v != msgVersion {
-		d.fail(fmt.Sprintf("message version %d, want %d", v, msgVersion))
+	if v := d.Byte("version"); !d.Failed() && v != msgVersion {
+		d.Fail("message version %d, want %d", v, msgVersion)
 	}
-	t := d.byte1("message type")
-	if d.err == nil && t >= byte(msgTypeCount) {
-		d.fail(fmt.Sprintf("unknown message type %d", t))
+	t := d.Byte("message type")
+	if !d.Failed() && t >= byte(msgTypeCount) {
+		d.Fail("unknown message type %d", t)
 	}
 	m.Type = MessageType(t)
-	flags := d.byte1("flags")
+	flags := d.Byte("flags")
 	m.Reject = flags&flagReject != 0
-	m.From = d.u("from")
-	m.To = d.u("to")
-	m.Term = d.u("term")
-	m.LogTerm = d.u("log term")
-	m.Index = d.u("index")
-	m.Commit = d.u("commit")
-	m.RejectHint = d.u("reject hint")
-	if n := d.count("entries"); n > 0 {
+	m.From = d.Uvarint("from")
+	m.To = d.Uvarint("to")
+	m.Term = d.Uvarint("term")
+	m.LogTerm = d.Uvarint("log term")
+	m.Index = d.Uvarint("index")
+	m.Commit = d.Uvarint("commit")
+	m.RejectHint = d.Uvarint("reject hint")
+	if n := d.Count("entries"); n > 0 {
 		m.Entries = make([]Entry, 0, n)
-		for i := 0; i < n && d.err == nil; i++ {
+		for i := 0; i < n && !d.Failed(); i++ {
 			m.Entries = append(m.Entries, d.entry())
 		}
 	}
@@ -377,13 +329,13 @@ func Unmarshal(b []byte) (Message, error) {
 		m.Snapshot = &s
 	}
 	if flags&flagChunk != 0 {
-		m.SnapOffset = d.u("snapshot offset")
-		m.SnapTotal = d.u("snapshot total")
+		m.SnapOffset = d.Uvarint("snapshot offset")
+		m.SnapTotal = d.Uvarint("snapshot total")
 	}
-	if d.err == nil && flags&^(flagReject|flagSnap|flagContext|flagChunk) != 0 {
-		d.fail(fmt.Sprintf("unknown flags %#x", flags))
+	if !d.Failed() && flags&^(flagReject|flagSnap|flagContext|flagChunk) != 0 {
+		d.Fail("unknown flags %#x", flags)
 	}
-	if err := d.done("message"); err != nil {
+	if err := d.Done("message"); err != nil {
 		return Message{}, err
 	}
 	return m, nil

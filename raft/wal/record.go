@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/crc32"
 
+	"github.com/seed4fee1fef/raftsim/raft/internal/wire"
 	"github.com/seed4fee1fef/raftsim/raft/raftpb"
 )
 
@@ -97,22 +98,26 @@ func appendHeader(b []byte, h *segHeader) []byte {
 }
 
 func decodeHeader(p []byte) (segHeader, error) {
-	d := decoder{b: p}
+	d := newDecoder(p)
 	var h segHeader
-	if v := d.byte1("version"); d.err == nil && v != headerVersion {
-		d.fail(fmt.Sprintf("header version %d, want %d", v, headerVersion))
+	if v := d.Byte("version"); !d.Failed() && v != headerVersion {
+		d.Fail("header version %d, want %d", v, headerVersion)
 	}
-	h.seq = d.uvarint("sequence")
-	h.prevCRC = d.uint32("previous crc")
-	h.lastIndex = d.uvarint("last index")
-	h.lastTerm = d.uvarint("last term")
-	if hs := d.prefixed("hard state"); d.err == nil {
-		h.hs, d.err = raftpb.DecodeHardState(hs)
+	h.seq = d.Uvarint("sequence")
+	h.prevCRC = d.Uint32("previous crc")
+	h.lastIndex = d.Uvarint("last index")
+	h.lastTerm = d.Uvarint("last term")
+	if hs := d.Field("hard state"); !d.Failed() {
+		var err error
+		h.hs, err = raftpb.DecodeHardState(hs)
+		d.SetErr(err)
 	}
-	if d.err == nil {
-		h.snap, d.err = decodeSnapMeta(d.b)
+	if !d.Failed() {
+		var err error
+		h.snap, err = decodeSnapMeta(d.Rest())
+		d.SetErr(err)
 	}
-	return h, d.err
+	return h, d.Err()
 }
 
 // appendEntries encodes the payload of a recEntries record: a flags byte
@@ -133,33 +138,33 @@ func appendEntries(b []byte, hs *raftpb.HardState, ents []raftpb.Entry) []byte {
 }
 
 func decodeEntries(p []byte) (hs *raftpb.HardState, ents []raftpb.Entry, err error) {
-	d := decoder{b: p}
-	flags := d.byte1("flags")
-	if d.err == nil && flags&^1 != 0 {
-		d.fail(fmt.Sprintf("unknown flags %#x", flags))
+	d := newDecoder(p)
+	flags := d.Byte("flags")
+	if !d.Failed() && flags&^1 != 0 {
+		d.Fail("unknown flags %#x", flags)
 	}
 	if flags&1 != 0 {
-		if enc := d.prefixed("hard state"); d.err == nil {
-			var h raftpb.HardState
-			h, d.err = raftpb.DecodeHardState(enc)
+		if enc := d.Field("hard state"); !d.Failed() {
+			h, herr := raftpb.DecodeHardState(enc)
+			d.SetErr(herr)
 			hs = &h
 		}
 	}
-	n := d.uvarint("entry count")
-	if d.err == nil && (n == 0 || n > uint64(len(d.b))) {
-		d.fail(fmt.Sprintf("entry count %d with %d bytes left", n, len(d.b)))
+	n := d.Uvarint("entry count")
+	if !d.Failed() && (n == 0 || n > uint64(len(d.Rest()))) {
+		d.Fail("entry count %d with %d bytes left", n, len(d.Rest()))
 	}
-	if d.err == nil {
+	if !d.Failed() {
 		ents = make([]raftpb.Entry, 0, n)
 	}
-	for i := uint64(0); i < n && d.err == nil; i++ {
-		if enc := d.prefixed("entry"); d.err == nil {
-			var e raftpb.Entry
-			e, d.err = raftpb.DecodeEntry(enc)
+	for i := uint64(0); i < n && !d.Failed(); i++ {
+		if enc := d.Field("entry"); !d.Failed() {
+			e, eerr := raftpb.DecodeEntry(enc)
+			d.SetErr(eerr)
 			ents = append(ents, e)
 		}
 	}
-	if err := d.finish(); err != nil {
+	if err := d.Done("record"); err != nil {
 		return nil, nil, err
 	}
 	return hs, ents, nil
@@ -177,15 +182,15 @@ func appendSnapshotMarker(b []byte, meta *raftpb.SnapshotMetadata, keep bool) []
 }
 
 func decodeSnapshotMarker(p []byte) (meta raftpb.SnapshotMetadata, keep bool, err error) {
-	d := decoder{b: p}
-	flags := d.byte1("flags")
-	if d.err == nil && flags&^1 != 0 {
-		d.fail(fmt.Sprintf("unknown flags %#x", flags))
+	d := newDecoder(p)
+	flags := d.Byte("flags")
+	if !d.Failed() && flags&^1 != 0 {
+		d.Fail("unknown flags %#x", flags)
 	}
-	if d.err != nil {
-		return meta, false, d.err
+	if d.Failed() {
+		return meta, false, d.Err()
 	}
-	meta, err = decodeSnapMeta(d.b)
+	meta, err = decodeSnapMeta(d.Rest())
 	return meta, flags&1 != 0, err
 }
 
@@ -221,75 +226,6 @@ func appendPrefixed(b []byte, enc func([]byte) []byte) []byte {
 	return b
 }
 
-// decoder reads a payload with sticky errors that wrap raftpb.ErrCorrupt.
-type decoder struct {
-	b   []byte
-	err error
-}
-
-func (d *decoder) fail(what string) {
-	if d.err == nil {
-		d.err = fmt.Errorf("%w: %s", raftpb.ErrCorrupt, what)
-	}
-}
-
-func (d *decoder) byte1(what string) byte {
-	if d.err != nil {
-		return 0
-	}
-	if len(d.b) == 0 {
-		d.fail("missing " + what)
-		return 0
-	}
-	v := d.b[0]
-	d.b = d.b[1:]
-	return v
-}
-
-func (d *decoder) uint32(what string) uint32 {
-	if d.err != nil {
-		return 0
-	}
-	if len(d.b) < 4 {
-		d.fail("missing " + what)
-		return 0
-	}
-	v := binary.LittleEndian.Uint32(d.b)
-	d.b = d.b[4:]
-	return v
-}
-
-func (d *decoder) uvarint(what string) uint64 {
-	if d.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.fail("bad varint for " + what)
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-// prefixed returns the next length-prefixed field, aliasing the payload.
-func (d *decoder) prefixed(what string) []byte {
-	n := d.uvarint(what + " length")
-	if d.err != nil {
-		return nil
-	}
-	if n > uint64(len(d.b)) {
-		d.fail(fmt.Sprintf("%s length %d exceeds remaining %d bytes", what, n, len(d.b)))
-		return nil
-	}
-	p := d.b[:n]
-	d.b = d.b[n:]
-	return p
-}
-
-func (d *decoder) finish() error {
-	if d.err == nil && len(d.b) != 0 {
-		d.fail(fmt.Sprintf("%d trailing bytes", len(d.b)))
-	}
-	return d.err
-}
+// newDecoder reads a record payload with the shared sticky decoder;
+// errors wrap raftpb.ErrCorrupt.
+func newDecoder(p []byte) wire.Decoder { return wire.NewDecoder(p, raftpb.ErrCorrupt) }

@@ -8,9 +8,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/seed4fee1fef/raftsim/faults"
-	"github.com/seed4fee1fef/raftsim/raft/vfs"
 	"github.com/seed4fee1fef/raftsim/scenarios/cluster"
 	"github.com/seed4fee1fef/raftsim/sim"
+	"github.com/seed4fee1fef/raftsim/sim/disk"
 )
 
 // Every kind's fault runs from 3s to 5s (instantaneous ones at 3s) on a
@@ -267,7 +267,7 @@ func TestEachKindAppliesAtAtAndUndoesAtUntil(t *testing.T) {
 		{
 			fault: faults.Fault{Kind: faults.FullDisk, Bytes: 1 << 20, Nodes: []int{2}},
 			during: func(t *testing.T, r *kindRun) {
-				assert.ErrorIs(t, probeWrite(t, r.w, 2, 1<<20+1), vfs.ErrNoSpace)
+				assert.ErrorIs(t, probeWrite(t, r.w, 2, 1<<20+1), disk.ErrNoSpace)
 				assert.NoError(t, probeWrite(t, r.w, 2, 1<<10))
 			},
 			after: func(t *testing.T, r *kindRun) {
@@ -279,7 +279,7 @@ func TestEachKindAppliesAtAtAndUndoesAtUntil(t *testing.T) {
 			fault: faults.Fault{Kind: faults.FailFsync, Nodes: []int{2}},
 			during: func(t *testing.T, r *kindRun) {
 				_, err := probeSync(t, r.w, 2)
-				assert.ErrorIs(t, err, vfs.ErrIO)
+				assert.ErrorIs(t, err, disk.ErrIO)
 				r.w.RunFor(time.Second)
 				assert.False(t, r.w.Up(2), "a server that cannot fsync fail-stops")
 			},

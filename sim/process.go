@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/seed4fee1fef/raftsim/raft/vfs"
 	"github.com/seed4fee1fef/raftsim/sim/disk"
 )
 
@@ -74,7 +73,7 @@ func (e *Env) Monotonic() Time { return e.p.clock.Monotonic(e.w.now.Add(e.p.elap
 func (e *Env) Rand() *Rand { return e.rnd }
 
 // Disk is the process's disk; it survives kills, its page cache does not.
-func (e *Env) Disk() vfs.FS { return e.p.disk }
+func (e *Env) Disk() *disk.Disk { return e.p.disk }
 
 // Note adds an annotation to the trace (for people reading it, and hashed).
 func (e *Env) Note(s string) {

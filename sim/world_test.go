@@ -9,8 +9,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/seed4fee1fef/raftsim/raft/vfs"
 	"github.com/seed4fee1fef/raftsim/sim"
+	"github.com/seed4fee1fef/raftsim/sim/disk"
 )
 
 // recv is a Handler that records what arrives.
@@ -403,7 +403,7 @@ func TestSlowFsyncIsDurableOnlyWhenItCompletes(t *testing.T) {
 
 // twoFileWriter does what a Raft host does per Ready: append and fsync its
 // WAL, then append and fsync its high-water mark, in one dispatch.
-type twoFileWriter struct{ wal, mark vfs.File }
+type twoFileWriter struct{ wal, mark *disk.File }
 
 func (s *twoFileWriter) Receive(_ sim.NodeID, msg []byte) {
 	_, _ = s.wal.Write(msg)

@@ -11,6 +11,7 @@ import (
 	"github.com/seed4fee1fef/raftsim/raft/raftpb"
 	"github.com/seed4fee1fef/raftsim/raft/vfs"
 	"github.com/seed4fee1fef/raftsim/raft/wal"
+	"github.com/seed4fee1fef/raftsim/scenarios/diskfs"
 	"github.com/seed4fee1fef/raftsim/sim/disk"
 )
 
@@ -23,7 +24,7 @@ type quietEnv struct {
 
 func (e *quietEnv) Send(uint64, []byte)                {}
 func (e *quietEnv) After(time.Duration, func())        {}
-func (e *quietEnv) Disk() vfs.FS                       { return e.d }
+func (e *quietEnv) Disk() vfs.FS                       { return diskfs.New(e.d) }
 func (e *quietEnv) Rand() raft.Rand                    { return firstRand{} }
 func (e *quietEnv) Note(string)                        {}
 func (e *quietEnv) Exit(err error)                     { e.exited = err }
@@ -55,7 +56,7 @@ func putDurable(d *disk.Disk, name string, data []byte) error {
 // seedDisk is a real node's durable state: a WAL segment and its mark.
 func seedDisk(f *testing.F) (seg, mark []byte) {
 	d := disk.New()
-	w, _, err := wal.Open(d, wal.Options{})
+	w, _, err := wal.Open(diskfs.New(d), wal.Options{})
 	require.NoError(f, err)
 	var ents []raftpb.Entry
 	for i := uint64(1); i <= 6; i++ {

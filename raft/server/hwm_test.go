@@ -10,6 +10,7 @@ import (
 
 	"github.com/seed4fee1fef/raftsim/raft/raftpb"
 	"github.com/seed4fee1fef/raftsim/raft/wal"
+	"github.com/seed4fee1fef/raftsim/scenarios/diskfs"
 	"github.com/seed4fee1fef/raftsim/sim/disk"
 )
 
@@ -45,14 +46,14 @@ func TestHWMFile(t *testing.T) {
 	}
 
 	d := disk.New()
-	_, st, _, err := readHWM(d)
+	_, st, _, err := readHWM(diskfs.New(d))
 	require.NoError(t, err)
 	assert.Equal(t, hwmMissing, st)
-	w, err := createHWM(d, a)
+	w, err := createHWM(diskfs.New(d), a)
 	require.NoError(t, err)
 	require.NoError(t, w.put(b))
 	require.NoError(t, w.put(b)) // unchanged: nothing written
-	got, st, _, err := readHWM(d)
+	got, st, _, err := readHWM(diskfs.New(d))
 	require.NoError(t, err)
 	assert.Equal(t, hwmOK, st)
 	assert.Equal(t, b, got)
@@ -61,7 +62,7 @@ func TestHWMFile(t *testing.T) {
 		require.NoError(t, w.put(hwmRecord{LastIndex: uint64(100 + i), Term: 4}))
 	}
 	assert.LessOrEqual(t, w.size, int64(hwmCompactBytes), "compacted")
-	got, _, _, err = readHWM(d)
+	got, _, _, err = readHWM(diskfs.New(d))
 	require.NoError(t, err)
 	assert.Equal(t, w.last, got)
 	w.close()

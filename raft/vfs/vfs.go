@@ -1,8 +1,8 @@
 // Package vfs is the small file-system interface a node's durable state is
-// written through. The simulator's disk (sim/disk) implements it with a page
-// cache and crash semantics; OS (in vfs/osfs) implements it on a real
-// directory. Keeping the interface this narrow is what lets one WAL run on
-// both.
+// written through. The simulator's disk (sim/disk, through the harness's
+// adapter in scenarios/cluster) implements it with a page cache and crash
+// semantics; OS (in vfs/osfs) implements it on a real directory. Keeping
+// the interface this narrow is what lets one WAL run on both.
 //
 // The durability contract mirrors POSIX, deliberately: bytes written to a
 // File are durable only after File.Sync; the existence of a created, removed
@@ -13,14 +13,17 @@ package vfs
 import (
 	"errors"
 	"io"
+	"io/fs"
 )
 
 // Errors an FS reports. Implementations wrap them, so test with errors.Is.
+// The first three are the standard library's (io/fs), shared with any
+// implementation without an import between them.
 var (
-	ErrNotExist = errors.New("file does not exist")
-	ErrExist    = errors.New("file already exists")
+	ErrNotExist = fs.ErrNotExist
+	ErrExist    = fs.ErrExist
+	ErrClosed   = fs.ErrClosed
 	ErrNoSpace  = errors.New("no space left on device")
-	ErrClosed   = errors.New("file already closed")
 	ErrIO       = errors.New("input/output error")
 )
 

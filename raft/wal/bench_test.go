@@ -6,6 +6,7 @@ import (
 	"github.com/seed4fee1fef/raftsim/raft/raftpb"
 	"github.com/seed4fee1fef/raftsim/raft/vfs"
 	"github.com/seed4fee1fef/raftsim/raft/vfs/osfs"
+	"github.com/seed4fee1fef/raftsim/scenarios/diskfs"
 	"github.com/seed4fee1fef/raftsim/sim/disk"
 	"github.com/stretchr/testify/require"
 )
@@ -45,7 +46,7 @@ func benchSave(b *testing.B, fsys vfs.FS, syncs func(w *WAL) int64) {
 
 func BenchmarkSaveSimDisk(b *testing.B) {
 	d := disk.New()
-	benchSave(b, d, func(*WAL) int64 { return d.Stats().Syncs })
+	benchSave(b, diskfs.New(d), func(*WAL) int64 { return d.Stats().Syncs })
 }
 
 func BenchmarkSaveOSFS(b *testing.B) {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/seed4fee1fef/raftsim/raft/raftpb"
+	"github.com/seed4fee1fef/raftsim/scenarios/diskfs"
 	"github.com/seed4fee1fef/raftsim/sim/disk"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -38,7 +39,7 @@ func containing(starts []int, off int) int {
 // writeSome fills a disk with a few segments of random writes and closes
 // the WAL; everything is durable.
 func writeSome(t *rapid.T, d *disk.Disk, opts Options) model {
-	w, _ := mustOpen(t, d, opts)
+	w, _ := mustOpen(t, diskfs.New(d), opts)
 	var m model
 	for range rapid.IntRange(0, 30).Draw(t, "ops") {
 		o := genOp(t, m, 50)
@@ -68,7 +69,7 @@ func TestBitFlipAnywhereIsCorrupt(t *testing.T) {
 		bit := uint8(rapid.IntRange(0, 7).Draw(t, "bit"))
 		require.NoError(t, d.CorruptDurable(name, int64(off), bit))
 
-		_, _, err = Open(d, opts)
+		_, _, err = Open(diskfs.New(d), opts)
 		require.ErrorIs(t, err, ErrCorrupt)
 		var ce *CorruptError
 		require.ErrorAs(t, err, &ce)
@@ -79,7 +80,7 @@ func TestBitFlipAnywhereIsCorrupt(t *testing.T) {
 
 func fixture(t *testing.T) (*disk.Disk, model, string, []int) {
 	d := disk.New()
-	w, _ := mustOpen(t, d, Options{})
+	w, _ := mustOpen(t, diskfs.New(d), Options{})
 	var m model
 	for i := uint64(1); i <= 5; i++ {
 		o := save(hs(1, 1, i-1), ent(i, 1, fmt.Sprintf("entry number %d with some payload", i)))
@@ -141,7 +142,7 @@ func TestCorruptionCases(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			d, _, name, starts := fixture(t)
 			want := tc.damage(d, name, starts)
-			_, _, err := Open(d, Options{})
+			_, _, err := Open(diskfs.New(d), Options{})
 			require.ErrorIs(t, err, ErrCorrupt)
 			var ce *CorruptError
 			require.ErrorAs(t, err, &ce)
@@ -168,7 +169,7 @@ func TestTruncatedTailIsTorn(t *testing.T) {
 			require.Greater(t, end-back, last)
 			require.NoError(t, d.TruncateDurable(name, int64(end-back)))
 
-			w, st, err := Open(d, Options{})
+			w, st, err := Open(diskfs.New(d), Options{})
 			require.NoError(t, err)
 			assert.Equal(t, int64(end-back-last), st.TornBytes)
 			assert.Equal(t, st.TornBytes, w.Stats().TornBytes)
@@ -180,7 +181,7 @@ func TestTruncatedTailIsTorn(t *testing.T) {
 			// The cut is durable, and appending goes on after it.
 			require.NoError(t, w.Save(hs(2, 0, 4), ents(5, 5, 2)))
 			d.Crash(nil, false)
-			_, st, err = Open(d, Options{})
+			_, st, err = Open(diskfs.New(d), Options{})
 			require.NoError(t, err)
 			assert.Zero(t, st.TornBytes)
 			requireState(t, prev.save(hs(2, 0, 4), ents(5, 5, 2)).state(), st)
@@ -193,7 +194,7 @@ func TestTruncatedTailIsTorn(t *testing.T) {
 func TestZeroFilledTailIsTorn(t *testing.T) {
 	d, m, name, _ := fixture(t)
 	appendDurable(t, d, name, make([]byte, 37))
-	_, st, err := Open(d, Options{})
+	_, st, err := Open(diskfs.New(d), Options{})
 	require.NoError(t, err)
 	assert.Equal(t, int64(37), st.TornBytes)
 	requireState(t, m.state(), st)
@@ -255,7 +256,7 @@ func TestWellChecksummedButInvalidRecords(t *testing.T) {
 				at += len(snap)
 			}
 			appendDurable(t, d, name, tc.rec)
-			_, _, err := Open(d, Options{})
+			_, _, err := Open(diskfs.New(d), Options{})
 			var ce *CorruptError
 			require.ErrorAs(t, err, &ce)
 			assert.Equal(t, int64(at), ce.Offset)
@@ -268,7 +269,7 @@ func TestWellChecksummedButInvalidRecords(t *testing.T) {
 // record; an earlier one was synced before its successor was created.
 func TestSealedSegmentMustBeComplete(t *testing.T) {
 	d := disk.New()
-	w, _ := mustOpen(t, d, Options{SegmentBytes: 100})
+	w, _ := mustOpen(t, diskfs.New(d), Options{SegmentBytes: 100})
 	for i := uint64(1); i <= 10; i++ {
 		require.NoError(t, w.Save(hs(1, 1, i-1), []raftpb.Entry{ent(i, 1, "0123456789012345678901234567890123456789")}))
 	}
@@ -277,14 +278,14 @@ func TestSealedSegmentMustBeComplete(t *testing.T) {
 	data, err := d.ReadFile(name)
 	require.NoError(t, err)
 	require.NoError(t, d.TruncateDurable(name, int64(len(data)-3)))
-	_, _, err = Open(d, Options{SegmentBytes: 100})
+	_, _, err = Open(diskfs.New(d), Options{SegmentBytes: 100})
 	var ce *CorruptError
 	require.ErrorAs(t, err, &ce)
 	assert.Equal(t, name, ce.File)
 	assert.Contains(t, ce.Reason, "sealed")
 
 	require.NoError(t, d.TruncateDurable(name, 0))
-	_, _, err = Open(d, Options{SegmentBytes: 100})
+	_, _, err = Open(diskfs.New(d), Options{SegmentBytes: 100})
 	require.ErrorAs(t, err, &ce)
 	assert.Contains(t, ce.Reason, "no header")
 }
@@ -293,8 +294,8 @@ func TestSealedSegmentMustBeComplete(t *testing.T) {
 // only keep bytes of that write.
 func tornLast(t *testing.T, data []byte, keep int) (*disk.Disk, model) {
 	d, m, _, _ := fixture(t)
-	w, _ := mustOpen(t, d, Options{SegmentBytes: 64 << 20})
-	k := &killFS{FS: d, budget: 1}
+	w, _ := mustOpen(t, diskfs.New(d), Options{SegmentBytes: 64 << 20})
+	k := &killFS{FS: diskfs.New(d), budget: 1}
 	w.fs = k
 	w.f = &killFile{File: w.f, k: k}
 	require.ErrorIs(t, w.Save(raftpb.HardState{}, []raftpb.Entry{{Index: 6, Term: 1, Data: data}}), errKilled)
@@ -313,7 +314,7 @@ func TestTornTailScanIsBounded(t *testing.T) {
 		data[i], data[i+1] = recSnapshot, 0xff
 	}
 	d, m := tornLast(t, data, 3<<20)
-	_, st, err := Open(d, Options{})
+	_, st, err := Open(diskfs.New(d), Options{})
 	require.NoError(t, err)
 	assert.Equal(t, int64(3<<20), st.TornBytes)
 	requireState(t, m.state(), st)
@@ -329,12 +330,12 @@ func TestTornRecordEmbeddingARecord(t *testing.T) {
 	data := append(make([]byte, 50), inner...)
 	data = append(data, make([]byte, 50)...)
 	d, _ := tornLast(t, data, 90+len(inner))
-	_, _, err := Open(d, Options{})
+	_, _, err := Open(diskfs.New(d), Options{})
 	require.ErrorIs(t, err, ErrCorrupt)
 
 	// Without the embedded record the same tear is an ordinary torn tail.
 	d, m := tornLast(t, make([]byte, 100+len(inner)), 90+len(inner))
-	_, st, err := Open(d, Options{})
+	_, st, err := Open(diskfs.New(d), Options{})
 	require.NoError(t, err)
 	requireState(t, m.state(), st)
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/seed4fee1fef/raftsim/scenarios/diskfs"
 	"github.com/seed4fee1fef/raftsim/sim/disk"
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
@@ -25,7 +26,7 @@ func TestCrashProperty(t *testing.T) {
 		rng := &splitmix64{s: rapid.Uint64().Draw(t, "seed")}
 		var m model
 		for life := range rapid.IntRange(1, 4).Draw(t, "lives") {
-			k := &killFS{FS: d, budget: rapid.IntRange(0, 300).Draw(t, "budget")}
+			k := &killFS{FS: diskfs.New(d), budget: rapid.IntRange(0, 300).Draw(t, "budget")}
 			candidates := []model{m}
 			w, st, err := Open(k, opts)
 			if err != nil {
@@ -46,7 +47,7 @@ func TestCrashProperty(t *testing.T) {
 			}
 			d.Crash(rng, rapid.Bool().Draw(t, "keepPrefix"))
 
-			w, st, err = Open(d, opts)
+			w, st, err = Open(diskfs.New(d), opts)
 			require.NoError(t, err, "life %d: open after crash", life)
 			matched := false
 			for _, c := range candidates {
@@ -70,7 +71,7 @@ func TestCrashDuringOpenRecovery(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		d := disk.New()
 		opts := Options{SegmentBytes: 128}
-		w, _ := mustOpen(t, d, opts)
+		w, _ := mustOpen(t, diskfs.New(d), opts)
 		var m model
 		for range rapid.IntRange(1, 20).Draw(t, "saves") {
 			o := genOp(t, m, 40)
@@ -78,7 +79,7 @@ func TestCrashDuringOpenRecovery(t *testing.T) {
 			m = o.apply(m)
 		}
 		// One more save that dies before its sync, torn by the crash.
-		k := &killFS{FS: d, budget: 100}
+		k := &killFS{FS: diskfs.New(d), budget: 100}
 		w.fs, w.f = k, &killFile{File: w.f, k: k}
 		o := genOp(t, m, 40)
 		k.budget = rapid.IntRange(0, 3).Draw(t, "budget")
@@ -90,12 +91,12 @@ func TestCrashDuringOpenRecovery(t *testing.T) {
 		}
 		rng := &splitmix64{s: rapid.Uint64().Draw(t, "seed")}
 		d.Crash(rng, true)
-		_, _, err = Open(&killFS{FS: d, budget: rapid.IntRange(0, 4).Draw(t, "openBudget")}, opts)
+		_, _, err = Open(&killFS{FS: diskfs.New(d), budget: rapid.IntRange(0, 4).Draw(t, "openBudget")}, opts)
 		if err != nil {
 			require.ErrorIs(t, err, errKilled)
 		}
 		d.Crash(rng, rapid.Bool().Draw(t, "keepPrefix"))
-		_, st2, err := Open(d, opts)
+		_, st2, err := Open(diskfs.New(d), opts)
 		require.NoError(t, err)
 		if !stateEqual(m.state(), st2) {
 			requireState(t, o.apply(m).state(), st2)

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/seed4fee1fef/raftsim/scenarios/diskfs"
 	"github.com/seed4fee1fef/raftsim/sim/disk"
 )
 
@@ -14,7 +15,7 @@ import (
 // returns its first two segments' bytes: the seed corpus.
 func walSegments(f *testing.F) (seg1, seg2 []byte) {
 	d := disk.New()
-	w, _, err := Open(d, Options{SegmentBytes: 256})
+	w, _, err := Open(diskfs.New(d), Options{SegmentBytes: 256})
 	require.NoError(f, err)
 	require.NoError(f, w.Save(hs(1, 1, 0), ents(1, 4, 1)))
 	require.NoError(f, w.Save(hs(2, 2, 3), ents(5, 9, 2)))
@@ -54,7 +55,7 @@ func FuzzReplay(f *testing.F) {
 			require.NoError(t, writeDurable(d, segmentName(uint64(i+1)), data))
 		}
 		opts := Options{SegmentBytes: 256, KeepValidPrefix: keep}
-		w, st, err := Open(d, opts)
+		w, st, err := Open(diskfs.New(d), opts)
 		if err != nil {
 			require.True(t, errors.Is(err, ErrCorrupt), "%v", err)
 			require.False(t, keep, "KeepValidPrefix cuts damage off instead of failing: %v", err)
@@ -62,7 +63,7 @@ func FuzzReplay(f *testing.F) {
 		}
 		wellFormed(t, st)
 		require.NoError(t, w.Close())
-		w, again, err := Open(d, opts)
+		w, again, err := Open(diskfs.New(d), opts)
 		require.NoError(t, err, "the second open of what the first made durable")
 		require.NoError(t, w.Close())
 		assert.Equal(t, st.HardState, again.HardState)

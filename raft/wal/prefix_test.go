@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
 
+	"github.com/seed4fee1fef/raftsim/scenarios/diskfs"
 	"github.com/seed4fee1fef/raftsim/sim/disk"
 )
 
@@ -19,7 +20,7 @@ func TestKeepValidPrefixAfterBitFlip(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		d := disk.New()
 		opts := Options{SegmentBytes: rapid.SampledFrom([]int64{64, 256, 1 << 20}).Draw(t, "segBytes")}
-		w, _ := mustOpen(t, d, opts)
+		w, _ := mustOpen(t, diskfs.New(d), opts)
 		history := []State{{}}
 		var m model
 		for range rapid.IntRange(1, 30).Draw(t, "ops") {
@@ -41,7 +42,7 @@ func TestKeepValidPrefixAfterBitFlip(t *testing.T) {
 		require.NoError(t, d.CorruptDurable(name, int64(off), uint8(rapid.IntRange(0, 7).Draw(t, "bit"))))
 
 		opts.KeepValidPrefix = true
-		w, st, err := Open(d, opts)
+		w, st, err := Open(diskfs.New(d), opts)
 		require.NoError(t, err)
 		require.NotNil(t, st.Corrupt, "the damage is reported")
 		assert.ErrorIs(t, st.Corrupt, ErrCorrupt)
@@ -55,7 +56,7 @@ func TestKeepValidPrefixAfterBitFlip(t *testing.T) {
 		require.NoError(t, w.Close())
 
 		opts.KeepValidPrefix = false
-		w, st2, err := Open(d, opts)
+		w, st2, err := Open(diskfs.New(d), opts)
 		require.NoError(t, err, "the cut is durable")
 		assert.True(t, stateEqual(st, st2))
 		require.NoError(t, w.Save(st2.HardState, nil))

@@ -6,6 +6,7 @@ import (
 	"github.com/seed4fee1fef/raftsim/raft/raftpb"
 	"github.com/seed4fee1fef/raftsim/raft/vfs"
 	"github.com/seed4fee1fef/raftsim/raft/vfs/osfs"
+	"github.com/seed4fee1fef/raftsim/scenarios/diskfs"
 	"github.com/seed4fee1fef/raftsim/sim/disk"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -108,7 +109,7 @@ func testRoundTrip(t *testing.T, newFS func(t *testing.T) vfs.FS) {
 }
 
 func TestRoundTripSimDisk(t *testing.T) {
-	testRoundTrip(t, func(*testing.T) vfs.FS { return disk.New() })
+	testRoundTrip(t, func(*testing.T) vfs.FS { return diskfs.New(disk.New()) })
 }
 
 func TestRoundTripOSFS(t *testing.T) {
@@ -123,17 +124,17 @@ func TestRoundTripOSFS(t *testing.T) {
 // with its term, vote, commit and log, not as a blank follower.
 func TestRestartIsNotBlank(t *testing.T) {
 	d := disk.New()
-	w, _ := mustOpen(t, d, Options{})
+	w, _ := mustOpen(t, diskfs.New(d), Options{})
 	require.NoError(t, w.Save(hs(3, 2, 4), ents(1, 5, 3)))
 	d.Crash(nil, false) // kill -9: no Close, page cache gone
-	_, st := mustOpen(t, d, Options{})
+	_, st := mustOpen(t, diskfs.New(d), Options{})
 	assert.Equal(t, hs(3, 2, 4), st.HardState)
 	assert.Equal(t, ents(1, 5, 3), st.Entries)
 }
 
 func TestOneSyncPerSave(t *testing.T) {
 	d := disk.New()
-	w, _ := mustOpen(t, d, Options{SegmentBytes: 200})
+	w, _ := mustOpen(t, diskfs.New(d), Options{SegmentBytes: 200})
 	var rotations int64
 	for i := uint64(1); i <= 40; i++ {
 		before := d.Stats()
@@ -160,7 +161,7 @@ func TestOneSyncPerSave(t *testing.T) {
 
 func TestSaveRefusesWhatReplayWouldReject(t *testing.T) {
 	d := disk.New()
-	w, _ := mustOpen(t, d, Options{})
+	w, _ := mustOpen(t, diskfs.New(d), Options{})
 	require.NoError(t, w.Save(hs(2, 1, 0), ents(1, 3, 2)))
 	require.NoError(t, w.SaveSnapshot(raftpb.SnapshotMetadata{Index: 2, Term: 2}))
 	for _, tc := range []struct {
@@ -190,14 +191,14 @@ func TestSaveRefusesWhatReplayWouldReject(t *testing.T) {
 	// Still usable, and replay agrees.
 	require.NoError(t, w.Save(hs(3, 0, 2), ents(4, 4, 3)))
 	require.NoError(t, w.Close())
-	_, st := mustOpen(t, d, Options{})
+	_, st := mustOpen(t, diskfs.New(d), Options{})
 	requireState(t, State{HardState: hs(3, 0, 2), Snapshot: raftpb.SnapshotMetadata{Index: 2, Term: 2},
 		Entries: []raftpb.Entry{ents(3, 3, 2)[0], ents(4, 4, 3)[0]}}, st)
 }
 
 func TestClosedAndFailedWAL(t *testing.T) {
 	d := disk.New()
-	w, _ := mustOpen(t, d, Options{})
+	w, _ := mustOpen(t, diskfs.New(d), Options{})
 	d.SetFailSync(true)
 	err := w.Save(hs(1, 1, 0), ents(1, 1, 1))
 	require.ErrorIs(t, err, vfs.ErrIO)
@@ -210,17 +211,17 @@ func TestClosedAndFailedWAL(t *testing.T) {
 
 	// Reopening recovers; the record whose sync failed is still in the
 	// page cache, so Open syncs it before returning it.
-	_, st := mustOpen(t, d, Options{})
+	_, st := mustOpen(t, diskfs.New(d), Options{})
 	requireState(t, model{}.save(hs(1, 1, 0), ents(1, 1, 1)).state(), st)
 	d.Crash(nil, false) // no Close: the process dies
-	_, st = mustOpen(t, d, Options{})
+	_, st = mustOpen(t, diskfs.New(d), Options{})
 	requireState(t, model{}.save(hs(1, 1, 0), ents(1, 1, 1)).state(), st, "Open made what it returned durable")
 }
 
 func TestRotation(t *testing.T) {
 	d := disk.New()
 	opts := Options{SegmentBytes: 256}
-	w, _ := mustOpen(t, d, opts)
+	w, _ := mustOpen(t, diskfs.New(d), opts)
 	var m model
 	for i := uint64(1); i <= 100; i++ {
 		o := save(hs(1+i/30, 0, i-1), ents(i, i, 1+i/30)...)
@@ -248,21 +249,21 @@ func TestRotation(t *testing.T) {
 	}
 	require.NoError(t, w.Close())
 	d.Crash(nil, false)
-	_, got := mustOpen(t, d, opts)
+	_, got := mustOpen(t, diskfs.New(d), opts)
 	requireState(t, m.state(), got)
 }
 
 func TestLargeRecordGetsItsOwnSegment(t *testing.T) {
 	d := disk.New()
 	opts := Options{SegmentBytes: 64}
-	w, _ := mustOpen(t, d, opts)
+	w, _ := mustOpen(t, diskfs.New(d), opts)
 	big := string(make([]byte, 1000))
 	require.NoError(t, w.Save(hs(1, 1, 0), []raftpb.Entry{ent(1, 1, big)}))
 	require.NoError(t, w.Save(hs(1, 1, 1), []raftpb.Entry{ent(2, 1, big)}))
 	require.NoError(t, w.Save(hs(1, 1, 2), []raftpb.Entry{ent(3, 1, "small")}))
 	assert.Equal(t, 3, w.Stats().Segments)
 	require.NoError(t, w.Close())
-	_, st := mustOpen(t, d, opts)
+	_, st := mustOpen(t, diskfs.New(d), opts)
 	assert.Len(t, st.Entries, 3)
 }
 
@@ -272,7 +273,7 @@ func TestLargeRecordGetsItsOwnSegment(t *testing.T) {
 func TestCrashRightAfterRotation(t *testing.T) {
 	const segBytes = 200
 	fill := func(t *testing.T, d *disk.Disk) (model, uint64) {
-		w, _ := mustOpen(t, d, Options{SegmentBytes: segBytes})
+		w, _ := mustOpen(t, diskfs.New(d), Options{SegmentBytes: segBytes})
 		var m model
 		i := uint64(0)
 		for w.Stats().Segments < 2 || w.recs < 2 {
@@ -314,7 +315,7 @@ func TestCrashRightAfterRotation(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			d := disk.New()
 			m, i := fill(t, d)
-			k := &killFS{FS: d, budget: 1000}
+			k := &killFS{FS: diskfs.New(d), budget: 1000}
 			w, _ := mustOpen(t, k, Options{SegmentBytes: segBytes})
 			o := save(hs(1, 1, i), ent(i+1, 1, string(make([]byte, segBytes))))
 			k.budget = tc.budget
@@ -324,7 +325,7 @@ func TestCrashRightAfterRotation(t *testing.T) {
 			if tc.saved {
 				want = o.apply(m)
 			}
-			w2, st := mustOpen(t, d, Options{SegmentBytes: segBytes})
+			w2, st := mustOpen(t, diskfs.New(d), Options{SegmentBytes: segBytes})
 			requireState(t, want.state(), st)
 			// The WAL goes on from there, and replays again.
 			next := save(hs(2, 0, 0), ent(want.last()+1, 2, "next"))
@@ -332,7 +333,7 @@ func TestCrashRightAfterRotation(t *testing.T) {
 			want = next.apply(want)
 			require.NoError(t, w2.Close())
 			d.Crash(nil, false)
-			_, st = mustOpen(t, d, Options{SegmentBytes: segBytes})
+			_, st = mustOpen(t, diskfs.New(d), Options{SegmentBytes: segBytes})
 			requireState(t, want.state(), st)
 		})
 	}
@@ -341,7 +342,7 @@ func TestCrashRightAfterRotation(t *testing.T) {
 func TestReleaseTo(t *testing.T) {
 	d := disk.New()
 	opts := Options{SegmentBytes: 150}
-	w, _ := mustOpen(t, d, opts)
+	w, _ := mustOpen(t, diskfs.New(d), opts)
 	var m model
 	do := func(o op) {
 		t.Helper()
@@ -367,7 +368,7 @@ func TestReleaseTo(t *testing.T) {
 	assert.Greater(t, first, uint64(1))
 	d.Crash(nil, false) // removals were synced
 
-	w, got := mustOpen(t, d, opts)
+	w, got := mustOpen(t, diskfs.New(d), opts)
 	requireState(t, m.state(), got)
 	// Writes, snapshots and releases go on after a reopen that starts at
 	// a released position.
@@ -375,7 +376,7 @@ func TestReleaseTo(t *testing.T) {
 	do(snapOp(45, 2))
 	require.NoError(t, w.ReleaseTo(45))
 	require.NoError(t, w.Close())
-	_, got = mustOpen(t, d, opts)
+	_, got = mustOpen(t, diskfs.New(d), opts)
 	requireState(t, m.state(), got)
 }
 
@@ -385,7 +386,7 @@ func TestReleaseTo(t *testing.T) {
 func TestLeftoversOfAnInterruptedRelease(t *testing.T) {
 	d := disk.New()
 	opts := Options{SegmentBytes: 150}
-	w, _ := mustOpen(t, d, opts)
+	w, _ := mustOpen(t, diskfs.New(d), opts)
 	var m model
 	for i := uint64(1); i <= 30; i++ {
 		o := save(hs(1, 1, i-1), ent(i, 1, "0123456789012345678901234567890123456789"))
@@ -403,7 +404,7 @@ func TestLeftoversOfAnInterruptedRelease(t *testing.T) {
 	require.NoError(t, d.SyncDir())
 	require.NoError(t, w.Close())
 
-	w, st := mustOpen(t, d, opts)
+	w, st := mustOpen(t, diskfs.New(d), opts)
 	requireState(t, m.state(), st)
 	assert.Equal(t, int64(2), w.Stats().Released)
 	names, _ := d.List()
@@ -414,14 +415,14 @@ func TestLeftoversOfAnInterruptedRelease(t *testing.T) {
 func TestMissingSegmentNotCoveredIsCorrupt(t *testing.T) {
 	d := disk.New()
 	opts := Options{SegmentBytes: 150}
-	w, _ := mustOpen(t, d, opts)
+	w, _ := mustOpen(t, diskfs.New(d), opts)
 	for i := uint64(1); i <= 30; i++ {
 		require.NoError(t, w.Save(hs(1, 1, i-1), []raftpb.Entry{ent(i, 1, "0123456789012345678901234567890123456789")}))
 	}
 	victim := w.segs[2].name
 	require.NoError(t, w.Close())
 	require.NoError(t, d.Remove(victim))
-	_, _, err := Open(d, opts)
+	_, _, err := Open(diskfs.New(d), opts)
 	require.ErrorIs(t, err, ErrCorrupt)
 	var ce *CorruptError
 	require.ErrorAs(t, err, &ce)
@@ -432,7 +433,7 @@ func TestMissingSegmentNotCoveredIsCorrupt(t *testing.T) {
 // another WAL (or another life of this one) breaks the checksum chain.
 func TestStaleSegmentCannotBeSplicedIn(t *testing.T) {
 	write := func(d *disk.Disk, tag string) {
-		w, _ := mustOpen(t, d, Options{SegmentBytes: 150})
+		w, _ := mustOpen(t, diskfs.New(d), Options{SegmentBytes: 150})
 		for i := uint64(1); i <= 20; i++ {
 			require.NoError(t, w.Save(hs(1, 1, i-1), []raftpb.Entry{ent(i, 1, tag+"-0123456789012345678901234567890123456789")}))
 		}
@@ -449,7 +450,7 @@ func TestStaleSegmentCannotBeSplicedIn(t *testing.T) {
 	_, err = f.Write(data)
 	require.NoError(t, err)
 	require.NoError(t, f.Sync())
-	_, _, err = Open(a, Options{})
+	_, _, err = Open(diskfs.New(a), Options{})
 	var ce *CorruptError
 	require.ErrorAs(t, err, &ce)
 	assert.Equal(t, name, ce.File)
@@ -464,11 +465,11 @@ func TestForeignFilesAreIgnored(t *testing.T) {
 		_, err = f.Write([]byte("not a wal"))
 		require.NoError(t, err)
 	}
-	w, st := mustOpen(t, d, Options{})
+	w, st := mustOpen(t, diskfs.New(d), Options{})
 	requireState(t, State{}, st)
 	require.NoError(t, w.Save(hs(1, 1, 0), ents(1, 1, 1)))
 	require.NoError(t, w.Close())
-	_, st = mustOpen(t, d, Options{})
+	_, st = mustOpen(t, diskfs.New(d), Options{})
 	assert.Len(t, st.Entries, 1)
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/seed4fee1fef/raftsim/raft"
 	"github.com/seed4fee1fef/raftsim/raft/server"
 	"github.com/seed4fee1fef/raftsim/raft/vfs"
+	"github.com/seed4fee1fef/raftsim/scenarios/diskfs"
 	"github.com/seed4fee1fef/raftsim/sim"
 )
 
@@ -398,7 +399,7 @@ func (a serverEnv) Send(to uint64, msg []byte) {
 	a.e.Send(sim.NodeID(to), msg)
 }
 func (a serverEnv) After(d time.Duration, fn func()) { a.e.After(d, fn) }
-func (a serverEnv) Disk() vfs.FS                     { return a.e.Disk() }
+func (a serverEnv) Disk() vfs.FS                     { return diskfs.New(a.e.Disk()) }
 func (a serverEnv) Rand() raft.Rand                  { return a.e.Rand() }
 func (a serverEnv) Note(s string)                    { a.e.Note(s) }
 func (a serverEnv) Exit(err error)                   { a.e.Exit(err) }

@@ -11,8 +11,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/seed4fee1fef/raftsim/raft/vfs"
 	"github.com/seed4fee1fef/raftsim/sim"
+	"github.com/seed4fee1fef/raftsim/sim/disk"
 )
 
 const logName = "chatter.log"
@@ -23,7 +23,7 @@ const logName = "chatter.log"
 type Node struct {
 	env       *sim.Env
 	peers     int
-	log       vfs.File
+	log       *disk.File
 	Recovered int // records found on disk at start
 	received  int
 }
@@ -35,7 +35,7 @@ func Factory(peers int) sim.Factory {
 		fs := env.Disk()
 		data, err := fs.ReadFile(logName)
 		switch {
-		case errors.Is(err, vfs.ErrNotExist):
+		case errors.Is(err, disk.ErrNotExist):
 			if n.log, err = fs.Create(logName); err != nil {
 				return nil, err
 			}

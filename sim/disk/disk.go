@@ -5,12 +5,9 @@ import (
 	"maps"
 	"slices"
 	"time"
-
-	"github.com/seed4fee1fef/raftsim/raft/vfs"
 )
 
-// Disk is one node's disk. It implements vfs.FS. The zero value is not
-// usable; call New.
+// Disk is one node's disk. The zero value is not usable; call New.
 type Disk struct {
 	// dir is the visible directory, durableDir what a crash keeps. There are
 	// no hard links: a name op always moves an inode's only name.
@@ -44,8 +41,6 @@ type Disk struct {
 	stats    Stats
 }
 
-var _ vfs.FS = (*Disk)(nil)
-
 // New returns an empty disk with no faults armed.
 func New() *Disk {
 	return &Disk{
@@ -76,7 +71,7 @@ func (d *Disk) done(op Op, err error) error {
 
 // Create makes name an empty file, truncating it if it exists (the inode,
 // and so any open handle, is kept, as with O_TRUNC).
-func (d *Disk) Create(name string) (vfs.File, error) {
+func (d *Disk) Create(name string) (*File, error) {
 	op := Op{Kind: OpCreate, Name: name}
 	if err := checkName("create", name); err != nil {
 		return nil, d.done(op, err)
@@ -98,7 +93,7 @@ func (d *Disk) Create(name string) (vfs.File, error) {
 }
 
 // Open opens an existing file for reading and appending.
-func (d *Disk) Open(name string) (vfs.File, error) {
+func (d *Disk) Open(name string) (*File, error) {
 	op := Op{Kind: OpOpen, Name: name}
 	ino, err := d.lookup("open", name)
 	if err != nil {
@@ -110,8 +105,8 @@ func (d *Disk) Open(name string) (vfs.File, error) {
 	return d.handle(name, ino), nil
 }
 
-func (d *Disk) handle(name string, ino *inode) *file {
-	return &file{disk: d, ino: ino, name: name, gen: d.gen}
+func (d *Disk) handle(name string, ino *inode) *File {
+	return &File{disk: d, ino: ino, name: name, gen: d.gen}
 }
 
 func (d *Disk) lookup(what, name string) (*inode, error) {
@@ -120,7 +115,7 @@ func (d *Disk) lookup(what, name string) (*inode, error) {
 	}
 	ino, ok := d.dir[name]
 	if !ok {
-		return nil, fmt.Errorf("disk: %s %q: %w", what, name, vfs.ErrNotExist)
+		return nil, fmt.Errorf("disk: %s %q: %w", what, name, ErrNotExist)
 	}
 	return ino, nil
 }

@@ -1,5 +1,8 @@
-// Package disk is the simulator's disk: one per node, an in-memory vfs.FS
-// with a page cache, so that a crash loses exactly what a real crash could.
+// Package disk is the simulator's disk: one per node, an in-memory flat
+// directory with a page cache, so that a crash loses exactly what a real
+// crash could. It knows nothing of Raft: its API has the shape of the
+// hosts' file-system interface (raft/vfs), and the harness adapts one to
+// the other (scenarios/cluster), so the kernel imports nothing above it.
 //
 // Crash model. Every file is an inode with visible contents (what reads see)
 // and durable contents (what survives a crash); the directory likewise has a

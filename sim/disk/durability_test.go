@@ -6,12 +6,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/seed4fee1fef/raftsim/raft/vfs"
 	"github.com/seed4fee1fef/raftsim/sim/disk"
 )
 
 // durableFile creates name holding data, fully durable.
-func durableFile(t *testing.T, d *disk.Disk, name, data string) vfs.File {
+func durableFile(t *testing.T, d *disk.Disk, name, data string) *disk.File {
 	t.Helper()
 	f := mustCreate(t, d, name)
 	mustWrite(t, f, data)
@@ -178,14 +177,14 @@ func TestCrashClosesHandles(t *testing.T) {
 	f := durableFile(t, d, "a", "abc")
 	d.Crash(nil, false)
 	_, err := f.Write([]byte("x"))
-	assert.ErrorIs(t, err, vfs.ErrClosed, "Write")
+	assert.ErrorIs(t, err, disk.ErrClosed, "Write")
 	_, err = f.ReadAt(make([]byte, 1), 0)
-	assert.ErrorIs(t, err, vfs.ErrClosed, "ReadAt")
-	assert.ErrorIs(t, f.Sync(), vfs.ErrClosed, "Sync")
-	assert.ErrorIs(t, f.Truncate(0), vfs.ErrClosed, "Truncate")
+	assert.ErrorIs(t, err, disk.ErrClosed, "ReadAt")
+	assert.ErrorIs(t, f.Sync(), disk.ErrClosed, "Sync")
+	assert.ErrorIs(t, f.Truncate(0), disk.ErrClosed, "Truncate")
 	_, err = f.Size()
-	assert.ErrorIs(t, err, vfs.ErrClosed, "Size")
-	assert.ErrorIs(t, f.Close(), vfs.ErrClosed, "Close")
+	assert.ErrorIs(t, err, disk.ErrClosed, "Size")
+	assert.ErrorIs(t, f.Close(), disk.ErrClosed, "Close")
 
 	g, err := d.Open("a")
 	require.NoError(t, err, "the disk is usable after a crash")

@@ -4,15 +4,13 @@ import (
 	"fmt"
 	"io/fs"
 	"time"
-
-	"github.com/seed4fee1fef/raftsim/raft/vfs"
 )
 
-// SetCapacity makes writes fail with vfs.ErrNoSpace once VisibleBytes would
+// SetCapacity makes writes fail with ErrNoSpace once VisibleBytes would
 // exceed bytes. Zero or less means unlimited.
 func (d *Disk) SetCapacity(bytes int64) { d.capacity = max(bytes, 0) }
 
-// SetFailSync makes every Sync and SyncDir fail with vfs.ErrIO, leaving the
+// SetFailSync makes every Sync and SyncDir fail with ErrIO, leaving the
 // pending operations pending, until it is called with false.
 func (d *Disk) SetFailSync(fail bool) { d.failSync = fail }
 
@@ -56,7 +54,7 @@ func (d *Disk) chargeSync(kind OpKind, name string, op *Op) error {
 		if name != "" {
 			what += " " + name
 		}
-		return fmt.Errorf("disk: %s: %w", what, vfs.ErrIO)
+		return fmt.Errorf("disk: %s: %w", what, ErrIO)
 	}
 	return nil
 }
@@ -118,7 +116,7 @@ func (d *Disk) durableFile(what, name string) (*inode, error) {
 	}
 	ino, ok := d.durableDir[name]
 	if !ok {
-		return nil, fmt.Errorf("disk: %s %q: no durable file by that name: %w", what, name, vfs.ErrNotExist)
+		return nil, fmt.Errorf("disk: %s %q: no durable file by that name: %w", what, name, ErrNotExist)
 	}
 	return ino, nil
 }

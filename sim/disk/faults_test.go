@@ -8,7 +8,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/seed4fee1fef/raftsim/raft/vfs"
 	"github.com/seed4fee1fef/raftsim/sim/disk"
 )
 
@@ -20,7 +19,7 @@ func TestCapacity(t *testing.T) {
 	mustWrite(t, a, "123456")
 
 	n, err := b.Write([]byte("12345"))
-	assert.ErrorIs(t, err, vfs.ErrNoSpace, "the limit spans files")
+	assert.ErrorIs(t, err, disk.ErrNoSpace, "the limit spans files")
 	assert.Zero(t, n, "a refused write keeps nothing")
 	assert.Equal(t, int64(6), d.VisibleBytes())
 	assert.Equal(t, int64(1), d.Stats().NoSpace)
@@ -86,13 +85,13 @@ func TestFaultHooksRejectBadInput(t *testing.T) {
 		err  error
 		want error
 	}{
-		{"corrupt missing", d.CorruptDurable("missing", 0, 0), vfs.ErrNotExist},
-		{"corrupt name not yet durable", d.CorruptDurable("not-durable", 0, 0), vfs.ErrNotExist},
+		{"corrupt missing", d.CorruptDurable("missing", 0, 0), disk.ErrNotExist},
+		{"corrupt name not yet durable", d.CorruptDurable("not-durable", 0, 0), disk.ErrNotExist},
 		{"corrupt bad name", d.CorruptDurable("../a", 0, 0), fs.ErrInvalid},
 		{"corrupt negative offset", d.CorruptDurable("a", -1, 0), fs.ErrInvalid},
 		{"corrupt past the end", d.CorruptDurable("a", 3, 0), fs.ErrInvalid},
 		{"corrupt bit 8", d.CorruptDurable("a", 0, 8), fs.ErrInvalid},
-		{"truncate missing", d.TruncateDurable("missing", 0), vfs.ErrNotExist},
+		{"truncate missing", d.TruncateDurable("missing", 0), disk.ErrNotExist},
 		{"truncate negative", d.TruncateDurable("a", -1), fs.ErrInvalid},
 		{"truncate growing", d.TruncateDurable("a", 4), fs.ErrInvalid},
 	}
@@ -127,8 +126,8 @@ func TestFailSync(t *testing.T) {
 	g := mustCreate(t, d, "b")
 
 	d.SetFailSync(true)
-	assert.ErrorIs(t, f.Sync(), vfs.ErrIO)
-	assert.ErrorIs(t, d.SyncDir(), vfs.ErrIO)
+	assert.ErrorIs(t, f.Sync(), disk.ErrIO)
+	assert.ErrorIs(t, d.SyncDir(), disk.ErrIO)
 	assert.Equal(t, int64(2), d.Stats().FailedSyncs)
 	assert.Zero(t, d.DurableBytes(), "a failed sync made nothing durable")
 
@@ -174,7 +173,7 @@ func TestObserverSeesEveryMutation(t *testing.T) {
 	}
 	require.Len(t, ops, len(want))
 	assert.Equal(t, want, ops)
-	assert.ErrorIs(t, ops[8].Err, vfs.ErrNotExist)
+	assert.ErrorIs(t, ops[8].Err, disk.ErrNotExist)
 	assert.Equal(t, "syncdir", disk.OpSyncDir.String())
 	assert.Equal(t, "unknown", disk.OpKind(0).String())
 }

@@ -4,13 +4,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-
-	"github.com/seed4fee1fef/raftsim/raft/vfs"
 )
 
-// file is an open handle on an inode. It stays bound to the inode across
+// File is an open handle on an inode. It stays bound to the inode across
 // renames and removals, like a POSIX file descriptor.
-type file struct {
+type File struct {
 	disk *Disk
 	ino  *inode
 	// name is the name the file was opened under, for errors and traces.
@@ -19,19 +17,17 @@ type file struct {
 	closed bool
 }
 
-var _ vfs.File = (*file)(nil)
-
 // check fails once the handle was closed or its process crashed.
-func (f *file) check(what string) error {
+func (f *File) check(what string) error {
 	if f.closed || f.gen != f.disk.gen {
-		return fmt.Errorf("disk: %s %q: %w", what, f.name, vfs.ErrClosed)
+		return fmt.Errorf("disk: %s %q: %w", what, f.name, ErrClosed)
 	}
 	return nil
 }
 
 // ReadAt copies visible contents from off into p, with io.ReaderAt's
 // contract: n < len(p) comes with io.EOF.
-func (f *file) ReadAt(p []byte, off int64) (int, error) {
+func (f *File) ReadAt(p []byte, off int64) (int, error) {
 	if err := f.check("read"); err != nil {
 		return 0, err
 	}
@@ -54,7 +50,7 @@ func (f *file) ReadAt(p []byte, off int64) (int, error) {
 
 // Write appends a copy of p. It is all or nothing: a full disk refuses the
 // whole write rather than keeping part of it.
-func (f *file) Write(p []byte) (int, error) {
+func (f *File) Write(p []byte) (int, error) {
 	d := f.disk
 	op := Op{Kind: OpWrite, Name: f.name}
 	if err := f.check("write"); err != nil {
@@ -62,7 +58,7 @@ func (f *file) Write(p []byte) (int, error) {
 	}
 	if d.capacity > 0 && d.VisibleBytes()+int64(len(p)) > d.capacity {
 		d.stats.NoSpace++
-		return 0, d.done(op, fmt.Errorf("disk: write %d bytes to %q: %w", len(p), f.name, vfs.ErrNoSpace))
+		return 0, d.done(op, fmt.Errorf("disk: write %d bytes to %q: %w", len(p), f.name, ErrNoSpace))
 	}
 	d.stats.Writes++
 	if len(p) > 0 {
@@ -77,7 +73,7 @@ func (f *file) Write(p []byte) (int, error) {
 
 // Truncate cuts the file to size bytes; growing it is refused, since vfs
 // files only grow by appending.
-func (f *file) Truncate(size int64) error {
+func (f *File) Truncate(size int64) error {
 	d := f.disk
 	op := Op{Kind: OpTruncate, Name: f.name, Size: size}
 	if err := f.check("truncate"); err != nil {
@@ -103,7 +99,7 @@ func (f *file) Truncate(size int64) error {
 
 // Sync makes this file's pending writes and truncations durable. It does not
 // make the file's name durable; that takes SyncDir.
-func (f *file) Sync() error {
+func (f *File) Sync() error {
 	d := f.disk
 	op := Op{Kind: OpSync, Name: f.name}
 	if err := f.check("sync"); err != nil {
@@ -120,7 +116,7 @@ func (f *file) Sync() error {
 	return d.done(op, nil)
 }
 
-func (f *file) Size() (int64, error) {
+func (f *File) Size() (int64, error) {
 	if err := f.check("size"); err != nil {
 		return 0, err
 	}
@@ -129,7 +125,7 @@ func (f *file) Size() (int64, error) {
 
 // Close releases the handle; unsynced data stays in the page cache, as on a
 // real disk.
-func (f *file) Close() error {
+func (f *File) Close() error {
 	if err := f.check("close"); err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/seed4fee1fef/raftsim/raft/vfs"
 	"github.com/seed4fee1fef/raftsim/sim/disk"
 )
 
@@ -49,14 +48,14 @@ func contents(t require.TestingT, d *disk.Disk) map[string]string {
 	return state
 }
 
-func mustCreate(t *testing.T, d *disk.Disk, name string) vfs.File {
+func mustCreate(t *testing.T, d *disk.Disk, name string) *disk.File {
 	t.Helper()
 	f, err := d.Create(name)
 	require.NoError(t, err)
 	return f
 }
 
-func mustWrite(t *testing.T, f vfs.File, data string) {
+func mustWrite(t *testing.T, f *disk.File, data string) {
 	t.Helper()
 	n, err := f.Write([]byte(data))
 	require.NoError(t, err)

@@ -7,7 +7,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
 
-	"github.com/seed4fee1fef/raftsim/raft/vfs"
 	"github.com/seed4fee1fef/raftsim/sim/disk"
 )
 
@@ -72,7 +71,7 @@ func drawRounds(t *rapid.T) []round {
 
 // handle is an open file and the model file it is bound to.
 type handle struct {
-	f  vfs.File
+	f  *disk.File
 	id int
 }
 
@@ -105,7 +104,7 @@ func (r *runner) step(a action) {
 	case actOpen:
 		f, err := d.Open(name)
 		if !exists {
-			require.ErrorIs(t, err, vfs.ErrNotExist)
+			require.ErrorIs(t, err, disk.ErrNotExist)
 			return
 		}
 		require.NoError(t, err)
@@ -133,7 +132,7 @@ func (r *runner) step(a action) {
 	case actRename:
 		err := d.Rename(name, other)
 		if !exists {
-			require.ErrorIs(t, err, vfs.ErrNotExist)
+			require.ErrorIs(t, err, disk.ErrNotExist)
 			return
 		}
 		require.NoError(t, err)
@@ -141,7 +140,7 @@ func (r *runner) step(a action) {
 	case actRemove:
 		err := d.Remove(name)
 		if !exists {
-			require.ErrorIs(t, err, vfs.ErrNotExist)
+			require.ErrorIs(t, err, disk.ErrNotExist)
 			return
 		}
 		require.NoError(t, err)
@@ -172,7 +171,7 @@ func (r *runner) crash(rd round) map[string]string {
 
 	for _, h := range r.handles {
 		_, err := h.f.Write([]byte("x"))
-		require.ErrorIs(t, err, vfs.ErrClosed, "a handle outlived the crash")
+		require.ErrorIs(t, err, disk.ErrClosed, "a handle outlived the crash")
 	}
 	for name, data := range got {
 		assert.True(t, r.m.everWritten(data), "%q holds bytes never written to any file: %q", name, data)

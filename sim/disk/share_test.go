@@ -23,10 +23,10 @@ func TestSharingNeverLeaksWrites(t *testing.T) {
 			d.SetSyncLatency(func() time.Duration { return time.Millisecond })
 		}
 		names := []string{"a", "b", "c"}
-		var files []*file
+		var files []*File
 		for range rapid.IntRange(1, 120).Draw(t, "steps") {
 			name := rapid.SampledFrom(names).Draw(t, "name")
-			var f *file
+			var f *File
 			if len(files) > 0 {
 				f = files[rapid.IntRange(0, len(files)-1).Draw(t, "handle")]
 			}
@@ -36,7 +36,7 @@ func TestSharingNeverLeaksWrites(t *testing.T) {
 			case 0, 1:
 				h, err := d.Create(name)
 				require.NoError(t, err)
-				files = append(files, h.(*file))
+				files = append(files, h)
 			case 2, 3, 4:
 				if f != nil {
 					_, _ = f.Write(rapid.SliceOfN(rapid.Byte(), 1, 9).Draw(t, "data"))
@@ -102,7 +102,7 @@ type fixedRand uint64
 func (r fixedRand) Uint64() uint64 { return uint64(r) }
 
 // inodes lists every inode reachable by name (visible or durable) or handle.
-func inodes(d *Disk, files []*file) []*inode {
+func inodes(d *Disk, files []*File) []*inode {
 	var out []*inode
 	add := func(ino *inode) {
 		if !slices.Contains(out, ino) {
@@ -131,7 +131,7 @@ func mapsKeys(m map[string]*inode) func(func(string) bool) {
 	}
 }
 
-func durableBytes(d *Disk, files []*file) map[*inode]string {
+func durableBytes(d *Disk, files []*File) map[*inode]string {
 	out := map[*inode]string{}
 	for _, ino := range inodes(d, files) {
 		out[ino] = string(ino.durable)
@@ -151,7 +151,7 @@ func pendingBytes(d *Disk) map[uint64]string {
 
 // checkInodes checks the inode invariant: visible is durable with the
 // inode's pending data ops applied in order.
-func checkInodes(t *rapid.T, d *Disk, files []*file) {
+func checkInodes(t *rapid.T, d *Disk, files []*File) {
 	for _, ino := range inodes(d, files) {
 		want := slices.Clone(ino.durable)
 		for _, op := range d.pending {

@@ -7,7 +7,6 @@ package diskfs
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/seed4fee1fef/raftsim/raft/vfs"
 	"github.com/seed4fee1fef/raftsim/sim/disk"
@@ -16,8 +15,8 @@ import (
 // New is a simulated disk seen through raft/vfs, the interface a server's
 // WAL, mark and snapshots are written through. Both report
 // the standard library's not-exist, exist and closed errors; the disk's
-// own out-of-space and I/O errors are translated (still wrapping the
-// original, so errors.Is sees either).
+// own out-of-space and I/O errors are translated (errors.Is sees either,
+// and the message stays the disk's).
 func New(d *disk.Disk) vfs.FS { return diskFS{d} }
 
 type diskFS struct{ d *disk.Disk }
@@ -30,12 +29,20 @@ func fsErr(err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, disk.ErrNoSpace):
-		return fmt.Errorf("%w: %w", vfs.ErrNoSpace, err)
+		return translated{err, vfs.ErrNoSpace}
 	case errors.Is(err, disk.ErrIO):
-		return fmt.Errorf("%w: %w", vfs.ErrIO, err)
+		return translated{err, vfs.ErrIO}
 	}
 	return err
 }
+
+// translated is the disk's error, also matching the interface's: its
+// message is the disk's alone (it reaches the trace, so an adapter must
+// not change what a run prints).
+type translated struct{ err, as error }
+
+func (t translated) Error() string   { return t.err.Error() }
+func (t translated) Unwrap() []error { return []error{t.err, t.as} }
 
 func (fs diskFS) Create(name string) (vfs.File, error) {
 	f, err := fs.d.Create(name)

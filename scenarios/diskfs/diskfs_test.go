@@ -41,6 +41,7 @@ func TestDiskFSTranslatesFaults(t *testing.T) {
 	_, err = f.Write([]byte("abc"))
 	assert.ErrorIs(t, err, vfs.ErrNoSpace)
 	assert.ErrorIs(t, err, disk.ErrNoSpace)
+	assert.Equal(t, `disk: write 3 bytes to "wal": no space left on device`, err.Error(), "the disk's words, unchanged")
 	d.SetFailSync(true)
 	assert.ErrorIs(t, f.Sync(), vfs.ErrIO)
 	assert.ErrorIs(t, fs.SyncDir(), vfs.ErrIO)

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/seed4fee1fef/raftsim/sim"
@@ -89,15 +88,8 @@ type Knobs struct {
 
 func (k Knobs) String() string {
 	s := fmt.Sprintf("weight %d, mean length %v", k.Weight, k.MeanLength)
-	switch kindTable[k.Kind].param {
-	case paramProb:
-		s += ", prob up to " + strconv.FormatFloat(k.MaxProb, 'g', -1, 64)
-	case paramDelay, paramSigned:
-		s += fmt.Sprintf(", up to %v", k.MaxDelay)
-	case paramPPM:
-		s += fmt.Sprintf(", up to %dppm", k.MaxPPM)
-	case paramBytes:
-		s += fmt.Sprintf(", up to %dB", k.MaxBytes)
+	if sp := spec(k.Kind); sp != nil {
+		s += params[sp.param].knob(k)
 	}
 	return s
 }
@@ -112,24 +104,18 @@ func minority(n int) int { return max(n-1, 0) / 2 }
 
 // feasible says whether kind k makes sense on n servers.
 func feasible(k Kind, n int) bool {
-	info, ok := kindTable[k]
+	s := spec(k)
 	switch {
-	case !ok || n < 1:
+	case s == nil || n < 1:
 		return false
-	case info.storage:
+	case s.storage:
 		return minority(n) >= 1
-	case k == EvenSplit:
-		return n >= 2 && n%2 == 0
-	case k == MajorityMinority || k == Bridge:
-		return n >= 3
-	case k == OneWay || k == Partition:
-		return n >= 2
-	case info.member:
+	case s.member:
 		// Membership changes need servers to spare: with fewer than four
 		// a removal leaves too few voters to survive the other faults.
 		return n >= 4
 	}
-	return true
+	return s.needsServers(n) == ""
 }
 
 // DefaultKinds are the kinds whose effects Raft must tolerate on n
@@ -139,8 +125,8 @@ func feasible(k Kind, n int) bool {
 // (transfer).
 func DefaultKinds(n int) []Kind {
 	var out []Kind
-	for _, k := range allKinds {
-		if feasible(k, n) && !kindTable[k].operator {
+	for i := range kinds {
+		if k := kinds[i].kind; feasible(k, n) && !kinds[i].operator {
 			out = append(out, k)
 		}
 	}
@@ -241,10 +227,10 @@ type window struct {
 
 func (g *generator) drawSwarm(opts GenOptions) {
 	r := g.r
-	var allowed []Kind
-	for _, k := range allKinds { // canonical order, whatever order opts lists
-		if slices.Contains(opts.Kinds, k) && feasible(k, g.n) {
-			allowed = append(allowed, k)
+	var allowed []*kindSpec
+	for i := range kinds { // canonical order, whatever order opts lists
+		if k := kinds[i].kind; slices.Contains(opts.Kinds, k) && feasible(k, g.n) {
+			allowed = append(allowed, &kinds[i])
 		}
 	}
 	g.sw.MaxDown = 1 + r.IntN(minority(g.n)+1)
@@ -255,40 +241,23 @@ func (g *generator) drawSwarm(opts GenOptions) {
 	if len(allowed) == 0 {
 		return
 	}
-	var enabled []Kind
+	var enabled []*kindSpec
 	for _, k := range allowed {
 		if r.Chance(0.5) {
 			enabled = append(enabled, k)
 		}
 	}
 	if len(enabled) == 0 {
-		enabled = []Kind{allowed[r.IntN(len(allowed))]}
+		enabled = []*kindSpec{allowed[r.IntN(len(allowed))]}
 	}
 	storage := false
 	for _, k := range enabled {
-		kn := Knobs{Kind: k, Weight: 1 + r.IntN(4), MeanLength: ms(r, 100, 3000)}
-		switch k {
-		case Loss, Duplicate, Reorder:
-			kn.MaxProb = float64(r.Int64Range(50, 600)) / 1000
-		case Delay:
-			kn.MaxDelay = ms(r, 5, 300)
-		case SlowFsync:
-			kn.MaxDelay = ms(r, 1, 200)
-		case ClockSkew, ClockJump:
-			kn.MaxDelay = ms(r, 10, 20000)
-		case ClockDrift:
-			kn.MaxPPM = r.Int64Range(100, SwarmMaxDriftPPM)
-		case Truncate:
-			kn.MaxBytes = r.Int64Range(1, 4096)
-		case TruncateMark:
-			kn.MaxBytes = r.Int64Range(1, 256)
-		case TruncateSnapshot:
-			kn.MaxBytes = r.Int64Range(1, 512)
-		case FullDisk:
-			kn.MaxBytes = r.Int64Range(0, 64<<10)
+		kn := Knobs{Kind: k.kind, Weight: 1 + r.IntN(4), MeanLength: ms(r, 100, 3000)}
+		if k.knobs != nil {
+			k.knobs(r, &kn)
 		}
-		storage = storage || kindTable[k].storage
-		g.members = g.members || kindTable[k].member
+		storage = storage || k.storage
+		g.members = g.members || k.member
 		g.sw.Kinds = append(g.sw.Kinds, kn)
 	}
 	if storage {
@@ -328,36 +297,141 @@ func (g *generator) draw(kn Knobs, at time.Duration) (Fault, bool) {
 	meanMs := int64(kn.MeanLength / time.Millisecond)
 	until := min(at+ms(r, max(meanMs/2, 1), max(meanMs*3/2, 1)), g.healAt)
 	f := Fault{Kind: kn.Kind, At: at, Until: until}
-	switch kn.Kind {
-	case Kill, TornKill, FullDisk, FailFsync:
-		free, avail := g.budget(at, until)
+	s := spec(kn.Kind)
+	if s.instant() {
+		f.Until = at
+	}
+	if s.draw != nil && !s.draw(g, kn, &f) {
+		return Fault{}, false
+	}
+	return f, true
+}
+
+// How each kind draws its targets and parameter (the kinds table names
+// one per kind; a kind with none resolves its targets at start).
+
+// Swarm intensities.
+
+func maxProb(r *sim.Rand, kn *Knobs) { kn.MaxProb = float64(r.Int64Range(50, 600)) / 1000 }
+
+func maxPPM(r *sim.Rand, kn *Knobs) { kn.MaxPPM = r.Int64Range(100, SwarmMaxDriftPPM) }
+
+// maxDelay draws the largest duration in [lo, hi] milliseconds.
+func maxDelay(lo, hi int64) func(r *sim.Rand, kn *Knobs) {
+	return func(r *sim.Rand, kn *Knobs) { kn.MaxDelay = ms(r, lo, hi) }
+}
+
+// maxBytes draws the largest byte count in [lo, hi].
+func maxBytes(lo, hi int64) func(r *sim.Rand, kn *Knobs) {
+	return func(r *sim.Rand, kn *Knobs) { kn.MaxBytes = r.Int64Range(lo, hi) }
+}
+
+// Parameters, up to the swarm's intensity.
+
+func drawProb(g *generator, kn Knobs, f *Fault) {
+	f.Prob = float64(g.r.Int64Range(1, max(int64(math.Round(kn.MaxProb*1000)), 1))) / 1000
+}
+
+func drawDelay(g *generator, kn Knobs, f *Fault) {
+	f.Delay = ms(g.r, 1, max(int64(kn.MaxDelay/time.Millisecond), 1))
+}
+
+func drawSigned(g *generator, kn Knobs, f *Fault) { f.Delay = signedMs(g.r, kn.MaxDelay) }
+
+func drawPPM(g *generator, kn Knobs, f *Fault) {
+	f.PPM = g.r.Int64Range(1, max(kn.MaxPPM, 1))
+	if g.r.Chance(0.5) {
+		f.PPM = -f.PPM
+	}
+}
+
+// drawCut is the bytes a truncation cuts.
+func drawCut(g *generator, kn Knobs, f *Fault) { f.Bytes = g.r.Int64Range(1, max(kn.MaxBytes, 1)) }
+
+// drawHeadroom is the bytes a full disk leaves free.
+func drawHeadroom(g *generator, kn Knobs, f *Fault) { f.Bytes = g.r.Int64Range(0, kn.MaxBytes) }
+
+func drawFlip(g *generator, kn Knobs, f *Fault) {
+	f.Offset = g.r.Int64Range(0, 1<<40)
+	f.Bit = uint8(g.r.IntN(8))
+}
+
+// drawMarkFlip flips a bit of the mark and, on half the draws where the
+// swarm enabled truncate, cuts the WAL's tail at the same start: a mark
+// that fails its checksum, together with a WAL that lost its tail, so the
+// node knows it lost data but not how much. (A truncated mark is never
+// paired with WAL damage here: both rolled back to a consistent earlier
+// state is invisible to any checksum, beyond the fault model; the
+// mark-rollback scenario shows how the harness labels it.)
+func drawMarkFlip(g *generator, kn Knobs, f *Fault) {
+	drawFlip(g, kn, f)
+	if g.enabled(Truncate) && g.r.Chance(0.5) {
+		w := *f
+		w.Kind, w.Offset, w.Bit = Truncate, 0, 0
+		w.Bytes = g.r.Int64Range(1, 4096)
+		g.extra = append(g.extra, w)
+	}
+}
+
+// Targets.
+
+// spread draws the parameter, then a random non-empty set of servers.
+func spread(param func(g *generator, kn Knobs, f *Fault)) func(g *generator, kn Knobs, f *Fault) bool {
+	return func(g *generator, kn Knobs, f *Fault) bool {
+		param(g, kn, f)
+		f.Nodes = drawNodes(g.r, g.n, 1+g.r.IntN(g.n))
+		return true
+	}
+}
+
+// drawOne targets one random server.
+func drawOne(g *generator, kn Knobs, f *Fault) bool {
+	f.Nodes = drawNodes(g.r, g.n, 1)
+	return true
+}
+
+// drawDown targets servers the down budget leaves free (or, on a third
+// of the draws if leader, the leader), then draws the parameter, if any.
+func drawDown(leader bool, param func(g *generator, kn Knobs, f *Fault)) func(g *generator, kn Knobs, f *Fault) bool {
+	return func(g *generator, kn Knobs, f *Fault) bool {
+		r := g.r
+		free, avail := g.budget(f.At, f.Until)
 		if avail < 1 {
-			return Fault{}, false
+			return false
 		}
-		if (kn.Kind == Kill || kn.Kind == TornKill) && r.IntN(3) == 0 {
+		if leader && r.IntN(3) == 0 {
 			f.Leader = true
-			g.downs = append(g.downs, window{from: at, to: until, leaders: 1})
+			g.downs = append(g.downs, window{from: f.At, to: f.Until, leaders: 1})
 		} else {
 			if len(free) == 0 {
-				return Fault{}, false
+				return false
 			}
 			f.Nodes = pickSome(r, free, 1+r.IntN(min(avail, len(free))))
-			g.downs = append(g.downs, window{from: at, to: until, nodes: f.Nodes})
+			g.downs = append(g.downs, window{from: f.At, to: f.Until, nodes: f.Nodes})
 		}
-		if kn.Kind == FullDisk {
-			f.Bytes = r.Int64Range(0, kn.MaxBytes)
+		if param != nil {
+			param(g, kn, f)
 		}
-	case Truncate, Bitflip, TruncateMark, BitflipMark, TruncateSnapshot, BitflipSnapshot, Wipe:
+		return true
+	}
+}
+
+// drawDamage targets one of the swarm's storage victims, one storage
+// fault at a time and within the down budget, then draws the parameter,
+// if any. A node whose damage may make it refuse to restart (stays) counts
+// as down until the heal.
+func drawDamage(stays bool, param func(g *generator, kn Knobs, f *Fault)) func(g *generator, kn Knobs, f *Fault) bool {
+	return func(g *generator, kn Knobs, f *Fault) bool {
 		for _, s := range g.stores {
-			if s.from <= until && at <= s.to {
-				return Fault{}, false // one storage fault at a time
+			if s.from <= f.Until && f.At <= s.to {
+				return false // one storage fault at a time
 			}
 		}
-		downTo := until
-		if kn.Kind == Bitflip || kn.Kind == BitflipMark || kn.Kind == BitflipSnapshot {
-			downTo = g.healAt // it may refuse to restart
+		downTo := f.Until
+		if stays {
+			downTo = g.healAt
 		}
-		free, avail := g.budget(at, downTo)
+		free, avail := g.budget(f.At, downTo)
 		var cands []int
 		for _, id := range g.sw.StorageNodes {
 			if slices.Contains(free, id) {
@@ -365,117 +439,100 @@ func (g *generator) draw(kn Knobs, at time.Duration) (Fault, bool) {
 			}
 		}
 		if avail < 1 || len(cands) == 0 {
-			return Fault{}, false
+			return false
 		}
-		f.Nodes = []int{cands[r.IntN(len(cands))]}
-		g.stores = append(g.stores, window{from: at, to: until, nodes: f.Nodes})
-		g.downs = append(g.downs, window{from: at, to: downTo, nodes: f.Nodes})
-		switch kn.Kind {
-		case Truncate, TruncateMark, TruncateSnapshot:
-			f.Bytes = r.Int64Range(1, max(kn.MaxBytes, 1))
-		case Bitflip, BitflipMark, BitflipSnapshot:
-			f.Offset = r.Int64Range(0, 1<<40)
-			f.Bit = uint8(r.IntN(8))
+		f.Nodes = []int{cands[g.r.IntN(len(cands))]}
+		g.stores = append(g.stores, window{from: f.At, to: f.Until, nodes: f.Nodes})
+		g.downs = append(g.downs, window{from: f.At, to: downTo, nodes: f.Nodes})
+		if param != nil {
+			param(g, kn, f)
 		}
-		if kn.Kind == BitflipMark && g.enabled(Truncate) && r.Chance(0.5) {
-			// (Only where the swarm enabled truncate.) A mark that
-			// fails its checksum, together with a WAL that lost its tail: the node knows it lost data but not
-			// how much. (A truncated mark is never paired with WAL
-			// damage here: both rolled back to a consistent earlier
-			// state is invisible to any checksum, beyond the fault
-			// model; the mark-rollback scenario shows how the harness
-			// labels it.)
-			w := f
-			w.Kind, w.Offset, w.Bit = Truncate, 0, 0
-			w.Bytes = r.Int64Range(1, 4096)
-			g.extra = append(g.extra, w)
-		}
-	case Pause:
-		if r.IntN(3) == 0 {
-			f.Leader = true
-		} else {
-			f.Nodes = drawNodes(r, g.n, 1+r.IntN(max(minority(g.n), 1)))
-		}
-	case Isolate:
-		f.Nodes = drawNodes(r, g.n, 1)
-	case Partition:
-		all := seq(1, g.n)
-		shuffle(r, all)
-		groups := 2
-		if g.n >= 3 && r.Chance(0.5) {
-			groups = 3
-		}
-		cuts := pickSome(r, seq(1, g.n-1), groups-1) // sorted cut points
-		prev := 0
-		for _, c := range append(cuts, g.n) {
-			grp := slices.Clone(all[prev:c])
-			slices.Sort(grp)
-			f.Groups = append(f.Groups, grp)
-			prev = c
-		}
-	case Loss, Duplicate, Reorder:
-		f.Prob = float64(r.Int64Range(1, max(int64(math.Round(kn.MaxProb*1000)), 1))) / 1000
-		f.Nodes = drawNodes(r, g.n, 1+r.IntN(g.n))
-	case Delay, SlowFsync:
-		f.Delay = ms(r, 1, max(int64(kn.MaxDelay/time.Millisecond), 1))
-		f.Nodes = drawNodes(r, g.n, 1+r.IntN(g.n))
-	case ClockSkew:
-		f.Delay = signedMs(r, kn.MaxDelay)
-		f.Nodes = drawNodes(r, g.n, 1+r.IntN(g.n))
-	case ClockJump:
-		f.Until = at
-		f.Delay = signedMs(r, kn.MaxDelay)
-		f.Nodes = drawNodes(r, g.n, 1+r.IntN(g.n))
-	case Transfer:
-		f.Until = at
-		if r.Chance(0.5) {
-			f.Leader = true // to the most up-to-date follower
-		} else {
-			f.Nodes = drawNodes(r, g.n, 1)
-		}
-	case ClockDrift:
-		f.PPM = r.Int64Range(1, max(kn.MaxPPM, 1))
-		if r.Chance(0.5) {
-			f.PPM = -f.PPM
-		}
-		f.Nodes = drawNodes(r, g.n, 1+r.IntN(g.n))
-	case AddLearner:
-		f.Until = at
-		f.Nodes = drawNodes(r, g.n, 1)
-	case Promote, Add:
-		f.Until = at
-		f.Nodes = drawNodes(r, g.n, 1)
-		g.voters = union(g.voters, f.Nodes)
-	case Remove:
-		f.Until = at
-		if len(g.voters) <= minVoters {
-			return Fault{}, false
-		}
-		if r.IntN(3) == 0 {
-			f.Leader = true
-			g.voters = g.voters[:len(g.voters)-1] // one of them, whichever leads
-		} else {
-			f.Nodes = []int{g.voters[r.IntN(len(g.voters))]}
-			g.voters = slices.DeleteFunc(g.voters, func(id int) bool { return id == f.Nodes[0] })
-		}
-	case Change:
-		f.Until = at
-		all := seq(1, g.n)
-		shuffle(r, all)
-		k := 1 + r.IntN(max(1, min(2, g.n/2)))
-		adds, removes := slices.Clone(all[:k]), slices.Clone(all[k:k+min(1+r.IntN(2), g.n-k)])
-		slices.Sort(adds)
-		slices.Sort(removes)
-		next := slices.DeleteFunc(union(g.voters, adds), func(id int) bool { return slices.Contains(removes, id) })
-		if len(next) < minVoters {
-			return Fault{}, false
-		}
-		g.voters = next
-		f.Groups = [][]int{adds, removes}
+		return true
 	}
-	// IsolateLeader, MajorityMinority, EvenSplit, Bridge, OneWay and Quiet
-	// resolve their targets at start.
-	return f, true
+}
+
+func drawPause(g *generator, kn Knobs, f *Fault) bool {
+	if g.r.IntN(3) == 0 {
+		f.Leader = true
+	} else {
+		f.Nodes = drawNodes(g.r, g.n, 1+g.r.IntN(max(minority(g.n), 1)))
+	}
+	return true
+}
+
+// drawPartition cuts the servers, shuffled, into 2 or 3 groups.
+func drawPartition(g *generator, kn Knobs, f *Fault) bool {
+	r := g.r
+	all := seq(1, g.n)
+	shuffle(r, all)
+	groups := 2
+	if g.n >= 3 && r.Chance(0.5) {
+		groups = 3
+	}
+	cuts := pickSome(r, seq(1, g.n-1), groups-1) // sorted cut points
+	prev := 0
+	for _, c := range append(cuts, g.n) {
+		grp := slices.Clone(all[prev:c])
+		slices.Sort(grp)
+		f.Groups = append(f.Groups, grp)
+		prev = c
+	}
+	return true
+}
+
+// drawTransfer hands leadership to the leader's best follower, or to a
+// random server.
+func drawTransfer(g *generator, kn Knobs, f *Fault) bool {
+	if g.r.Chance(0.5) {
+		f.Leader = true // to the most up-to-date follower
+	} else {
+		f.Nodes = drawNodes(g.r, g.n, 1)
+	}
+	return true
+}
+
+// Membership changes keep track of the voters they would make, never
+// leaving fewer than minVoters.
+
+func drawLearner(g *generator, kn Knobs, f *Fault) bool { return drawOne(g, kn, f) }
+
+// drawJoin makes a random server a voter (promote, add).
+func drawJoin(g *generator, kn Knobs, f *Fault) bool {
+	f.Nodes = drawNodes(g.r, g.n, 1)
+	g.voters = union(g.voters, f.Nodes)
+	return true
+}
+
+func drawRemove(g *generator, kn Knobs, f *Fault) bool {
+	r := g.r
+	if len(g.voters) <= minVoters {
+		return false
+	}
+	if r.IntN(3) == 0 {
+		f.Leader = true
+		g.voters = g.voters[:len(g.voters)-1] // one of them, whichever leads
+	} else {
+		f.Nodes = []int{g.voters[r.IntN(len(g.voters))]}
+		g.voters = slices.DeleteFunc(g.voters, func(id int) bool { return id == f.Nodes[0] })
+	}
+	return true
+}
+
+func drawChange(g *generator, kn Knobs, f *Fault) bool {
+	r := g.r
+	all := seq(1, g.n)
+	shuffle(r, all)
+	k := 1 + r.IntN(max(1, min(2, g.n/2)))
+	adds, removes := slices.Clone(all[:k]), slices.Clone(all[k:k+min(1+r.IntN(2), g.n-k)])
+	slices.Sort(adds)
+	slices.Sort(removes)
+	next := slices.DeleteFunc(union(g.voters, adds), func(id int) bool { return slices.Contains(removes, id) })
+	if len(next) < minVoters {
+		return false
+	}
+	g.voters = next
+	f.Groups = [][]int{adds, removes}
+	return true
 }
 
 // budget returns the servers no down window overlapping [from, to] holds,

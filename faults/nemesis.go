@@ -60,6 +60,7 @@ type linkHold struct {
 type run struct {
 	idx      int
 	f        Fault
+	spec     *kindSpec
 	leader   int // the leader a Leader or isolate-leader fault resolved to
 	nodes    []sim.NodeID
 	groups   [][]sim.NodeID
@@ -87,7 +88,7 @@ func (nm *nemesis) begin(i int, f Fault) {
 		nm.w.Note(0, fmt.Sprintf("fault %d skipped: the schedule already healed", i))
 		return
 	}
-	r := &run{idx: i, f: f}
+	r := &run{idx: i, f: f, spec: spec(f.Kind)}
 	if !nm.resolve(r) {
 		return
 	}
@@ -97,7 +98,7 @@ func (nm *nemesis) begin(i int, f Fault) {
 	if o, ok := nm.t.(Observer); ok {
 		o.FaultBegan(i, r.resolved(), r.describe())
 	}
-	nm.apply(r)
+	r.spec.apply(nm, r)
 	if f.Until == f.At {
 		nm.w.At(sim.Time(f.Until), func() { nm.finish(r) })
 	}
@@ -119,14 +120,14 @@ func (nm *nemesis) finish(r *run) {
 	if i := slices.Index(nm.active, r); i >= 0 {
 		nm.active = slices.Delete(nm.active, i, i+1)
 	}
-	if kindTable[r.f.Kind].instant {
+	if r.spec.instant() {
 		return // nothing to undo
 	}
 	nm.w.Fault(r.first(), fmt.Sprintf("fault %d end: %s", r.idx, r.describe()))
 	if o, ok := nm.t.(Observer); ok {
 		o.FaultEnded(r.idx, r.resolved())
 	}
-	nm.undo(r)
+	r.spec.undo(nm, r)
 }
 
 // first is the node a trace line about r is filed under (0: the world).
@@ -163,10 +164,10 @@ func (r *run) describe() string {
 	for _, g := range r.groups {
 		f.Groups = append(f.Groups, ids(g))
 	}
-	if f.Kind == IsolateLeader {
-		f.Nodes = nil
+	if r.spec.target == targetNone {
+		f.Nodes = nil // isolate-leader: its node is the leader it found
 	}
-	if f.Kind == Transfer && len(r.nodes) == 0 {
+	if r.spec.leaderPicks && len(r.nodes) == 0 {
 		f.Leader = true
 	}
 	s := f.String()
@@ -195,17 +196,16 @@ func nodeIDs(ids []int) []sim.NodeID {
 // resolve fills in r's targets; it reports false (and says why in the
 // trace) if the fault cannot apply now.
 func (nm *nemesis) resolve(r *run) bool {
-	f := r.f
-	info := kindTable[f.Kind]
+	f, s := r.f, r.spec
 	switch {
-	case f.Kind == IsolateLeader || f.Leader:
+	case s.onLeader || f.Leader:
 		id, _ := nm.t.Leader()
 		if id < 1 || id > nm.n {
 			nm.w.Note(0, fmt.Sprintf("fault %d skipped: %s: no leader", r.idx, f))
 			return false
 		}
 		r.leader = id
-		if f.Kind != Transfer { // a transfer's leader is its source: the target is left to it
+		if !s.leaderPicks { // else the leader is the source: the target is left to it
 			r.nodes = []sim.NodeID{sim.NodeID(id)}
 		}
 	case hasRefs(f.Nodes) || slices.ContainsFunc(f.Groups, hasRefs):
@@ -222,11 +222,11 @@ func (nm *nemesis) resolve(r *run) bool {
 		for _, g := range f.Groups {
 			r.groups = append(r.groups, nodeIDs(ResolveRefs(g, id, nm.n, nm.rand)))
 		}
-	case info.target == targetNodes && len(f.Nodes) > 0:
+	case s.target == targetNodes && len(f.Nodes) > 0:
 		r.nodes = nodeIDs(f.Nodes)
-	case info.target == targetNodes:
-		k := 1 // isolate, transfer, truncate, bitflip: one node
-		if f.Kind != Isolate && f.Kind != Transfer && !info.storage {
+	case s.target == targetNodes:
+		k := 1
+		if !s.one {
 			k = 1 + nm.rand.IntN(max(1, (nm.n-1)/2))
 		}
 		r.nodes = nodeIDs(drawNodes(nm.rand, nm.n, k))
@@ -234,8 +234,8 @@ func (nm *nemesis) resolve(r *run) bool {
 		for _, g := range f.Groups {
 			r.groups = append(r.groups, nodeIDs(g))
 		}
-	case info.target == targetGroups || info.target == targetOneWay:
-		r.groups = nm.drawGroups(f.Kind)
+	case s.drawGroups != nil:
+		r.groups = nm.drawGroups(s)
 	}
 	return true
 }
@@ -260,40 +260,15 @@ func shuffle(r *sim.Rand, s []int) {
 	}
 }
 
-// drawGroups resolves a partition shape at start:
-//   - majority-minority: the current leader (if any) and random others form
-//     the largest minority, (n-1)/2 servers, so the old leader is cut off;
-//   - even-split: random halves;
-//   - bridge: a random bridge node, the rest split in two random sides;
-//   - one-way: a random server and everyone else, the direction drawn
-//     (the server goes mute or deaf).
-func (nm *nemesis) drawGroups(k Kind) [][]sim.NodeID {
-	n := nm.n
-	all := make([]int, n)
+// drawGroups resolves a group kind's shape at start: all servers
+// shuffled, then cut as the kind says, each group sorted.
+func (nm *nemesis) drawGroups(s *kindSpec) [][]sim.NodeID {
+	all := make([]int, nm.n)
 	for i := range all {
 		all[i] = i + 1
 	}
 	shuffle(nm.rand, all)
-	var gs [][]int
-	switch k {
-	case MajorityMinority:
-		m := (n - 1) / 2
-		if lead, _ := nm.t.Leader(); lead >= 1 && lead <= n {
-			i := slices.Index(all, lead)
-			all[0], all[i] = all[i], all[0]
-		}
-		gs = [][]int{all[m:], all[:m]}
-	case EvenSplit:
-		gs = [][]int{all[:n/2], all[n/2:]}
-	case Bridge:
-		side := (n - 1) / 2
-		gs = [][]int{all[1 : 1+side], all[:1], all[1+side:]}
-	case OneWay:
-		gs = [][]int{all[:1], all[1:]}
-		if nm.rand.Chance(0.5) {
-			gs[0], gs[1] = gs[1], gs[0]
-		}
-	}
+	gs := s.drawGroups(nm, all)
 	out := make([][]sim.NodeID, len(gs))
 	for i, g := range gs {
 		g = slices.Clone(g)
@@ -303,170 +278,247 @@ func (nm *nemesis) drawGroups(k Kind) [][]sim.NodeID {
 	return out
 }
 
-// apply makes r's effects hold.
-func (nm *nemesis) apply(r *run) {
-	f := r.f
-	switch f.Kind {
-	case Kill, TornKill:
-		for _, id := range r.nodes {
-			nm.down(r, id, f.Kind == TornKill)
-		}
-	case Truncate, Bitflip, TruncateMark, BitflipMark, TruncateSnapshot, BitflipSnapshot, Wipe:
-		for _, id := range r.nodes {
-			nm.down(r, id, false)
-			nm.damage(r, id)
-		}
-	case Pause:
-		for _, id := range r.nodes {
-			h := &nm.node[id]
-			h.pause++
-			nm.pauseIfHeld(id)
-		}
-	case Isolate, IsolateLeader:
-		total := sim.NodeID(nm.w.Nodes())
-		for _, id := range r.nodes {
-			for o := sim.NodeID(1); o <= total; o++ {
-				if o != id {
-					nm.cut(r, id, o)
-					nm.cut(r, o, id)
-				}
+// drawMajorityMinority: the current leader (if any) and random others
+// form the largest minority, (n-1)/2 servers, so the old leader is cut off.
+func drawMajorityMinority(nm *nemesis, all []int) [][]int {
+	m := (nm.n - 1) / 2
+	if lead, _ := nm.t.Leader(); lead >= 1 && lead <= nm.n {
+		i := slices.Index(all, lead)
+		all[0], all[i] = all[i], all[0]
+	}
+	return [][]int{all[m:], all[:m]}
+}
+
+// drawEvenSplit: random halves.
+func drawEvenSplit(nm *nemesis, all []int) [][]int {
+	return [][]int{all[:nm.n/2], all[nm.n/2:]}
+}
+
+// drawBridge: a random bridge node, the rest split in two random sides.
+func drawBridge(nm *nemesis, all []int) [][]int {
+	side := (nm.n - 1) / 2
+	return [][]int{all[1 : 1+side], all[:1], all[1+side:]}
+}
+
+// drawOneWay: a random server and everyone else, the direction drawn
+// (the server goes mute or deaf).
+func drawOneWay(nm *nemesis, all []int) [][]int {
+	gs := [][]int{all[:1], all[1:]}
+	if nm.rand.Chance(0.5) {
+		gs[0], gs[1] = gs[1], gs[0]
+	}
+	return gs
+}
+
+// What each kind does (apply) and undoes (undo), as the kinds table
+// pairs them. An undo releases what its apply holds; effects end when
+// their last holder does.
+
+// applyKill and applyTornKill take r's nodes down; undoDown brings them
+// back once no other fault holds them down.
+func (nm *nemesis) applyKill(r *run) {
+	for _, id := range r.nodes {
+		nm.down(r, id, false)
+	}
+}
+
+func (nm *nemesis) applyTornKill(r *run) {
+	for _, id := range r.nodes {
+		nm.down(r, id, true)
+	}
+}
+
+func (nm *nemesis) undoDown(r *run) {
+	for _, id := range r.nodes {
+		nm.node[id].down--
+		nm.revive(r, id)
+	}
+}
+
+func (nm *nemesis) applyPause(r *run) {
+	for _, id := range r.nodes {
+		nm.node[id].pause++
+		nm.pauseIfHeld(id)
+	}
+}
+
+func (nm *nemesis) undoPause(r *run) {
+	for _, id := range r.nodes {
+		h := &nm.node[id]
+		h.pause--
+		if h.pause == 0 && h.pausedUs {
+			h.pausedUs = false
+			if nm.w.Paused(id) {
+				nm.must(r, nm.w.Resume(id))
 			}
-		}
-	case Partition, MajorityMinority, EvenSplit:
-		for i, a := range r.groups {
-			for j, b := range r.groups {
-				if i != j {
-					nm.cutAll(r, a, b)
-				}
-			}
-		}
-	case Bridge:
-		nm.cutAll(r, r.groups[0], r.groups[2])
-		nm.cutAll(r, r.groups[2], r.groups[0])
-	case OneWay:
-		nm.cutAll(r, r.groups[0], r.groups[1])
-	case Loss, Delay, Duplicate, Reorder:
-		nm.modifyLinks(r)
-	case ClockSkew, ClockJump:
-		for _, id := range r.nodes {
-			nm.must(r, nm.w.JumpClock(id, f.Delay))
-		}
-	case Transfer:
-		nm.transfer(r)
-	case ClockDrift:
-		for _, id := range r.nodes {
-			nm.node[id].drift += f.PPM
-			nm.setDrift(r, id)
-		}
-	case SlowFsync:
-		for _, id := range r.nodes {
-			nm.node[id].slow = append(nm.node[id].slow, r)
-			nm.setSlow(id)
-		}
-	case FullDisk:
-		for _, id := range r.nodes {
-			d := nm.w.Disk(id)
-			r.capacity = max(d.VisibleBytes()+f.Bytes, 1) // 0 would mean unlimited
-			nm.node[id].full = append(nm.node[id].full, r)
-			nm.setFull(id)
-		}
-	case FailFsync:
-		for _, id := range r.nodes {
-			nm.node[id].failSync++
-			nm.w.Disk(id).SetFailSync(true)
-		}
-	case AddLearner, Promote, Add, Remove, Change:
-		mt, ok := nm.t.(MembershipTarget)
-		if !ok {
-			nm.w.Note(0, fmt.Sprintf("fault %d: %s: this target takes no membership changes", r.idx, f.Kind))
-			return
-		}
-		switch f.Kind {
-		case Change:
-			mt.ChangeMembership(f.Kind, slices.Clone(f.Groups[0]), slices.Clone(f.Groups[1]))
-		case Remove:
-			mt.ChangeMembership(f.Kind, nil, ids(r.nodes))
-		default:
-			mt.ChangeMembership(f.Kind, ids(r.nodes), nil)
-		}
-	case Quiet:
-		nm.quiet++
-		if nm.quiet == 1 {
-			nm.t.StopLoad()
 		}
 	}
 }
 
-// undo releases what r holds; effects end when their last holder does.
-func (nm *nemesis) undo(r *run) {
-	f := r.f
-	switch f.Kind {
-	case Kill, TornKill, Truncate, Bitflip, TruncateMark, BitflipMark, TruncateSnapshot, BitflipSnapshot, Wipe:
-		for _, id := range r.nodes {
-			nm.node[id].down--
-			nm.revive(r, id)
-		}
-	case Pause:
-		for _, id := range r.nodes {
-			h := &nm.node[id]
-			h.pause--
-			if h.pause == 0 && h.pausedUs {
-				h.pausedUs = false
-				if nm.w.Paused(id) {
-					nm.must(r, nm.w.Resume(id))
-				}
+// applyIsolate cuts each node from every other node (clients too), both ways.
+func (nm *nemesis) applyIsolate(r *run) {
+	total := sim.NodeID(nm.w.Nodes())
+	for _, id := range r.nodes {
+		for o := sim.NodeID(1); o <= total; o++ {
+			if o != id {
+				nm.cut(r, id, o)
+				nm.cut(r, o, id)
 			}
-		}
-	case Isolate, IsolateLeader, Partition, MajorityMinority, EvenSplit, Bridge, OneWay:
-		for _, k := range r.cuts {
-			nm.uncut(r, k)
-		}
-	case Loss, Delay, Duplicate, Reorder:
-		for _, k := range r.mods {
-			h := nm.links[k]
-			h.runs = slices.DeleteFunc(h.runs, func(o *run) bool { return o == r })
-			nm.setLink(r, k, h)
-			if len(h.runs) == 0 {
-				delete(nm.links, k)
-			}
-		}
-	case ClockSkew:
-		for _, id := range r.nodes {
-			nm.must(r, nm.w.JumpClock(id, -f.Delay))
-		}
-	case ClockDrift:
-		for _, id := range r.nodes {
-			nm.node[id].drift -= f.PPM
-			nm.setDrift(r, id)
-		}
-	case SlowFsync:
-		for _, id := range r.nodes {
-			h := &nm.node[id]
-			h.slow = slices.DeleteFunc(h.slow, func(o *run) bool { return o == r })
-			nm.setSlow(id)
-		}
-	case FullDisk:
-		for _, id := range r.nodes {
-			h := &nm.node[id]
-			h.full = slices.DeleteFunc(h.full, func(o *run) bool { return o == r })
-			nm.setFull(id)
-			nm.revive(r, id)
-		}
-	case FailFsync:
-		for _, id := range r.nodes {
-			h := &nm.node[id]
-			h.failSync--
-			if h.failSync == 0 {
-				nm.w.Disk(id).SetFailSync(false)
-			}
-			nm.revive(r, id)
-		}
-	case Quiet:
-		nm.quiet--
-		if nm.quiet == 0 {
-			nm.t.StartLoad()
 		}
 	}
+}
+
+// applySplit cuts every pair of servers in different groups, both ways.
+func (nm *nemesis) applySplit(r *run) {
+	for i, a := range r.groups {
+		for j, b := range r.groups {
+			if i != j {
+				nm.cutAll(r, a, b)
+			}
+		}
+	}
+}
+
+// applyBridge cuts the two sides apart; the bridge talks to both.
+func (nm *nemesis) applyBridge(r *run) {
+	nm.cutAll(r, r.groups[0], r.groups[2])
+	nm.cutAll(r, r.groups[2], r.groups[0])
+}
+
+func (nm *nemesis) applyOneWay(r *run) { nm.cutAll(r, r.groups[0], r.groups[1]) }
+
+func (nm *nemesis) undoCuts(r *run) {
+	for _, k := range r.cuts {
+		nm.uncut(r, k)
+	}
+}
+
+// applyLink makes r a modifier of every link into and out of its nodes
+// (its kind's link function says how); undoLink removes it.
+func (nm *nemesis) applyLink(r *run) { nm.modifyLinks(r) }
+
+func (nm *nemesis) undoLink(r *run) {
+	for _, k := range r.mods {
+		h := nm.links[k]
+		h.runs = slices.DeleteFunc(h.runs, func(o *run) bool { return o == r })
+		nm.setLink(r, k, h)
+		if len(h.runs) == 0 {
+			delete(nm.links, k)
+		}
+	}
+}
+
+// applyJump jumps the nodes' clocks by Delay (clock-skew and clock-jump);
+// undoSkew jumps them back.
+func (nm *nemesis) applyJump(r *run) {
+	for _, id := range r.nodes {
+		nm.must(r, nm.w.JumpClock(id, r.f.Delay))
+	}
+}
+
+func (nm *nemesis) undoSkew(r *run) {
+	for _, id := range r.nodes {
+		nm.must(r, nm.w.JumpClock(id, -r.f.Delay))
+	}
+}
+
+func (nm *nemesis) applyDrift(r *run) {
+	for _, id := range r.nodes {
+		nm.node[id].drift += r.f.PPM
+		nm.setDrift(r, id)
+	}
+}
+
+func (nm *nemesis) undoDrift(r *run) {
+	for _, id := range r.nodes {
+		nm.node[id].drift -= r.f.PPM
+		nm.setDrift(r, id)
+	}
+}
+
+func (nm *nemesis) applySlow(r *run) {
+	for _, id := range r.nodes {
+		nm.node[id].slow = append(nm.node[id].slow, r)
+		nm.setSlow(id)
+	}
+}
+
+func (nm *nemesis) undoSlow(r *run) {
+	for _, id := range r.nodes {
+		h := &nm.node[id]
+		h.slow = slices.DeleteFunc(h.slow, func(o *run) bool { return o == r })
+		nm.setSlow(id)
+	}
+}
+
+func (nm *nemesis) applyFull(r *run) {
+	for _, id := range r.nodes {
+		d := nm.w.Disk(id)
+		r.capacity = max(d.VisibleBytes()+r.f.Bytes, 1) // 0 would mean unlimited
+		nm.node[id].full = append(nm.node[id].full, r)
+		nm.setFull(id)
+	}
+}
+
+func (nm *nemesis) undoFull(r *run) {
+	for _, id := range r.nodes {
+		h := &nm.node[id]
+		h.full = slices.DeleteFunc(h.full, func(o *run) bool { return o == r })
+		nm.setFull(id)
+		nm.revive(r, id)
+	}
+}
+
+func (nm *nemesis) applyFailSync(r *run) {
+	for _, id := range r.nodes {
+		nm.node[id].failSync++
+		nm.w.Disk(id).SetFailSync(true)
+	}
+}
+
+func (nm *nemesis) undoFailSync(r *run) {
+	for _, id := range r.nodes {
+		h := &nm.node[id]
+		h.failSync--
+		if h.failSync == 0 {
+			nm.w.Disk(id).SetFailSync(false)
+		}
+		nm.revive(r, id)
+	}
+}
+
+func (nm *nemesis) applyQuiet(*run) {
+	nm.quiet++
+	if nm.quiet == 1 {
+		nm.t.StopLoad()
+	}
+}
+
+func (nm *nemesis) undoQuiet(*run) {
+	nm.quiet--
+	if nm.quiet == 0 {
+		nm.t.StartLoad()
+	}
+}
+
+// changing asks a MembershipTarget for a membership change of the
+// servers servers(r) names.
+func changing(servers func(r *run) (add, remove []int)) func(nm *nemesis, r *run) {
+	return func(nm *nemesis, r *run) {
+		mt, ok := nm.t.(MembershipTarget)
+		if !ok {
+			nm.w.Note(0, fmt.Sprintf("fault %d: %s: this target takes no membership changes", r.idx, r.f.Kind))
+			return
+		}
+		add, remove := servers(r)
+		mt.ChangeMembership(r.f.Kind, add, remove)
+	}
+}
+
+func adding(r *run) (add, remove []int)   { return ids(r.nodes), nil }
+func removing(r *run) (add, remove []int) { return nil, ids(r.nodes) }
+func addingAndRemoving(r *run) (add, remove []int) {
+	return slices.Clone(r.f.Groups[0]), slices.Clone(r.f.Groups[1])
 }
 
 // must records a failed world call in the trace; a fault never panics.
@@ -510,6 +562,30 @@ func (nm *nemesis) pauseIfHeld(id sim.NodeID) {
 	}
 }
 
+// damaging takes each of r's nodes down (so what its disk shows is what
+// is durable) and damages its durable data with hit.
+func damaging(hit func(nm *nemesis, r *run, id sim.NodeID)) func(nm *nemesis, r *run) {
+	return func(nm *nemesis, r *run) {
+		for _, id := range r.nodes {
+			nm.down(r, id, false)
+			hit(nm, r, id)
+		}
+	}
+}
+
+// damaged records a hit on id's durable data in the trace and tells a
+// Target that is a DamageObserver.
+func (nm *nemesis) damaged(r *run, id sim.NodeID, what string) {
+	nm.w.Fault(id, fmt.Sprintf("fault %d: %s", r.idx, what))
+	if o, ok := nm.t.(DamageObserver); ok {
+		o.StorageDamaged(int(id), r.f.Kind)
+	}
+}
+
+// files lists durable files a storage fault hits, with their sizes, in
+// the order their bytes count.
+type files func(d *disk.Disk) (names []string, sizes []int64)
+
 // walSegments lists the WAL's segment files on d with their sizes, in
 // name (= replay) order. The names are the WAL's (raft/wal: wal-%016x.log).
 func walSegments(d *disk.Disk) (names []string, sizes []int64) {
@@ -532,6 +608,14 @@ func walSegments(d *disk.Disk) (names []string, sizes []int64) {
 // hwm.log): the file truncate-mark and bitflip-mark damage.
 const markFile = "hwm.log"
 
+// markFiles is the high-water mark file, if there is one.
+func markFiles(d *disk.Disk) (names []string, sizes []int64) {
+	if b, err := d.ReadFile(markFile); err == nil {
+		return []string{markFile}, []int64{int64(len(b))}
+	}
+	return nil, nil
+}
+
 // newestSnapshot is the durable snapshot file (raft/server's
 // snap-INDEX-TERM.snap, hex, so name order is index order) with the
 // highest index, if any: what truncate-snapshot and bitflip-snapshot hit.
@@ -549,50 +633,32 @@ func newestSnapshot(d *disk.Disk) (names []string, sizes []int64) {
 	return nil, nil
 }
 
-// damage truncates or flips a bit of id's durable WAL or high-water mark.
-// The node is down (killed by this fault, so what the disk shows is what
-// is durable). A Target that is a DamageObserver hears of each hit.
-func (nm *nemesis) damage(r *run, id sim.NodeID) {
-	d := nm.w.Disk(id)
-	if r.f.Kind == Wipe {
-		d.Wipe()
-		nm.w.Fault(id, fmt.Sprintf("fault %d: disk replaced, empty", r.idx))
-		if o, ok := nm.t.(DamageObserver); ok {
-			o.StorageDamaged(int(id), Wipe)
-		}
-		return
-	}
-	names, sizes := walSegments(d)
-	switch r.f.Kind {
-	case TruncateMark, BitflipMark:
-		names, sizes = nil, nil
-		if b, err := d.ReadFile(markFile); err == nil {
-			names, sizes = []string{markFile}, []int64{int64(len(b))}
-		}
-	case TruncateSnapshot, BitflipSnapshot:
-		names, sizes = newestSnapshot(d)
-	}
-	f := r.f
-	hit := func(what string) {
-		nm.w.Fault(id, fmt.Sprintf("fault %d: %s", r.idx, what))
-		if o, ok := nm.t.(DamageObserver); ok {
-			o.StorageDamaged(int(id), f.Kind)
-		}
-	}
-	switch f.Kind {
-	case Truncate, TruncateMark, TruncateSnapshot:
-		// Cut the newest non-empty segment: the most recently synced data.
+// truncating cuts Bytes off the end of the newest non-empty file of
+// which: the most recently synced data.
+func truncating(which files) func(nm *nemesis, r *run, id sim.NodeID) {
+	return func(nm *nemesis, r *run, id sim.NodeID) {
+		d := nm.w.Disk(id)
+		names, sizes := which(d)
 		for i := len(names) - 1; i >= 0; i-- {
 			if sizes[i] == 0 {
 				continue
 			}
-			to := max(sizes[i]-f.Bytes, 0)
+			to := max(sizes[i]-r.f.Bytes, 0)
 			nm.must(r, d.TruncateDurable(names[i], to))
-			hit(fmt.Sprintf("truncate %s from %d to %d bytes", names[i], sizes[i], to))
+			nm.damaged(r, id, fmt.Sprintf("truncate %s from %d to %d bytes", names[i], sizes[i], to))
 			return
 		}
 		nm.w.Note(id, fmt.Sprintf("fault %d: %s has no data to truncate", r.idx, id))
-	case Bitflip, BitflipMark, BitflipSnapshot:
+	}
+}
+
+// flipping flips bit Bit of the byte at Offset (modulo their size) of
+// which's files taken together, counted back from the end if fromEnd
+// (so a small offset hits the newest record).
+func flipping(which files, fromEnd bool) func(nm *nemesis, r *run, id sim.NodeID) {
+	return func(nm *nemesis, r *run, id sim.NodeID) {
+		d := nm.w.Disk(id)
+		names, sizes := which(d)
 		var total int64
 		for _, s := range sizes {
 			total += s
@@ -601,21 +667,25 @@ func (nm *nemesis) damage(r *run, id sim.NodeID) {
 			nm.w.Note(id, fmt.Sprintf("fault %d: %s has no data to corrupt", r.idx, id))
 			return
 		}
-		off := f.Offset % total
-		if f.Kind == BitflipMark {
-			// Counted back from the end: a small offset hits the newest
-			// record, the one whose loss leaves the mark unknown.
+		off := r.f.Offset % total
+		if fromEnd {
 			off = total - 1 - off
 		}
 		for i, s := range sizes {
 			if off < s {
-				nm.must(r, d.CorruptDurable(names[i], off, f.Bit))
-				hit(fmt.Sprintf("flip bit %d of byte %d of %s", f.Bit, off, names[i]))
+				nm.must(r, d.CorruptDurable(names[i], off, r.f.Bit))
+				nm.damaged(r, id, fmt.Sprintf("flip bit %d of byte %d of %s", r.f.Bit, off, names[i]))
 				return
 			}
 			off -= s
 		}
 	}
+}
+
+// wiping replaces id's disk with an empty one.
+func wiping(nm *nemesis, r *run, id sim.NodeID) {
+	nm.w.Disk(id).Wipe()
+	nm.damaged(r, id, "disk replaced, empty")
 }
 
 // cut takes a hold on from→to being cut.
@@ -693,17 +763,7 @@ func (nm *nemesis) modifyLinks(r *run) {
 func (nm *nemesis) setLink(r *run, k int, h *linkHold) {
 	cfg := h.base
 	for _, m := range h.runs {
-		switch m.f.Kind {
-		case Loss:
-			cfg.Loss = orProb(cfg.Loss, m.f.Prob)
-		case Duplicate:
-			cfg.Duplicate = orProb(cfg.Duplicate, m.f.Prob)
-		case Reorder:
-			cfg.Reorder = orProb(cfg.Reorder, m.f.Prob)
-		case Delay:
-			cfg.MinLatency += m.f.Delay
-			cfg.MaxLatency += m.f.Delay
-		}
+		m.spec.link(&cfg, m.f)
 	}
 	from, to := unpackLink(k)
 	nm.must(r, nm.w.Net().SetLink(from, to, cfg))
@@ -797,9 +857,9 @@ type Transferrer interface {
 	TransferLeadership(to int) error
 }
 
-// transfer asks the leader to hand leadership to r's target; what came of
-// the request is noted in the trace.
-func (nm *nemesis) transfer(r *run) {
+// applyTransfer asks the leader to hand leadership to r's target; what
+// came of the request is noted in the trace.
+func (nm *nemesis) applyTransfer(r *run) {
 	tr, ok := nm.t.(Transferrer)
 	if !ok {
 		nm.w.Note(0, fmt.Sprintf("fault %d skipped: the target cannot transfer leadership", r.idx))

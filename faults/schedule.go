@@ -169,7 +169,7 @@ func (s Schedule) Summary() string {
 			knobs[k.Kind] = k
 		}
 	}
-	for _, k := range allKinds {
+	for _, k := range Kinds() {
 		kn, enabled := knobs[k]
 		if !enabled && counts[k] == 0 {
 			continue

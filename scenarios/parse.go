@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/seed4fee1fef/raftsim/faults"
 	"github.com/seed4fee1fef/raftsim/linearizability/client"
@@ -39,26 +38,15 @@ func (e *ParseError) Error() string {
 // Unwrap makes errors.Is(err, ErrParse) hold.
 func (e *ParseError) Unwrap() error { return ErrParse }
 
-// echo is a word of the script quoted in an error message: cut to
-// echoLimit bytes (at a rune boundary), with its length, so a bad token
-// of 5000 bytes reads "xxxx…" (5000 bytes).
+// echo is a word of the script quoted in an error message as
+// faults.Quote does it: cut to echoLimit bytes (at a rune boundary), with
+// its length, so a bad token of 5000 bytes reads "xxxx…" (5000 bytes).
 type echo string
 
-const echoLimit = 40
+const echoLimit = 40 // faults.Quote's
 
 // Format implements fmt.Formatter (for %q and %s alike).
-func (e echo) Format(f fmt.State, _ rune) {
-	s := string(e)
-	if len(s) <= echoLimit {
-		fmt.Fprint(f, strconv.Quote(s))
-		return
-	}
-	cut := echoLimit
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	fmt.Fprintf(f, "%s (%d bytes)", strconv.Quote(s[:cut]+"…"), len(s))
-}
+func (e echo) Format(f fmt.State, _ rune) { fmt.Fprint(f, faults.Quote(string(e))) }
 
 // Limits on the cluster a script may ask for: beyond them a run would
 // effectively never finish (the runner's limits, checked here with the
@@ -67,10 +55,10 @@ const (
 	MaxServers = runner.MaxServers
 	MaxClients = runner.MaxClients
 	MaxKeys    = 1 << 20
-	// MaxDuration bounds every time and duration, so sums of them cannot
-	// overflow; the run itself (faults-until + settle + drain) is bounded
-	// by runner.MaxRunLength.
-	MaxDuration = 1000 * time.Hour
+	// MaxDuration bounds every time and duration (as in fault lines), so
+	// sums of them cannot overflow; the run itself (faults-until + settle
+	// + drain) is bounded by runner.MaxRunLength.
+	MaxDuration = faults.MaxDuration
 	// MaxFaults bounds the faults of one script, every lines expanded.
 	MaxFaults = 10_000
 )
@@ -117,11 +105,11 @@ type nodeRef struct {
 	at pos
 }
 
-// faultPos is where one fault's parts are.
+// faultPos is where one fault's parts are: its line, and where on it
+// (faults.ParseWords says).
 type faultPos struct {
-	kind, until pos
-	nodes       []nodeRef
-	length      time.Duration // "for DURATION", or 0
+	line  int
+	where faults.Where
 }
 
 type expectPos struct {
@@ -158,7 +146,7 @@ type parser struct {
 
 type groupPos struct {
 	count, servers pos
-	nodes          []nodeRef
+	nodes          []faults.NodeWord // on the line of servers
 }
 
 // Parse reads a script. name is the file name errors report (and whose
@@ -208,6 +196,27 @@ func (p *parser) errf(col int, format string, args ...any) error {
 func (p *parser) endCol() int {
 	t := p.toks[len(p.toks)-1]
 	return t.col + len(t.text)
+}
+
+// syntax places a faults.SyntaxError on the current line.
+func (p *parser) syntax(err error) error { return p.syntaxOn(p.line, err) }
+
+// syntaxOn places a faults.SyntaxError on line.
+func (p *parser) syntaxOn(line int, err error) error {
+	var se *faults.SyntaxError
+	if errors.As(err, &se) {
+		return p.errAt(line, se.Col, "%s", se.Msg)
+	}
+	return p.errAt(line, 1, "%v", err)
+}
+
+// words is the line's tokens as the faults package reads them.
+func (p *parser) words() []faults.Word {
+	ws := make([]faults.Word, len(p.toks))
+	for i, t := range p.toks {
+		ws[i] = faults.Word{Text: t.text, Col: t.col}
+	}
+	return ws
 }
 
 // tok returns token i, or reports what was expected there.
@@ -282,8 +291,7 @@ func (p *parser) command() error {
 		if err != nil {
 			return err
 		}
-		var fp faultPos
-		ids, err := p.nodes(t, &fp)
+		ids, _, err := p.nodes(t)
 		if err != nil {
 			return err
 		}
@@ -380,8 +388,7 @@ func (p *parser) clients() error {
 	if err != nil {
 		return err
 	}
-	var fp faultPos
-	ids, err := p.nodes(nt, &fp)
+	ids, at, err := p.nodes(nt)
 	if err != nil {
 		return err
 	}
@@ -439,7 +446,7 @@ func (p *parser) clients() error {
 		return err
 	}
 	p.s.ClientGroups = append(p.s.ClientGroups, g)
-	p.groupPos = append(p.groupPos, groupPos{nodes: fp.nodes, count: pos{p.line, t.col}, servers: pos{p.line, nt.col}})
+	p.groupPos = append(p.groupPos, groupPos{nodes: at, count: pos{p.line, t.col}, servers: pos{p.line, nt.col}})
 	return nil
 }
 
@@ -512,37 +519,33 @@ func (p *parser) durArg(i int, what string, positive bool) (time.Duration, error
 	return d, p.noMore(i+1, "end of line")
 }
 
-// duration parses a Go duration, never negative (above zero if positive).
+// duration parses a Go duration, never negative (above zero if positive),
+// at most MaxDuration.
 func (p *parser) duration(t token, positive bool) (time.Duration, error) {
-	d, err := time.ParseDuration(t.text)
+	d, err := faults.ParseDuration(faults.Word{Text: t.text, Col: t.col}, positive)
 	if err != nil {
-		return 0, p.errf(t.col, "bad duration %q; expected a duration like 500ms, 2s or 1m30s", echo(t.text))
-	}
-	if d < 0 {
-		return 0, p.errf(t.col, "duration %v is negative", d)
-	}
-	if d > MaxDuration {
-		return 0, p.errf(t.col, "duration %v above the limit of %v", d, MaxDuration)
-	}
-	if positive && d == 0 {
-		return 0, p.errf(t.col, "duration %v must be above 0", d)
+		return 0, p.syntax(err)
 	}
 	return d, nil
 }
 
 // probability parses a probability in [0, 1].
 func (p *parser) probability(t token) (float64, error) {
-	f, err := strconv.ParseFloat(t.text, 64)
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0, p.errf(t.col, "bad probability %q; expected a number in [0, 1] like 0.2", echo(t.text))
-	}
-	switch {
-	case f < 0:
-		return 0, p.errf(t.col, "probability %s below 0", t.text)
-	case f > 1:
-		return 0, p.errf(t.col, "probability %s above 1", t.text)
+	f, err := faults.ParseProbability(faults.Word{Text: t.text, Col: t.col})
+	if err != nil {
+		return 0, p.syntax(err)
 	}
 	return f, nil
+}
+
+// nodes parses "n1,n2,n5", or leader-relative targets such as
+// "leader,leader+1" (see faults.RefLeader), with where each is.
+func (p *parser) nodes(t token) ([]int, []faults.NodeWord, error) {
+	ids, at, err := faults.ParseNodes(faults.Word{Text: t.text, Col: t.col})
+	if err != nil {
+		return nil, nil, p.syntax(err)
+	}
+	return ids, at, nil
 }
 
 // fields reads "name value" pairs from token 1 on; each name at most
@@ -820,28 +823,15 @@ func (p *parser) finish() error {
 	}
 	for i, f := range s.Faults {
 		fp := p.faultPos[i]
-		for _, r := range fp.nodes {
-			if r.id > n {
-				return p.errAt(r.at.line, r.at.col, "unknown node n%d (servers are n1..n%d)", r.id, n)
-			}
-			if k := faults.RefNotLeader - r.id; r.id < faults.RefNotLeader && k >= n {
-				return p.errAt(r.at.line, r.at.col, "leader+%d out of range; with %d servers, expected leader+1..leader+%d", k, n, n-1)
-			}
-		}
-		if err := f.Validate(n); err != nil {
-			var ve *faults.ValidationError
-			msg := err.Error()
-			if errors.As(err, &ve) {
-				msg = ve.Reason
-			}
-			return p.errAt(fp.kind.line, fp.kind.col, "%s", msg)
+		if err := fp.where.Validate(f, n); err != nil {
+			return p.syntaxOn(fp.line, err)
 		}
 		if !s.NoHeal && f.Until > eff.FaultTime {
-			at := fp.until
-			if at.line == 0 {
-				at = fp.kind
+			col := fp.where.Until
+			if col == 0 {
+				col = fp.where.Kind
 			}
-			return p.errAt(at.line, at.col, "until %v is after faults-until %v, when everything heals; expected an earlier time, or no-heal to keep faults past the heal", f.Until, eff.FaultTime)
+			return p.errAt(fp.line, col, "until %v is after faults-until %v, when everything heals; expected an earlier time, or no-heal to keep faults past the heal", f.Until, eff.FaultTime)
 		}
 	}
 	runEnd := eff.FaultTime + eff.Drain
@@ -906,10 +896,8 @@ func (p *parser) checkClients(n int, runEnd time.Duration, endWhat string) error
 	total := p.s.Clients
 	for i, g := range p.s.ClientGroups {
 		gp := p.groupPos[i]
-		for _, r := range gp.nodes {
-			if r.id > n {
-				return p.errAt(r.at.line, r.at.col, "unknown node n%d (servers are n1..n%d)", r.id, n)
-			}
+		if err := faults.CheckNodes(gp.nodes, n); err != nil {
+			return p.syntaxOn(gp.servers.line, err)
 		}
 		if slices.ContainsFunc(g.Servers, faults.IsRef) && g.From == 0 {
 			return p.errAt(gp.servers.line, gp.servers.col, `leader-relative servers need "from TIME": they are resolved then, against the leader then`)

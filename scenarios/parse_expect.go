@@ -94,9 +94,8 @@ func (p *parser) expect() error {
 			}
 			var ids []int
 			if val != "" {
-				var fp faultPos
 				var err error
-				if ids, err = p.nodes(token{text: val, col: t.col + len(name) + 1}, &fp); err != nil {
+				if ids, _, err = p.nodes(token{text: val, col: t.col + len(name) + 1}); err != nil {
 					return err
 				}
 				if slices.ContainsFunc(ids, faults.IsRef) {
@@ -118,8 +117,7 @@ func (p *parser) expect() error {
 		if err != nil {
 			return err
 		}
-		var fp faultPos
-		ids, err := p.nodes(t, &fp)
+		ids, _, err := p.nodes(t)
 		if err != nil {
 			return err
 		}
@@ -133,8 +131,7 @@ func (p *parser) expect() error {
 		if err != nil {
 			return err
 		}
-		var fp faultPos
-		ids, err := p.nodes(t, &fp)
+		ids, _, err := p.nodes(t)
 		if err != nil {
 			return err
 		}

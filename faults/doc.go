@@ -58,6 +58,11 @@
 //	                  to the node (leader: to its most up-to-date follower;
 //	                  instantaneous; skipped if there is no leader). Never
 //	                  drawn unless named; the runner's swarm adds its own
+//	add-learner       membership changes, asked of the Target at At (a
+//	promote add       MembershipTarget; instantaneous): make the node a
+//	remove change     learner, promote a learner to voter, add it as a
+//	                  voter (a learner first), remove it (or the leader),
+//	                  or add and remove voters at once (+n4,+n5,-n1)
 //
 // Every start and end is recorded with World.Fault as "fault I begin: LINE"
 // and "fault I end: LINE", LINE being the fault with its targets as
@@ -116,43 +121,56 @@
 //
 // # Scenario-language lines
 //
-// Fault.String renders one fault as one line, which the scenario parser
-// reads back; it is lossless for every valid Fault:
+// Fault.String renders one fault as one line, and ParseFault reads it
+// back (ParseWords is what the scenario parser calls, with the words of
+// its line); the two sit side by side in line.go. String is lossless for
+// every valid Fault:
 //
-//	line     = "at" SP time SP kind [SP param] [SP targets] [SP "until" SP time]
+//	line     = "at" SP time SP kind [SP param] [SP targets] [SP end]
+//	end      = "until" SP time | "for" SP dur        ; String writes until
 //	time     = a time.Duration.String() value, >= 0: "0s", "1.5s", "2m3s"
-//	targets  = "leader" | nodes | groups | nodes SP "->" SP nodes
-//	nodes    = "n" int *("," "n" int)                 ; "n1,n2,n5", no spaces
-//	groups   = nodes 1*(SP "|" SP nodes)              ; "n1,n2 | n3,n4,n5"
+//	targets  = "leader" | nodes | groups | nodes SP "->" SP nodes | change
+//	nodes    = node *("," node)                      ; "n1,n2,n5", no spaces
+//	node     = "n" int | "leader" | "leader+" int | "follower" | "not-leader"
+//	groups   = nodes 1*(SP "|" SP nodes)             ; "n1,n2 | n3,n4,n5"
+//	change   = sign "n" int *("," sign "n" int)      ; "+n4,+n5,-n1" (sign: + adds, - removes)
 //	param    = prob | dur | sdur | ppm | bytes | flip
-//	prob     = strconv.FormatFloat(p, 'g', -1, 64)    ; "0.2"
-//	dur      = time.Duration.String(), >= 0           ; "50ms"
-//	sdur     = ("+" | "-") dur                        ; "+1.5s", "-200ms"
-//	ppm      = ("+" | "-") int "ppm"                  ; "+500ppm"
-//	bytes    = int "B"                                ; "4096B"
-//	flip     = "@" offset ":" bit                     ; "@123456:3"
+//	prob     = strconv.FormatFloat(p, 'g', -1, 64)   ; "0.2"
+//	dur      = time.Duration.String(), >= 0          ; "50ms"
+//	sdur     = ("+" | "-") dur                       ; "+1.5s", "-200ms"
+//	ppm      = ("+" | "-") int "ppm"                 ; "+500ppm"
+//	bytes    = int "B"                               ; "4096B"
+//	flip     = "@" offset ":" bit                    ; "@123456:3"
 //
-// Which param and targets each kind takes:
+// Which param, targets and end each kind takes (optional: without an end
+// the node restarts at once; never: the kind is instantaneous):
 //
-//	kill torn-kill pause fail-fsync   [nodes | leader]
-//	isolate                           [nodes]
-//	isolate-leader quiet              (none)
-//	partition                         groups (2 or more)
+//	kill torn-kill wipe               [nodes | leader]            optional
+//	truncate truncate-mark            bytes [nodes | leader]      optional
+//	truncate-snapshot                 bytes [nodes | leader]      optional
+//	bitflip bitflip-mark              flip [nodes | leader]       optional
+//	bitflip-snapshot                  flip [nodes | leader]       optional
+//	pause fail-fsync                  [nodes | leader]            required
+//	full-disk                         bytes [nodes | leader]      required
+//	isolate                           [nodes]                     required
+//	isolate-leader quiet              (none)                      required
+//	partition                         groups (2 or more)          required
 //	majority-minority even-split      [groups] (2: majority | minority; 2 halves)
 //	bridge                            [groups] (3: side | bridge node | side)
-//	one-way                           [nodes -> nodes]
-//	loss duplicate reorder            prob [nodes | leader]
-//	delay slow-fsync                  dur [nodes | leader]
-//	clock-skew clock-jump             sdur [nodes | leader]
-//	clock-drift                       ppm [nodes | leader]
-//	truncate truncate-mark full-disk  bytes [nodes | leader]
-//	truncate-snapshot                 bytes [nodes | leader]
-//	bitflip bitflip-mark              flip [nodes | leader]
-//	bitflip-snapshot                  flip [nodes | leader]
+//	one-way                           [nodes -> nodes]            required
+//	loss duplicate reorder            prob [nodes | leader]       required
+//	delay slow-fsync                  dur [nodes | leader]        required
+//	clock-skew                        sdur [nodes | leader]       required
+//	clock-drift                       ppm [nodes | leader]        required
+//	clock-jump                        sdur [nodes | leader]       never
+//	add-learner promote add           node                        never
+//	remove                            node | leader               never
+//	change                            change                      never
+//	transfer                          [node | leader]             never
 //
-// Omitted targets are drawn at start (see Fault.Nodes and Fault.Groups).
-// "until" is omitted exactly when Until == At; clock-jump never has one.
-// Examples:
+// (majority-minority, even-split and bridge require an end too.) Omitted
+// targets are drawn at start (see Fault.Nodes and Fault.Groups).
+// Examples (Kind.Example has one for every kind):
 //
 //	at 2s partition n1,n2 | n3,n4,n5 until 5s
 //	at 1.5s kill n3 until 3s
@@ -162,4 +180,27 @@
 //	at 7s clock-jump -2s n4
 //	at 1s one-way n1 -> n2,n3 until 2s
 //	at 5s bitflip @8812:3 n4 until 6s
+//	at 3s change +n4,+n5,-n1
+//
+// # Adding a kind
+//
+// Everything about a kind is one entry of the kinds table (kind.go): how
+// a line writes it (its target shape, its parameter, whether it has an
+// end), what it may target (the leader, cluster sizes, group shapes), the
+// flags the generator reads, an example line, the family a report colours
+// it by, and its behaviour as function values: apply and undo (nemesis.go;
+// an undo releases exactly the holds its apply took), how a link kind
+// changes a link, how a group kind draws its groups at start, how the
+// swarm draws its intensity and a generated fault its targets and
+// parameter (generate.go). String, ParseWords (and so the scenario
+// parser), Validate, the nemesis, Generate, Summary and the report's
+// colours all read the table; none lists kinds. So a kind is its
+// constant, its entry, and its lines in this doc and in docs/SCENARIOS.md.
+// TestEveryKind runs each entry's example (it must print back to itself,
+// validate, begin, do its job, end and leave the world healthy),
+// TestGenerateDrawsEveryKind draws each, and TestKindsAreDocumented holds
+// both docs to the table. A membership kind also needs its meaning in the
+// harness's MembershipTarget (scenarios/runner). A new parameter is a row
+// of params, a new target shape a target class, each printed and parsed
+// side by side in line.go.
 package faults

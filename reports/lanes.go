@@ -227,33 +227,9 @@ func leaderLane(ch *runner.Chronicle, end sim.Time) lane {
 	return l
 }
 
-// faultClass sorts fault kinds into what a page colours alike.
-func faultClass(k faults.Kind) string {
-	switch k {
-	case faults.Partition, faults.MajorityMinority, faults.EvenSplit, faults.Bridge, faults.OneWay:
-		return "partition"
-	case faults.Isolate, faults.IsolateLeader:
-		return "isolate"
-	case faults.Loss, faults.Delay, faults.Duplicate, faults.Reorder:
-		return "link"
-	case faults.ClockSkew, faults.ClockDrift, faults.ClockJump:
-		return "clock"
-	case faults.Truncate, faults.Bitflip, faults.TruncateMark, faults.BitflipMark, faults.TruncateSnapshot,
-		faults.BitflipSnapshot, faults.Wipe, faults.SlowFsync, faults.FullDisk, faults.FailFsync:
-		return "disk"
-	case faults.Kill, faults.TornKill:
-		return "kill"
-	case faults.Pause:
-		return "pause"
-	case faults.Quiet:
-		return "quiet"
-	case faults.AddLearner, faults.Promote, faults.Add, faults.Remove, faults.Change:
-		return "membership"
-	case faults.Transfer:
-		return "transfer"
-	}
-	return "other"
-}
+// faultClass sorts fault kinds into what a page colours alike: the
+// kind's family (faults.Kind.Family).
+func faultClass(k faults.Kind) string { return k.Family() }
 
 type nodeMark struct {
 	node int

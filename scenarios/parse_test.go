@@ -2,6 +2,7 @@ package scenarios_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -269,5 +270,43 @@ func TestFaultDocExamplesParse(t *testing.T) {
 		require.NoError(t, err, line)
 		require.Len(t, s.Faults, 1)
 		assert.Equal(t, line, s.Faults[0].String())
+	}
+}
+
+// The parser knows every kind of faults' table, with no list of its own:
+// each kind's example line reads as faults.ParseFault reads it, on its
+// own and repeated by every, and Script writes it back.
+func TestEveryKindParses(t *testing.T) {
+	for _, k := range faults.Kinds() {
+		line := k.Example()
+		want, err := faults.ParseFault(line)
+		require.NoError(t, err, line)
+		servers := 5
+		if want.Validate(servers) != nil {
+			servers = 4
+		}
+		s, err := scenarios.Parse("t.scn", fmt.Appendf(nil, "servers %d\n%s\n", servers, line))
+		require.NoError(t, err, line)
+		require.Len(t, s.Faults, 1, line)
+		assert.Equal(t, want, s.Faults[0], line)
+		assert.Contains(t, s.Script(), line+"\n")
+
+		bare := want
+		bare.Until = bare.At
+		tail := strings.TrimPrefix(bare.String(), "at "+want.At.String()+" ")
+		if want.Until > want.At {
+			tail += " for 500ms"
+		}
+		s, err = scenarios.Parse("t.scn", fmt.Appendf(nil, "servers %d\nevery 1s from 1s to 2s %s\n", servers, tail))
+		require.NoError(t, err, tail)
+		require.Len(t, s.Faults, 2, tail)
+		for i, f := range s.Faults {
+			w := want
+			w.At, w.Until = time.Duration(i+1)*time.Second, time.Duration(i+1)*time.Second
+			if want.Until > want.At {
+				w.Until += 500 * time.Millisecond
+			}
+			assert.Equal(t, w, f, "every ... %s: fault %d", tail, i)
+		}
 	}
 }

@@ -494,8 +494,6 @@ func drawTransfer(g *generator, kn Knobs, f *Fault) bool {
 // Membership changes keep track of the voters they would make, never
 // leaving fewer than minVoters.
 
-func drawLearner(g *generator, kn Knobs, f *Fault) bool { return drawOne(g, kn, f) }
-
 // drawJoin makes a random server a voter (promote, add).
 func drawJoin(g *generator, kn Knobs, f *Fault) bool {
 	f.Nodes = drawNodes(g.r, g.n, 1)

@@ -344,7 +344,7 @@ var kinds = []kindSpec{
 		kind: AddLearner, target: targetNodes, until: untilForbidden, family: "membership",
 		example: "at 2s add-learner n4",
 		member:  true, check: oneServer,
-		apply: changing(adding), draw: drawLearner,
+		apply: changing(adding), draw: drawOne,
 	},
 	{
 		kind: Promote, target: targetNodes, until: untilForbidden, family: "membership",

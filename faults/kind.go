@@ -378,7 +378,10 @@ var kinds = []kindSpec{
 	},
 }
 
-// byKind indexes kinds.
+// byKind indexes kinds. The table's functions reach their own entry
+// through run.spec, never through spec: a call to spec from them would
+// make kinds depend on itself, which Go refuses to compile
+// (initialization cycle).
 var byKind = func() map[Kind]*kindSpec {
 	m := make(map[Kind]*kindSpec, len(kinds))
 	for i := range kinds {

@@ -264,7 +264,7 @@ func TestReportsInABrowser(t *testing.T) {
 		ms := visit(t, ctx, filepath.Join(sdir, reports.SoakPageFile), "soak.png", func(ctx context.Context) {
 			assert.Equal(t, "FAIL", text(t, ctx, "#verdict"))
 			assert.True(t, onScreen(t, ctx, "#groups"))
-			assert.Contains(t, text(t, ctx, "#groups"), "history not linearizable")
+			assert.Contains(t, text(t, ctx, "#groups"), "not linearizable: an operation cannot be placed")
 			assert.True(t, onScreen(t, ctx, "#distributions .chart"))
 			assert.True(t, drawn(t, ctx, "#distributions .chart svg"))
 			assert.True(t, strings.Contains(text(t, ctx, "#throughput"), "runs per second"))

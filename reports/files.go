@@ -260,3 +260,13 @@ func roleWord(s string) string {
 	}
 	return strings.ToLower(s)
 }
+
+// WriteTraceFile writes res's kept trace as JSON Lines (trace.jsonl's
+// form) to path, atomically: a second trace beside a report's own.
+func WriteTraceFile(path string, res *runner.Result) error {
+	var b bytes.Buffer
+	if err := writeTrace(&b, res); err != nil {
+		return fmt.Errorf("report %s: %w", path, err)
+	}
+	return WriteFileAtomic(path, b.Bytes())
+}

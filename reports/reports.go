@@ -37,6 +37,9 @@ type Summary struct {
 	Clients  int      `json:"clients"`
 	Verdict  string   `json:"verdict"`
 	Failures []string `json:"failures,omitempty"`
+	// Signature is how the run failed, in words the same for every seed
+	// that fails the same way (runner.Result.Signature).
+	Signature string `json:"signature,omitempty"`
 	// Explanations tell the failures in a person's terms: the operations,
 	// servers, terms and faults involved.
 	Explanations  []runner.Explanation `json:"explanations,omitempty"`
@@ -122,7 +125,7 @@ func Summarize(res *runner.Result, scenario string, args []string) Summary {
 	m := res.Metrics
 	s := Summary{
 		Seed: res.Options.Seed, Scenario: scenario, Servers: res.Options.Servers, Clients: res.Options.Clients,
-		Verdict: string(res.Verdict), Failures: res.Failures, Explanations: res.Explanations,
+		Verdict: string(res.Verdict), Failures: res.Failures, Signature: res.Signature(), Explanations: res.Explanations,
 		Linearizable: res.Linearizability.Verdict.String(), Invariants: "ok", Liveness: res.Liveness.String(),
 		TraceHash: res.TraceHash, Events: res.Events, VirtualTimeNS: int64(res.VirtualTime), Build: Build(),
 		Metrics: Metrics{OpsCompleted: m.OpsCompleted, OpsUnknown: m.OpsUnknown, Elections: m.Elections,
@@ -164,16 +167,85 @@ func Command(args []string) string {
 	return strings.TrimSpace("go run ./cmd/simrun " + strings.Join(quoted, " "))
 }
 
-// Write writes the report of res into dir (created if needed): the data
-// files, the page (index.html) and, last, summary.json: a summary means
-// the report is complete. Each file is written atomically, so a reader
-// (or a crash of simrun itself) never sees half a file. The trace is
-// exported only if the run kept it, and its digest recorded in the
-// summary.
+// Write writes the report of res into dir: the data files, the page
+// (index.html) and summary.json. The report is complete or absent, never
+// half-written, whenever simrun dies: it is written into a temporary
+// directory beside dir, every file fsynced, and renamed into place (an
+// older report in dir is replaced). The trace is exported only if the run
+// kept it, and its digest recorded in the summary.
 func Write(dir string, res *runner.Result, sum Summary) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	parent := filepath.Dir(dir)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".tmp")
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	defer os.RemoveAll(tmp) // gone once renamed
+	if err := writeFiles(tmp, res, sum); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	return replaceDir(tmp, dir)
+}
+
+// replaceDir renames the directory tmp to dir, replacing what dir held,
+// and makes the rename durable.
+func replaceDir(tmp, dir string) error {
+	parent := filepath.Dir(dir)
+	if _, err := os.Lstat(dir); err == nil {
+		old, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".old")
+		if err != nil {
+			return fmt.Errorf("report: %w", err)
+		}
+		if err := os.Rename(dir, filepath.Join(old, "report")); err != nil {
+			os.Remove(old)
+			return fmt.Errorf("report: %w", err)
+		}
+		defer os.RemoveAll(old)
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	return syncDir(parent)
+}
+
+// Leftovers are what a report writer killed mid-way leaves beside the
+// reports (a temporary directory, a replaced report not yet removed):
+// names starting with ".", containing ".tmp" or ".old". A soak removes
+// them when it resumes.
+func Leftovers(dir string) []string {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range ents {
+		n := e.Name()
+		if strings.HasPrefix(n, ".") && (strings.Contains(n, ".tmp") || strings.Contains(n, ".old")) {
+			out = append(out, filepath.Join(dir, n))
+		}
+	}
+	return out
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("report: sync %s: %w", dir, err)
+	}
+	return nil
+}
+
+// writeFiles writes the report's files into dir, summary.json last.
+func writeFiles(dir string, res *runner.Result, sum Summary) error {
 	sum.TraceSHA256 = ""
 	visual, visualNote := visualization(res)
 	files := []struct {
@@ -223,9 +295,33 @@ func Write(dir string, res *runner.Result, sum Summary) error {
 		if err := f.write(&b); err != nil {
 			return fmt.Errorf("report %s: %w", f.name, err)
 		}
-		if err := WriteFileAtomic(filepath.Join(dir, f.name), b.Bytes()); err != nil {
+		if err := writeSynced(filepath.Join(dir, f.name), b.Bytes()); err != nil {
 			return err
 		}
+	}
+	return syncDir(dir)
+}
+
+// writeSynced writes a new file and fsyncs it.
+func writeSynced(path string, data []byte) error {
+	mode := os.FileMode(0o644)
+	if strings.HasSuffix(path, ".sh") {
+		mode = 0o755
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("report: write %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("report: sync %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("report: close %s: %w", path, err)
 	}
 	return nil
 }

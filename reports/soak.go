@@ -9,13 +9,14 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	_ "embed"
+
+	"github.com/seed4fee1fef/raftsim/scenarios/runner"
 )
 
 // Files a soak writes into its output directory.
@@ -52,6 +53,10 @@ type SeedRun struct {
 	Seed     uint64   `json:"seed"`
 	Verdict  string   `json:"verdict"`
 	Failures []string `json:"failures,omitempty"`
+	// Signature is how it failed, the same for every seed that failed
+	// the same way (runner.Result.Signature, prefixed with the scenario);
+	// runs that predate it are grouped by their first failure line.
+	Signature string `json:"signature,omitempty"`
 	// Why is the failure in a sentence (the first explanation's first line).
 	Why string `json:"why,omitempty"`
 	// Report is its report directory, relative to the soak page.
@@ -74,8 +79,41 @@ type FailureGroup struct {
 	Report   string `json:"report,omitempty"`
 	Command  string `json:"command"`
 	// Script is a shrunk scenario script reproducing the group, where a
-	// shrinker made one.
-	Script string `json:"script,omitempty"`
+	// shrinker made one: `simrun --scenario FILE --seed Shortest` fails
+	// with Signature. ScriptFile is where it was written, relative to
+	// the soak page; Shrunk says how much smaller it is.
+	Script     string       `json:"script,omitempty"`
+	ScriptFile string       `json:"script_file,omitempty"`
+	Shrunk     *ShrinkStats `json:"shrunk,omitempty"`
+}
+
+// ShrinkStats is what a shrinker did to one failing run.
+type ShrinkStats struct {
+	Before RunSize `json:"before"`
+	After  RunSize `json:"after"`
+	// Runs is how many candidates it ran; Done says it reached a script
+	// no step could shrink further (not: it ran out of time).
+	Runs   int   `json:"runs"`
+	Done   bool  `json:"done"`
+	WallNS int64 `json:"wall_ns"`
+}
+
+// RunSize is how big a failing run is.
+type RunSize struct {
+	Faults int `json:"faults"`
+	// FaultLines are the script's fault lines (an every line is one).
+	FaultLines    int    `json:"fault_lines"`
+	Operations    uint64 `json:"operations"`
+	VirtualTimeNS int64  `json:"virtual_time_ns"`
+	Servers       int    `json:"servers"`
+	Clients       int    `json:"clients"`
+	Keys          int    `json:"keys"`
+}
+
+func (s RunSize) String() string {
+	return fmt.Sprintf("%s (%d lines), %s, %v of virtual time, %d servers, %s, %s",
+		plural(s.Faults, "fault"), s.FaultLines, plural(int(s.Operations), "operation"),
+		time.Duration(s.VirtualTimeNS).Round(time.Millisecond), s.Servers, plural(s.Clients, "client"), plural(s.Keys, "key"))
 }
 
 // SeedRunOf summarizes one run's summary for a soak; report is its
@@ -83,40 +121,32 @@ type FailureGroup struct {
 func SeedRunOf(sum Summary, report string) SeedRun {
 	r := SeedRun{Seed: sum.Seed, Verdict: sum.Verdict, Failures: sum.Failures, Report: report, Command: sum.Command,
 		VirtualTimeNS: sum.VirtualTimeNS, Events: sum.Events, Metrics: sum.Metrics}
+	if sum.Verdict != "PASS" {
+		r.Signature = sum.Signature
+		if sum.Scenario != "" && r.Signature != "" {
+			r.Signature = sum.Scenario + ": " + r.Signature
+		}
+	}
 	if len(sum.Explanations) > 0 && len(sum.Explanations[0].Text) > 0 {
 		r.Why = sum.Explanations[0].Text[0]
 	}
 	return r
 }
 
-var digits = regexp.MustCompile(`[0-9]+(\.[0-9]+)?(ns|µs|ms|s|m|h)?`)
-
 // Signature is what a failure line says without its numbers, names and
-// keys: "invariant election-safety broken", "history not linearizable".
-func Signature(failure string) string {
+// keys (runner.FailureSignature): for runs whose SeedRun has no
+// Signature of its own.
+func Signature(failure string) string { return runner.FailureSignature(failure) }
+
+// signatureOf is how a failed run is grouped.
+func signatureOf(r SeedRun) string {
 	switch {
-	case strings.HasPrefix(failure, "history not linearizable"):
-		return "history not linearizable"
-	case strings.HasPrefix(failure, "invariant "):
-		f := strings.Fields(failure)
-		if len(f) >= 2 {
-			return "invariant " + f[1] + " broken"
-		}
-	case strings.HasPrefix(failure, "liveness:"):
-		return "liveness: no recovery after the heal"
-	case strings.HasPrefix(failure, "storage faults exceeded"):
-		return "storage faults exceeded what Raft tolerates"
-	case strings.HasPrefix(failure, "node "):
-		if _, rest, ok := strings.Cut(failure, " halted: "); ok {
-			msg, _, _ := strings.Cut(rest, ":")
-			return "a node halted: " + digits.ReplaceAllString(msg, "N")
-		}
-	case strings.HasPrefix(failure, "expect "):
-		kind, _, _ := strings.Cut(strings.TrimPrefix(failure, "expect "), " ")
-		return "expect " + kind
+	case r.Signature != "":
+		return r.Signature
+	case len(r.Failures) > 0:
+		return Signature(r.Failures[0])
 	}
-	s, _, _ := strings.Cut(failure, ":")
-	return digits.ReplaceAllString(s, "N")
+	return "did not finish the check"
 }
 
 // GroupFailures groups the failed runs by the signature of their first
@@ -129,10 +159,7 @@ func GroupFailures(runs []SeedRun) []FailureGroup {
 		if r.Verdict == "PASS" {
 			continue
 		}
-		sig := "did not finish the check"
-		if len(r.Failures) > 0 {
-			sig = Signature(r.Failures[0])
-		}
+		sig := signatureOf(r)
 		i, ok := index[sig]
 		if !ok {
 			i = len(groups)
@@ -155,10 +182,15 @@ func GroupFailures(runs []SeedRun) []FailureGroup {
 }
 
 // MergeSoaks merges shards of one soak into one, runs in seed order. A
-// seed run by two shards keeps its first result.
+// seed run by two shards keeps its first result. Failures are grouped
+// again over all the runs (so each group's shortest reproduction is the
+// shortest of all), and a shard's shrunk script joins its group: the one
+// shrunk from that shortest reproduction if a shard made it, else another
+// shard's (its header names its own seed).
 func MergeSoaks(shards []Soak) Soak {
 	var out Soak
 	seen := map[uint64]bool{}
+	var shardGroups []FailureGroup
 	for i, s := range shards {
 		if i == 0 {
 			out.Command, out.Seeds, out.Build, out.Parallel = s.Command, s.Seeds, s.Build, s.Parallel
@@ -166,7 +198,7 @@ func MergeSoaks(shards []Soak) Soak {
 		out.Shards = append(out.Shards, s.Shards...)
 		out.WallNS = max(out.WallNS, s.WallNS)
 		out.MorePassed += s.MorePassed
-		out.Groups = append(out.Groups, s.Groups...)
+		shardGroups = append(shardGroups, s.Groups...)
 		for _, r := range s.Runs {
 			if !seen[r.Seed] {
 				seen[r.Seed] = true
@@ -175,29 +207,22 @@ func MergeSoaks(shards []Soak) Soak {
 		}
 	}
 	slices.SortFunc(out.Runs, func(a, b SeedRun) int { return cmp.Compare(a.Seed, b.Seed) })
-	if len(out.Groups) > 0 {
-		out.Groups = mergeGroups(out.Groups)
-	}
-	return out
-}
-
-func mergeGroups(gs []FailureGroup) []FailureGroup {
-	var out []FailureGroup
-	index := map[string]int{}
-	for _, g := range gs {
-		i, ok := index[g.Signature]
-		if !ok {
-			index[g.Signature] = len(out)
-			out = append(out, g)
-			continue
-		}
-		out[i].Seeds = append(out[i].Seeds, g.Seeds...)
-		slices.Sort(out[i].Seeds)
-		if out[i].Script == "" && g.Script != "" {
-			out[i].Shortest, out[i].Report, out[i].Command, out[i].Script = g.Shortest, g.Report, g.Command, g.Script
+	slices.Sort(out.Shards)
+	out.Groups = GroupFailures(out.Runs)
+	for i := range out.Groups {
+		g := &out.Groups[i]
+		for _, sg := range shardGroups {
+			if sg.Signature != g.Signature || sg.Script == "" {
+				continue
+			}
+			if g.Script == "" || sg.Shortest == g.Shortest {
+				g.Script, g.ScriptFile, g.Shrunk = sg.Script, sg.ScriptFile, sg.Shrunk
+			}
 		}
 	}
-	slices.SortStableFunc(out, func(a, b FailureGroup) int { return cmp.Compare(len(b.Seeds), len(a.Seeds)) })
+	if len(out.Groups) == 0 {
+		out.Groups = []FailureGroup{}
+	}
 	return out
 }
 
@@ -213,8 +238,8 @@ func ReadSoak(path string) (Soak, error) {
 	if err := dec.Decode(&s); err != nil {
 		return s, fmt.Errorf("%s: %w; expected a soak.json written by simrun soak", path, err)
 	}
-	if len(s.Runs) == 0 {
-		return s, fmt.Errorf("%s: no runs; expected a soak.json written by simrun soak", path)
+	if s.Command == "" || s.Seeds == "" {
+		return s, fmt.Errorf("%s: no command or seeds; expected a soak.json written by simrun soak", path)
 	}
 	return s, nil
 }

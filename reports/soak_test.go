@@ -15,10 +15,13 @@ import (
 
 func TestSignatureDropsWhatDiffersBetweenSeeds(t *testing.T) {
 	for _, c := range []struct{ failure, want string }{
-		{"history not linearizable on keys k0,k3", "history not linearizable"},
+		{"history not linearizable on keys k0,k3", "not linearizable: an operation cannot be placed"},
 		{"invariant election-safety broken at 2.1s: n1 and n3 lead term 4", "invariant election-safety broken"},
 		{"liveness: no leader and completed operation within 10s after the heal", "liveness: no recovery after the heal"},
-		{"node n3 halted: server 3: persist: disk full at 4096 bytes", "a node halted: server N"},
+		{"node n3 halted: server 3: persist: disk full at 4096 bytes", "a node halted: persist"},
+		{"node n5 halted: server 5: snapshot 948 does not restore (applied 0): kv: x", "a node halted: snapshot N does not restore (applied N)"},
+		{"n2 reported storage damage, but no storage fault hit it: a crash must never look like data loss", "storage damage reported with no storage fault"},
+		{"check leader-overlap: n1 led term 3 for 2.5s after n4 led term 4", "check leader-overlap"},
 		{"expect stable-leader from 4s to 28s: at 4.05s n4 led term 10", "expect stable-leader"},
 		{"storage faults exceeded what Raft tolerates: durable data damaged on 3 of 5 servers [1 2 3]", "storage faults exceeded what Raft tolerates"},
 		{"something new after 12.5ms", "something new after N"},
@@ -52,7 +55,7 @@ func TestGroupFailuresKeepsTheShortestReproduction(t *testing.T) {
 	}
 	gs := reports.GroupFailures(runs)
 	require.Len(t, gs, 2)
-	assert.Equal(t, "history not linearizable", gs[0].Signature, "most frequent first")
+	assert.Equal(t, "not linearizable: an operation cannot be placed", gs[0].Signature, "most frequent first")
 	assert.Equal(t, []uint64{2, 4, 5}, gs[0].Seeds)
 	assert.Equal(t, uint64(4), gs[0].Shortest)
 	assert.Equal(t, "seed-4", gs[0].Report)
@@ -80,7 +83,7 @@ func TestSoakPageSaysWhatFailedAndHowOften(t *testing.T) {
 	var b bytes.Buffer
 	require.NoError(t, reports.WriteSoakPage(&b, s))
 	page := b.String()
-	for _, want := range []string{"2 of 4 runs failed, in 1 way.", "history not linearizable", `href="seed-4/index.html"`,
+	for _, want := range []string{"2 of 4 runs failed, in 1 way.", "not linearizable", `href="seed-4/index.html"`,
 		"Operations completed", "runs per second", "go run ./cmd/simrun soak --seeds 1-6"} {
 		assert.True(t, strings.Contains(page, want), "page lacks %q", want)
 	}

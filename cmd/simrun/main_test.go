@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/seed4fee1fef/raftsim/reports"
+	"github.com/seed4fee1fef/raftsim/scenarios/runner"
 )
 
 func simrun(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -70,7 +72,16 @@ func TestBadInputExitsTwo(t *testing.T) {
 		{[]string{"--seed", "abc"}, `invalid argument "abc" for "--seed"`},
 		{[]string{"--seed", "-1"}, `invalid argument "-1" for "--seed"`},
 		{[]string{"--servers", "0"}, "--servers 0: want at least 1"},
-		{[]string{"--clients", "-1"}, "--clients -1: want 0 or more"},
+		{[]string{"--clients", "-1"}, "--clients -1: want at least 1"},
+		{[]string{"--clients", "0"}, "--clients 0: want at least 1"},
+		{[]string{"--faults", "kill", "--no-faults"}, "--faults kill and --no-faults: one or the other"},
+		{[]string{"--scenario", "quiet-leader", "--settle", "3s"}, "--settle go with a random run"},
+		{[]string{"--scenario", "quiet-leader", "--emit-scenario", "x.scn"}, "--emit-scenario go with a random run"},
+		{[]string{"soak", "--seed", "3"}, "--seed goes with one run"},
+		{[]string{"soak", "--emit-scenario", "x.scn"}, "--emit-scenario goes with one run"},
+		{[]string{"soak", "--scenario", "no-such-scenario"}, `unknown scenario "no-such-scenario"`},
+		{[]string{"soak", "--shard", "0/2", "--shards", "2"}, "one or the other"},
+		{[]string{"soak", "--shards", "2"}, "JOB_COMPLETION_INDEX"},
 		{[]string{"--faults", "kill,meteor"}, `unknown fault kind "meteor"`},
 		{[]string{"--plant", "typo"}, `unknown bug "typo"`},
 		{[]string{"--duration", "-5s"}, "--duration -5s"},
@@ -251,13 +262,22 @@ func TestUnwritableReportKeepsTheFailure(t *testing.T) {
 	assert.Equal(t, "PASS", field(t, out, "result"))
 	assert.Contains(t, field(t, out, "report"), "not written: ")
 
-	// soak keeps every failure it found when their reports fail to write.
-	code, out, errOut = simrun(t, "soak", "--seeds", "1-4", "--plant", "forget-vote-on-restart", "--duration", "10s", "--out", notADir)
+	// A soak refuses an --out it cannot keep its journal in, before it
+	// runs anything.
+	code, out, errOut = simrun(t, "soak", "--seeds", "1-4", "--out", notADir)
+	assert.Equal(t, 2, code, out+errOut)
+	assert.Contains(t, errOut, "not a directory")
+
+	// A soak keeps every failure it found when their reports fail to write.
+	writeReport = func(string, *runner.Result, reports.Summary) error { return errors.New("disk on fire") }
+	defer func() { writeReport = reports.Write }()
+	code, out, errOut = simrun(t, "soak", "--seeds", "1-4", "--plant", "forget-vote-on-restart", "--duration", "10s",
+		"--shrink-budget", "0", "--out", t.TempDir())
 	assert.Equal(t, 1, code, out+errOut)
 	failed := field(t, out, "failed")
 	assert.NotEqual(t, "0", failed)
-	assert.Equal(t, failed, fmt.Sprint(strings.Count(out, "report not written: ")), out)
-	assert.Contains(t, errOut, "not a directory")
+	assert.Equal(t, failed, fmt.Sprint(strings.Count(out, "report none (not written: disk on fire)")), out)
+	assert.Contains(t, errOut, "disk on fire")
 }
 
 // The acceptance run of the reports issue: a planted stale read is told

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 	"github.com/seed4fee1fef/raftsim/reports"
 	"github.com/seed4fee1fef/raftsim/scenarios"
 	"github.com/seed4fee1fef/raftsim/scenarios/runner"
+	"github.com/seed4fee1fef/raftsim/sim"
 )
 
 type runOptions struct {
@@ -44,7 +47,7 @@ func (o *runOptions) register(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.Uint64Var(&o.seed, "seed", 1, "seed of the run: the same seed reproduces the same run")
 	f.IntVar(&o.servers, "servers", 5, "number of Raft servers")
-	f.IntVar(&o.clients, "clients", 0, "number of clients (0: 3, or 8 on a seed whose swarm draws the read-heavy workload)")
+	f.IntVar(&o.clients, "clients", 0, "number of clients (unset: the seed draws the clients and their load)")
 	f.DurationVar(&o.duration, "duration", 20*time.Second, "virtual time during which faults may be active")
 	f.DurationVar(&o.settle, "settle", 10*time.Second, "liveness bound: time after the last fault heals to elect a leader and complete an operation")
 	f.StringVar(&o.faults, "faults", "", "comma-separated fault kinds the seed may draw from (default: all)")
@@ -59,11 +62,14 @@ func (o *runOptions) register(cmd *cobra.Command) {
 	o.explicit = func(name string) bool { return cmd.Flags().Changed(name) }
 }
 
-// reproArgs are the flags that determine the run, as simrun arguments:
-// what a report's repro command and `simrun replay` use.
-func (o *runOptions) reproArgs() []string {
+// set says whether the caller set flag name.
+func (o *runOptions) set(name string) bool { return o.explicit != nil && o.explicit(name) }
+
+// reproArgs are the flags that determine the run of seed, as simrun
+// arguments: what a report's repro command and `simrun replay` use.
+func (o *runOptions) reproArgs(seed uint64) []string {
 	if o.scenario != "" {
-		args := []string{"--scenario", o.scenario, "--seed", fmt.Sprint(o.seed)}
+		args := []string{"--scenario", o.scenario, "--seed", fmt.Sprint(seed)}
 		if o.plant != "" {
 			args = append(args, "--plant", o.plant)
 		}
@@ -72,8 +78,9 @@ func (o *runOptions) reproArgs() []string {
 		}
 		return args
 	}
-	args := []string{"--seed", fmt.Sprint(o.seed), "--servers", fmt.Sprint(o.servers)}
-	if o.clients != 0 {
+	args := []string{"--seed", fmt.Sprint(seed), "--servers", fmt.Sprint(o.servers)}
+	if o.set("clients") {
+		// Unset, the seed draws the clients (runner.SwarmWorkload).
 		args = append(args, "--clients", fmt.Sprint(o.clients))
 	}
 	args = append(args, "--duration", o.duration.String(), "--settle", o.settle.String())
@@ -92,27 +99,41 @@ func (o *runOptions) reproArgs() []string {
 	return args
 }
 
-// reportDir is where this run's report goes.
-func (o *runOptions) reportDir() string {
-	if o.scenario != "" {
-		name := strings.TrimSuffix(filepath.Base(o.scenario), ".scn")
-		return filepath.Join(o.out, fmt.Sprintf("%s-seed-%d", name, o.seed))
+// scenarioName is the name reports give a scenario run ("" for a random run).
+func (o *runOptions) scenarioName() string {
+	if o.scenario == "" {
+		return ""
 	}
-	return filepath.Join(o.out, fmt.Sprintf("seed-%d", o.seed))
+	return strings.TrimSuffix(filepath.Base(o.scenario), ".scn")
 }
 
+// reportDir is where the report of seed goes.
+func (o *runOptions) reportDir(seed uint64) string {
+	if name := o.scenarioName(); name != "" {
+		return filepath.Join(o.out, fmt.Sprintf("%s-seed-%d", name, seed))
+	}
+	return filepath.Join(o.out, fmt.Sprintf("seed-%d", seed))
+}
+
+// options are the runner options of a random run (Seed left for the caller).
 func (o *runOptions) options() (runner.Options, error) {
-	opts := runner.Options{Seed: o.seed, Servers: o.servers, Clients: o.clients,
-		FaultTime: o.duration, Settle: o.settle, NoFaults: o.noFaults}
+	opts := runner.Options{Seed: o.seed, Servers: o.servers, FaultTime: o.duration, Settle: o.settle, NoFaults: o.noFaults}
+	if o.set("clients") {
+		opts.Clients = o.clients
+	}
 	switch {
 	case o.servers < 1:
 		return opts, badInput("--servers %d: want at least 1", o.servers)
-	case o.clients < 0:
-		return opts, badInput("--clients %d: want 0 or more", o.clients)
+	case o.set("clients") && o.clients < 1:
+		// The checks judge a load; a run without one is a scenario with
+		// a quiet fault.
+		return opts, badInput("--clients %d: want at least 1 (a run without load: a scenario with a quiet fault)", o.clients)
 	case o.duration <= 0:
 		return opts, badInput("--duration %v: want a positive virtual time such as 20s", o.duration)
 	case o.settle <= 0:
 		return opts, badInput("--settle %v: want a positive virtual time such as 10s", o.settle)
+	case o.noFaults && o.faults != "":
+		return opts, badInput("--faults %s and --no-faults: one or the other", o.faults)
 	}
 	if o.faults != "" {
 		for _, name := range strings.Split(o.faults, ",") {
@@ -142,107 +163,108 @@ func (o *runOptions) options() (runner.Options, error) {
 	return opts, nil
 }
 
-func (o *runOptions) run(stdout, stderr io.Writer) error {
-	opts, err := o.options()
+// runSpec is what every seed of a run or a soak runs: the flags checked
+// and resolved once, so that a soak runs exactly what one-at-a-time runs
+// of its seeds would (one code path for both).
+type runSpec struct {
+	o    *runOptions
+	base runner.Options
+	// sc is the scenario, nil for a random run; script its text, which
+	// reports embed.
+	sc     *scenarios.Scenario
+	script string
+}
+
+// spec checks the run's flags and loads its scenario.
+func (o *runOptions) spec() (*runSpec, error) {
+	base, err := o.options()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	var res *runner.Result
-	var checks []scenarios.Check
-	scenarioName, script := "", ""
-	if o.scenario != "" {
-		sc, src, err := loadScenario(o.scenario)
+	s := &runSpec{o: o, base: base}
+	if o.scenario == "" {
+		return s, nil
+	}
+	var refused []string
+	for _, name := range []string{"servers", "clients", "duration", "settle", "faults", "no-faults", "emit-scenario"} {
+		if o.set(name) {
+			refused = append(refused, "--"+name)
+		}
+	}
+	if len(refused) > 0 {
+		return nil, badInput("--scenario sets the cluster, its phases and its faults: %s go with a random run", strings.Join(refused, ", "))
+	}
+	sc, src, err := loadScenario(o.scenario)
+	if err != nil {
+		return nil, err
+	}
+	s.sc, s.script = sc, string(src)
+	if isFile(o.scenario) {
+		// The repro command works from any directory; the report embeds
+		// the script itself for replay.
+		if abs, err := filepath.Abs(o.scenario); err == nil {
+			o.scenario = abs
+		}
+	}
+	return s, nil
+}
+
+// seedRun is one seed's outcome: the runner's result and, for a
+// scenario, every expectation's verdict.
+type seedRun struct {
+	seed   uint64
+	res    *runner.Result
+	checks []scenarios.Check
+}
+
+// panicError is a simulated run that panicked: a failure of the run (the
+// system under test, or the harness under it), not of simrun.
+type panicError struct {
+	seed  uint64
+	value any
+	stack []byte
+}
+
+func (e *panicError) Error() string { return fmt.Sprintf("panic: %v", e.value) }
+
+// run runs seed, keeping only its trace hash (a run worth a report is run
+// again with its full trace: reportedRun). An error is bad input (options
+// the runner refuses), or a *panicError.
+func (s *runSpec) run(seed uint64) (*seedRun, error) { return s.runWith(seed, sim.TraceHashOnly) }
+
+func (s *runSpec) runWith(seed uint64, trace sim.TraceMode) (sr *seedRun, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			sr, err = nil, &panicError{seed: seed, value: p, stack: debug.Stack()}
+		}
+	}()
+	if s.sc == nil {
+		opts := s.base
+		opts.Seed = seed
+		opts.Trace = trace
+		res, err := runner.Run(opts)
 		if err != nil {
-			return err
+			return nil, badInput("%v", err)
 		}
-		script = string(src)
-		if isFile(o.scenario) {
-			// The repro command works from any directory; the report
-			// embeds the script itself for replay.
-			if abs, err := filepath.Abs(o.scenario); err == nil {
-				o.scenario = abs
-			}
+		return &seedRun{seed: seed, res: res}, nil
+	}
+	oc, err := scenarios.Run(s.sc, seed, func(ro *runner.Options) {
+		ro.Trace = trace
+		ro.Planted |= s.base.Planted
+		if s.base.Server.Reads != server.ReadDefault {
+			ro.Server.Reads = s.base.Server.Reads
 		}
-		if o.explicit != nil && (o.explicit("servers") || o.explicit("clients") || o.explicit("duration") || o.explicit("faults") || o.explicit("no-faults")) {
-			return badInput("--scenario sets the cluster and its faults; --servers, --clients, --duration, --faults and --no-faults go with a random run")
-		}
-		oc, err := scenarios.Run(sc, o.seed, func(ro *runner.Options) {
-			ro.Planted |= opts.Planted
-			if opts.Server.Reads != server.ReadDefault {
-				ro.Server.Reads = opts.Server.Reads
-			}
-		})
-		if err != nil {
-			return badInput("scenario %s: %v", o.scenario, err)
-		}
-		res, checks, scenarioName = oc.Result, oc.Checks, sc.Name
-	} else {
-		res, err = runner.Run(opts)
-		if err != nil {
-			return badInput("%v", err)
-		}
-		if o.emit != "" && res.Schedule != nil {
-			script := scenarios.FromSchedule(res.Options, *res.Schedule).Script()
-			if err := reports.WriteFileAtomic(o.emit, []byte(script)); err != nil {
-				return badInput("--emit-scenario: %v", err)
-			}
-		}
+	})
+	if err != nil {
+		return nil, badInput("scenario %s: %v", s.o.scenario, err)
 	}
-	// Runs keep only their trace hash. One worth a report is run again
-	// with its full trace (reportedRun checks it is the same run), and
-	// what is printed comes from that run, so explanations can name the
-	// events they are about.
-	report := !res.Pass || o.report
-	var rerunErr error
-	if report {
-		res, rerunErr = reportedRun(res)
-	}
-	out := summarize(res)
-	if scenarioName != "" {
-		out.keys = append([]string{"scenario"}, out.keys...)
-		out.vals = append([]any{scenarioName}, out.vals...)
-	}
-	for _, c := range checks {
-		out.add("check", c.String())
-	}
-	if o.emit != "" && o.scenario == "" {
-		out.add("emitted-scenario", o.emit)
-	}
-	args := o.reproArgs()
-	var reportErr error
-	if rerunErr != nil {
-		out.add("failure", rerunErr.Error())
-	}
-	if report {
-		// Written before the verdict is printed, so a printed report
-		// exists; a report that cannot be written loses nothing else.
-		dir := o.reportDir()
-		sum := reports.Summarize(res, scenarioName, args)
-		sum.Script = script
-		if reportErr = reports.Write(dir, res, sum); reportErr != nil {
-			out.add("report", "not written: "+reportErr.Error())
-		} else {
-			out.add("report", dir)
-		}
-	}
-	out.add("repro", reports.Command(args))
-	if err := out.print(stdout, o.json); err != nil {
-		return err
-	}
-	// The verdict decides the exit status: a failure is exit 1 whatever
-	// became of its report; a pass whose report could not be written is
-	// the --out given being unusable (exit 2). A run that did not repeat
-	// when run again for its report is a failure too.
-	switch {
-	case !res.Pass || rerunErr != nil:
-		if reportErr != nil {
-			fmt.Fprintf(stderr, "simrun: %v (the run's verdict, %s, is above)\n", reportErr, res.Verdict)
-		}
-		return errFailed
-	case reportErr != nil:
-		return badInput("--out %s: %v (the run passed)", o.out, reportErr)
-	}
-	return nil
+	return &seedRun{seed: seed, res: oc.Result, checks: oc.Checks}, nil
+}
+
+// notRepeated makes a run that did not repeat a failure of its own kind.
+func notRepeated(res *runner.Result, err error) {
+	res.Failures = append([]string{"nondeterministic: " + err.Error()}, res.Failures...)
+	res.Verdict, res.Pass = runner.Fail, false
 }
 
 // reportedRun is the run a report shows: runs keep only their trace hash,
@@ -258,41 +280,153 @@ func reportedRun(res *runner.Result) (*runner.Result, error) {
 	return full, nil
 }
 
-// summarize renders a result as the ordered facts simrun prints.
-func summarize(res *runner.Result) *summary {
-	m := res.Metrics
+// summaryOf is the report summary of a seed's run.
+func (s *runSpec) summaryOf(sr *seedRun) reports.Summary {
+	name := ""
+	if s.sc != nil {
+		name = s.sc.Name
+	}
+	sum := reports.Summarize(sr.res, name, s.o.reproArgs(sr.seed))
+	sum.Script = s.script
+	return sum
+}
+
+// writeReport writes the report of a seed's run into its directory.
+func (s *runSpec) writeReport(sr *seedRun) (string, reports.Summary, error) {
+	dir := s.o.reportDir(sr.seed)
+	sum := s.summaryOf(sr)
+	return dir, sum, writeReport(dir, sr.res, sum)
+}
+
+// writeReport writes a report (a variable so a test can make it fail).
+var writeReport = reports.Write
+
+func (o *runOptions) run(stdout, stderr io.Writer) error {
+	spec, err := o.spec()
+	if err != nil {
+		return err
+	}
+	sr, err := spec.run(o.seed)
+	var pe *panicError
+	if errors.As(err, &pe) {
+		out := &summary{}
+		out.add("seed", o.seed)
+		out.add("result", string(runner.Fail))
+		out.list("failure", pe.Error())
+		out.add("repro", reports.Command(o.reproArgs(o.seed)))
+		if err := out.print(stdout, o.json); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "simrun: the run panicked: %v\n%s", pe.value, pe.stack)
+		return errFailed
+	}
+	if err != nil {
+		return err
+	}
+	// What is printed and reported comes from the run again with its
+	// full trace, if it is worth a report, so explanations can name the
+	// events they are about.
+	var rerunErr error
+	if !sr.res.Pass || o.report {
+		sr.res, rerunErr = reportedRun(sr.res)
+		if rerunErr != nil {
+			notRepeated(sr.res, rerunErr)
+		}
+	}
+	res := sr.res
+	emitted := ""
+	if o.emit != "" && res.Schedule != nil {
+		script := scenarios.FromSchedule(res.Options, *res.Schedule).Script()
+		if err := reports.WriteFileAtomic(o.emit, []byte(script)); err != nil {
+			return badInput("--emit-scenario: %v", err)
+		}
+		emitted = o.emit
+	}
 	out := &summary{}
+	if spec.sc != nil {
+		out.add("scenario", spec.sc.Name)
+	} else {
+		out.opt("scenario", "")
+	}
+	summarize(out, res)
+	checks := make([]string, len(sr.checks))
+	for i, c := range sr.checks {
+		checks[i] = c.String()
+	}
+	out.list("check", listOf(checks)...)
+	out.opt("emitted-scenario", emitted)
+	args := o.reproArgs(o.seed)
+	var reportErr error
+	report := ""
+	if !res.Pass || o.report {
+		// Written before the verdict is printed, so a printed report
+		// exists; a report that cannot be written loses nothing else.
+		var dir string
+		if dir, _, reportErr = spec.writeReport(sr); reportErr != nil {
+			report = "not written: " + reportErr.Error()
+		} else {
+			report = dir
+		}
+	}
+	out.opt("report", report)
+	out.add("repro", reports.Command(args))
+	if err := out.print(stdout, o.json); err != nil {
+		return err
+	}
+	// The verdict decides the exit status: a failure is exit 1 whatever
+	// became of its report; a pass whose report could not be written is
+	// the --out given being unusable (exit 2).
+	switch {
+	case res.Verdict == runner.Fail:
+		if reportErr != nil {
+			fmt.Fprintf(stderr, "simrun: %v (the run's verdict, %s, is above)\n", reportErr, res.Verdict)
+		}
+		return errFailed
+	case reportErr != nil:
+		return badInput("--out %s: %v (the run's verdict, %s, is above)", o.out, reportErr, res.Verdict)
+	case res.Verdict == runner.Unknown:
+		return errUnknown
+	}
+	return nil
+}
+
+// summarize adds a result's facts, in the order simrun prints them.
+func summarize(out *summary, res *runner.Result) {
+	m := res.Metrics
 	out.add("seed", res.Options.Seed)
 	out.add("servers", res.Options.Servers)
 	out.add("clients", res.Options.AllClients())
+	planted := ""
 	if res.Options.Planted != 0 {
-		out.add("planted", res.Options.Planted.String())
+		planted = res.Options.Planted.String()
 	}
+	out.opt("planted", planted)
 	out.add("faults", faultLine(res.Schedule))
 	out.add("events", res.Events)
-	out.add("virtual-time", res.VirtualTime.Duration().String())
+	out.add("virtual-time", dur(res.VirtualTime.Duration()))
 	out.add("ops", m.OpsCompleted)
 	out.add("ops-unknown", m.OpsUnknown)
 	out.add("elections", m.Elections)
 	out.add("elections-started", m.ElectionsStarted)
 	out.add("leader-changes", m.LeaderChanges)
 	out.add("max-term", m.MaxTerm)
-	out.add("term-changes-per-hour", fmt.Sprintf("%.0f", m.TermChangesPerHour))
-	out.add("leaderless-time", m.LeaderlessTime.String())
-	out.add("client-latency-p50", m.ClientLatencyP50.String())
-	out.add("client-latency-p99", m.ClientLatencyP99.String())
-	out.add("commit-latency-p50", m.CommitLatencyP50.String())
-	out.add("commit-latency-p99", m.CommitLatencyP99.String())
+	out.add("term-changes-per-hour", fixed{m.TermChangesPerHour, 0})
+	out.add("leaderless-time", dur(m.LeaderlessTime))
+	out.add("client-latency-p50", dur(m.ClientLatencyP50))
+	out.add("client-latency-p99", dur(m.ClientLatencyP99))
+	out.add("commit-latency-p50", dur(m.CommitLatencyP50))
+	out.add("commit-latency-p99", dur(m.CommitLatencyP99))
 	out.add("read-mode", readModeLine(res.Options.Server))
-	out.add("read-latency-p50", m.ReadLatencyP50.String())
-	out.add("read-latency-p99", m.ReadLatencyP99.String())
-	out.add("reads-per-round", fmt.Sprintf("%.2f", m.ReadsPerRound))
+	out.add("read-latency-p50", dur(m.ReadLatencyP50))
+	out.add("read-latency-p99", dur(m.ReadLatencyP99))
+	out.add("reads-per-round", fixed{m.ReadsPerRound, 2})
 	out.add("lease-reads", m.LeaseReads)
-	out.add("transfers", fmt.Sprintf("%d (%d given up)", m.Transfers, m.TransfersAborted))
-	out.add("fsync-latency-p99", m.FsyncLatencyP99.String())
+	out.add("transfers", m.Transfers)
+	out.add("transfers-given-up", m.TransfersAborted)
+	out.add("fsync-latency-p99", dur(m.FsyncLatencyP99))
 	out.add("committed-entries", m.CommittedEntries)
-	out.add("messages-per-entry", fmt.Sprintf("%.2f", m.MessagesPerWrite))
-	out.add("bytes-per-entry", fmt.Sprintf("%.0f", m.BytesPerWrite))
+	out.add("messages-per-entry", fixed{m.MessagesPerWrite, 2})
+	out.add("bytes-per-entry", fixed{m.BytesPerWrite, 0})
 	out.add("config", res.FinalConfig)
 	out.add("snapshot-policy", snapshotPolicy(res.Options.Server))
 	out.add("snapshots-taken", m.SnapshotsTaken)
@@ -309,23 +443,24 @@ func summarize(res *runner.Result) *summary {
 		out.add("invariants", "ok")
 	}
 	out.add("liveness", res.Liveness.String())
-	if len(res.StorageDamaged) > 0 {
-		out.add("storage-damaged", fmt.Sprint(res.StorageDamaged))
+	damaged := make([]string, len(res.StorageDamaged))
+	for i, id := range res.StorageDamaged {
+		damaged[i] = fmt.Sprintf("n%d", id)
 	}
-	for _, h := range res.Halted {
-		out.add("halted", fmt.Sprintf("n%d: %s", h.Node, h.Err))
+	out.list("storage-damaged", listOf(damaged)...)
+	halted := make([]string, len(res.Halted))
+	for i, h := range res.Halted {
+		halted[i] = fmt.Sprintf("n%d: %s", h.Node, h.Err)
 	}
+	out.list("halted", listOf(halted)...)
 	out.add("trace-hash", res.TraceHash)
 	out.add("result", string(res.Verdict))
-	for _, f := range res.Failures {
-		out.add("failure", f)
-	}
+	out.list("failure", listOf(res.Failures)...)
+	var explain []string
 	for _, e := range res.Explanations {
-		for _, line := range e.Text {
-			out.add("explain", line)
-		}
+		explain = append(explain, e.Text...)
 	}
-	return out
+	out.list("explain", listOf(explain)...)
 }
 
 // readModeLine says how the run read: the mode, and for a lease its
@@ -377,30 +512,6 @@ func linearizableWord(v model.Verdict) string {
 		return "false"
 	}
 	return "unknown"
-}
-
-// summary is an ordered list of key/value pairs: the same facts for people
-// (key: value lines) and for scripts (--json).
-type summary struct {
-	keys []string
-	vals []any
-}
-
-func (s *summary) add(k string, v any) {
-	s.keys = append(s.keys, k)
-	s.vals = append(s.vals, v)
-}
-
-func (s *summary) print(w io.Writer, asJSON bool) error {
-	if asJSON {
-		return writeOrderedJSON(w, s.keys, s.vals)
-	}
-	for i, k := range s.keys {
-		if _, err := fmt.Fprintf(w, "%s: %v\n", k, s.vals[i]); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func kindNames() string {

@@ -1,0 +1,468 @@
+// Package shrink cuts a failing run down to a short scenario script that
+// still fails the same way: it removes faults, shortens their windows,
+// cuts the run short and reduces clients, keys and servers, rerunning
+// every candidate and keeping it only if it fails with the same
+// signature (runner.Result.Signature). What it returns is a script a
+// person can read and a test can keep: `simrun --scenario FILE --seed N`
+// reproduces the failure.
+//
+// It runs simulations one after another and reads the wall clock only
+// for its time budget; it lives above the simulator and never changes
+// what a run does.
+package shrink
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/seed4fee1fef/raftsim/faults"
+	"github.com/seed4fee1fef/raftsim/linearizability/client"
+	"github.com/seed4fee1fef/raftsim/reports"
+	"github.com/seed4fee1fef/raftsim/scenarios"
+	"github.com/seed4fee1fef/raftsim/scenarios/cluster"
+	"github.com/seed4fee1fef/raftsim/scenarios/runner"
+	"github.com/seed4fee1fef/raftsim/sim"
+)
+
+// Options bound a shrink.
+type Options struct {
+	// Budget is the wall time it may take (0: until no step helps).
+	Budget time.Duration
+	// MaxRuns bounds the candidates run (0: no bound).
+	MaxRuns int
+	// Now is the clock the budget is measured on (default time.Now).
+	Now func() time.Time
+
+	_ struct{}
+}
+
+// Result is a shrunk failure.
+type Result struct {
+	// Scenario is the shrunk script (Script renders it; Compact too,
+	// with repeated faults folded into every lines).
+	Scenario  *scenarios.Scenario
+	Seed      uint64
+	Signature string
+	Stats     reports.ShrinkStats
+}
+
+// ErrPasses is a run given to Shrink that does not fail.
+var ErrPasses = errors.New("the run does not fail: nothing to shrink")
+
+// FromRun is the scenario that replays a finished run as explicit lines
+// (scenarios.FromSchedule), with the expectations, name and description
+// of the scenario it ran (nil for a random run): the starting point of a
+// shrink.
+func FromRun(res *runner.Result, sc *scenarios.Scenario) *scenarios.Scenario {
+	var sched faults.Schedule
+	if res.Schedule != nil {
+		sched = *res.Schedule
+	}
+	out := scenarios.FromSchedule(res.Options, sched)
+	if sc != nil {
+		out.Name = sc.Name
+		out.Description = sc.Description
+		out.Expect = slices.Clone(sc.Expect)
+		out.NoHeal = sc.NoHeal
+		if sc.NoHeal {
+			out.FaultTime = res.Options.FaultTime
+		}
+	}
+	return out
+}
+
+type shrinker struct {
+	seed     uint64
+	sig      string
+	opts     Options
+	deadline time.Time
+	runs     int
+	// best is the smallest failing candidate so far, and its run.
+	best    *scenarios.Scenario
+	bestRun *runner.Result
+}
+
+// Shrink shrinks sc (explicit faults: see FromRun), run with seed, to a
+// script that fails with the same signature. It returns ErrPasses if sc
+// does not fail, and the best script found so far when the budget runs
+// out (Stats.Done false).
+func Shrink(sc *scenarios.Scenario, seed uint64, opts Options) (*Result, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	start := opts.Now()
+	s := &shrinker{seed: seed, opts: opts}
+	if opts.Budget > 0 {
+		s.deadline = start.Add(opts.Budget)
+	}
+	sc = clone(sc)
+	sc.Random = nil // materialized by FromRun
+	res, err := s.run(sc)
+	if err != nil {
+		return nil, err
+	}
+	if res.Pass {
+		return nil, ErrPasses
+	}
+	s.sig = res.Signature()
+	s.best, s.bestRun = sc, res
+	before := size(sc, res)
+
+	done := s.loop()
+	best := clone(s.best)
+	best.Description = fmt.Sprintf("seed %d shrunk to what still fails with: %s", seed, s.sig)
+	out := &Result{Scenario: best, Seed: seed, Signature: s.sig}
+	out.Stats = reports.ShrinkStats{Before: before, After: size(s.best, s.bestRun), Runs: s.runs, Done: done,
+		WallNS: int64(opts.Now().Sub(start))}
+	return out, nil
+}
+
+// loop applies every step until none helps (true) or the budget is spent.
+func (s *shrinker) loop() bool {
+	steps := []func() bool{s.dropAfterStop, s.dropFaults, s.shortenFaults, s.cutRun, s.fewerClients, s.fewerKeys, s.fewerServers, s.shorterDrain}
+	for {
+		progress := false
+		for _, step := range steps {
+			if s.spent() {
+				return false
+			}
+			if step() {
+				progress = true
+			}
+		}
+		if !progress {
+			return !s.spent()
+		}
+	}
+}
+
+func (s *shrinker) spent() bool {
+	return (!s.deadline.IsZero() && !s.opts.Now().Before(s.deadline)) || (s.opts.MaxRuns > 0 && s.runs >= s.opts.MaxRuns)
+}
+
+// run runs a candidate as the script it renders to (so what is kept is
+// always a script that parses).
+func (s *shrinker) run(sc *scenarios.Scenario) (*runner.Result, error) {
+	parsed, err := scenarios.Parse(sc.Name+".scn", []byte(sc.Script()))
+	if err != nil {
+		return nil, err
+	}
+	s.runs++
+	oc, err := scenarios.Run(parsed, s.seed, func(o *runner.Options) { o.Trace = sim.TraceHashOnly })
+	if err != nil {
+		return nil, err
+	}
+	return oc.Result, nil
+}
+
+// try runs a candidate and keeps it if it fails the same way.
+func (s *shrinker) try(sc *scenarios.Scenario) bool {
+	if s.spent() {
+		return false
+	}
+	res, err := s.run(sc)
+	if err != nil || res.Pass || res.Signature() != s.sig {
+		return false
+	}
+	s.best, s.bestRun = sc, res
+	return true
+}
+
+// dropAfterStop removes the faults that start after a safety violation
+// stopped the run: they never happened.
+func (s *shrinker) dropAfterStop() bool {
+	if s.bestRun.Invariant == nil {
+		return false
+	}
+	end := s.bestRun.VirtualTime.Duration()
+	c := clone(s.best)
+	c.Faults = slices.DeleteFunc(c.Faults, func(f faults.Fault) bool { return f.At > end })
+	if len(c.Faults) == len(s.best.Faults) {
+		return false
+	}
+	return s.try(c)
+}
+
+// dropFaults is delta debugging over the fault list: remove chunks, from
+// halves down to single faults, keeping each removal that still fails.
+func (s *shrinker) dropFaults() bool {
+	progress := false
+	n := 2
+	for len(s.best.Faults) > 0 && !s.spent() {
+		fs := s.best.Faults
+		n = min(n, len(fs))
+		chunk := (len(fs) + n - 1) / n
+		removed := false
+		for lo := 0; lo < len(fs); lo += chunk {
+			c := clone(s.best)
+			c.Faults = append(slices.Clone(fs[:lo]), fs[min(lo+chunk, len(fs)):]...)
+			if s.try(c) {
+				removed, progress = true, true
+				n = max(n-1, 2)
+				break
+			}
+		}
+		if removed {
+			continue
+		}
+		if n >= len(fs) {
+			break
+		}
+		n = min(2*n, len(fs))
+	}
+	return progress
+}
+
+// shortenFaults halves each fault's window while the run still fails.
+func (s *shrinker) shortenFaults() bool {
+	progress := false
+	for i := 0; i < len(s.best.Faults) && !s.spent(); i++ {
+		for {
+			f := s.best.Faults[i]
+			length := f.Until - f.At
+			if length <= 20*time.Millisecond {
+				break
+			}
+			c := clone(s.best)
+			c.Faults[i].Until = f.At + (length / 2).Round(time.Millisecond)
+			if !s.try(c) {
+				break
+			}
+			progress = true
+		}
+	}
+	return progress
+}
+
+// cutRun moves the heal (faults-until) earlier: to just after the last
+// fault ends, or halfway there.
+func (s *shrinker) cutRun() bool {
+	if s.best.NoHeal {
+		return false
+	}
+	floor := 100 * time.Millisecond
+	for _, f := range s.best.Faults {
+		floor = max(floor, f.Until, f.At)
+	}
+	floor = floor.Round(100*time.Millisecond) + 100*time.Millisecond
+	progress := false
+	for s.best.FaultTime > floor && !s.spent() {
+		cur := s.best.FaultTime
+		c := clone(s.best)
+		c.FaultTime = floor
+		if s.try(c) {
+			return true
+		}
+		mid := (floor + (cur-floor)/2).Round(100 * time.Millisecond)
+		if mid >= cur || mid <= floor {
+			break
+		}
+		c = clone(s.best)
+		c.FaultTime = mid
+		if !s.try(c) {
+			break
+		}
+		progress = true
+	}
+	return progress
+}
+
+// fewerClients drops client groups and unbound clients.
+func (s *shrinker) fewerClients() bool {
+	progress := false
+	for i := len(s.best.ClientGroups) - 1; i >= 0 && !s.spent(); i-- {
+		c := clone(s.best)
+		c.ClientGroups = slices.Delete(c.ClientGroups, i, i+1)
+		if len(c.ClientGroups) == 0 && c.Clients == 0 {
+			c.Clients = 1
+		}
+		if s.try(c) {
+			progress = true
+		}
+	}
+	for !s.spent() {
+		min := 1
+		if len(s.best.ClientGroups) > 0 {
+			min = 0
+		}
+		if s.best.Clients <= min {
+			break
+		}
+		c := clone(s.best)
+		c.Clients = max(s.best.Clients/2, min)
+		if !s.try(c) {
+			c = clone(s.best)
+			c.Clients = s.best.Clients - 1
+			if !s.try(c) {
+				break
+			}
+		}
+		progress = true
+	}
+	return progress
+}
+
+// fewerKeys narrows the workload to fewer keys.
+func (s *shrinker) fewerKeys() bool {
+	w := s.best.Workload
+	if w == (client.Workload{}) {
+		w = client.DefaultWorkload()
+	}
+	progress := false
+	for w.Keys > 1 && !s.spent() {
+		c := clone(s.best)
+		c.Workload = w
+		c.Workload.Keys = 1
+		if !s.try(c) {
+			c = clone(s.best)
+			c.Workload = w
+			c.Workload.Keys = w.Keys / 2
+			if !s.try(c) {
+				break
+			}
+		}
+		progress = true
+		w = s.best.Workload
+	}
+	return progress
+}
+
+// fewerServers tries a smaller cluster (the faults and bindings must name
+// only servers it still has: the parse says so).
+func (s *shrinker) fewerServers() bool {
+	n := s.best.Servers
+	if n == 0 {
+		n = 5
+	}
+	for _, m := range []int{3, n - 2, n - 1} {
+		if m < 1 || m >= n || s.spent() {
+			continue
+		}
+		c := clone(s.best)
+		c.Servers = m
+		if s.try(c) {
+			return true
+		}
+	}
+	return false
+}
+
+// shorterDrain shortens the time open operations get at the end.
+func (s *shrinker) shorterDrain() bool {
+	d := s.best.Drain
+	if d == 0 {
+		d = 3 * time.Second
+	}
+	if d <= 500*time.Millisecond {
+		return false
+	}
+	c := clone(s.best)
+	c.Drain = 500 * time.Millisecond
+	return s.try(c)
+}
+
+// size measures a failing run.
+func size(sc *scenarios.Scenario, res *runner.Result) reports.RunSize {
+	o := res.Options
+	keys := o.Workload.Keys
+	return reports.RunSize{Faults: len(sc.Faults), FaultLines: FaultLines(sc), Operations: uint64(res.Cluster.History.Len()),
+		VirtualTimeNS: int64(res.VirtualTime), Servers: o.Servers, Clients: o.AllClients(), Keys: keys}
+}
+
+// clone copies a scenario deeply enough that a candidate never changes
+// the scenario it came from.
+func clone(sc *scenarios.Scenario) *scenarios.Scenario {
+	c := *sc
+	c.Faults = make([]faults.Fault, len(sc.Faults))
+	for i, f := range sc.Faults {
+		f.Nodes = slices.Clone(f.Nodes)
+		if f.Groups != nil {
+			gs := make([][]int, len(f.Groups))
+			for j, g := range f.Groups {
+				gs[j] = slices.Clone(g)
+			}
+			f.Groups = gs
+		}
+		c.Faults[i] = f
+	}
+	if sc.ClientGroups != nil {
+		c.ClientGroups = make([]cluster.ClientGroup, len(sc.ClientGroups))
+		for i, g := range sc.ClientGroups {
+			g.Servers = slices.Clone(g.Servers)
+			c.ClientGroups[i] = g
+		}
+	}
+	c.Expect = slices.Clone(sc.Expect)
+	c.Catches = slices.Clone(sc.Catches)
+	return &c
+}
+
+// Describe is the shrink in one line: before and after.
+func (r *Result) Describe() string {
+	return fmt.Sprintf("%s -> %s", r.Stats.Before, r.Stats.After)
+}
+
+// File is the shrunk script as a file: comments saying where it came
+// from, how much it shrank, its seed, expected verdict and signature (the
+// regression tests read these: see ReadHeader), then the script.
+func (r *Result) File(origin string) string {
+	var b strings.Builder
+	if origin != "" {
+		fmt.Fprintf(&b, "# shrunk from: %s\n", origin)
+	}
+	fmt.Fprintf(&b, "# before: %s\n# after:  %s\n", r.Stats.Before, r.Stats.After)
+	fmt.Fprintf(&b, "# reproduce: simrun --scenario THIS_FILE --seed %d\n", r.Seed)
+	fmt.Fprintf(&b, "# seed: %d\n# expect: fail\n# signature: %s\n", r.Seed, r.Signature)
+	b.WriteString(Script(r.Scenario))
+	return b.String()
+}
+
+// Header is what a shrunk script's comments say about it.
+type Header struct {
+	Seed uint64
+	// Expect is "fail" or "pass".
+	Expect    string
+	Signature string
+}
+
+// ReadHeader reads the "# seed:", "# expect:" and "# signature:" comments
+// of a script (a signature is required only with expect fail).
+func ReadHeader(name string, src []byte) (Header, error) {
+	var h Header
+	seenSeed := false
+	for i, line := range strings.Split(string(src), "\n") {
+		k, v, ok := strings.Cut(strings.TrimPrefix(strings.TrimSpace(line), "#"), ":")
+		if !ok || !strings.HasPrefix(strings.TrimSpace(line), "#") {
+			continue
+		}
+		v = strings.TrimSpace(v)
+		switch strings.TrimSpace(k) {
+		case "seed":
+			n, err := strconv.ParseUint(v, 10, 64)
+			if err != nil {
+				return h, fmt.Errorf("%s:%d: seed %q; expected a number", name, i+1, v)
+			}
+			h.Seed, seenSeed = n, true
+		case "expect":
+			if v != "fail" && v != "pass" {
+				return h, fmt.Errorf("%s:%d: expect %q; expected fail or pass", name, i+1, v)
+			}
+			h.Expect = v
+		case "signature":
+			h.Signature = v
+		}
+	}
+	switch {
+	case !seenSeed:
+		return h, fmt.Errorf("%s: no \"# seed: N\" comment", name)
+	case h.Expect == "":
+		return h, fmt.Errorf("%s: no \"# expect: fail|pass\" comment", name)
+	case h.Expect == "fail" && h.Signature == "":
+		return h, fmt.Errorf("%s: expect fail without a \"# signature: ...\" comment", name)
+	}
+	return h, nil
+}

@@ -57,6 +57,8 @@ type SeedRun struct {
 	// the same way (runner.Result.Signature, prefixed with the scenario);
 	// runs that predate it are grouped by their first failure line.
 	Signature string `json:"signature,omitempty"`
+	// Rechecked: the soak ran it twice and compared the traces.
+	Rechecked bool `json:"rechecked,omitempty"`
 	// Why is the failure in a sentence (the first explanation's first line).
 	Why string `json:"why,omitempty"`
 	// Report is its report directory, relative to the soak page.

@@ -227,12 +227,17 @@ type panicError struct {
 
 func (e *panicError) Error() string { return fmt.Sprintf("panic: %v", e.value) }
 
+// optionsHook, if set, changes the runner options of every run (attempt
+// 0) and of a determinism recheck's second run (attempt 1): tests use it
+// to make a run undecidable or not repeat. Nil outside tests.
+var optionsHook func(attempt int, o *runner.Options)
+
 // run runs seed, keeping only its trace hash (a run worth a report is run
 // again with its full trace: reportedRun). An error is bad input (options
 // the runner refuses), or a *panicError.
-func (s *runSpec) run(seed uint64) (*seedRun, error) { return s.runWith(seed, sim.TraceHashOnly) }
+func (s *runSpec) run(seed uint64) (*seedRun, error) { return s.runWith(seed, 0, sim.TraceHashOnly) }
 
-func (s *runSpec) runWith(seed uint64, trace sim.TraceMode) (sr *seedRun, err error) {
+func (s *runSpec) runWith(seed uint64, attempt int, trace sim.TraceMode) (sr *seedRun, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			sr, err = nil, &panicError{seed: seed, value: p, stack: debug.Stack()}
@@ -242,6 +247,9 @@ func (s *runSpec) runWith(seed uint64, trace sim.TraceMode) (sr *seedRun, err er
 		opts := s.base
 		opts.Seed = seed
 		opts.Trace = trace
+		if optionsHook != nil {
+			optionsHook(attempt, &opts)
+		}
 		res, err := runner.Run(opts)
 		if err != nil {
 			return nil, badInput("%v", err)
@@ -253,6 +261,9 @@ func (s *runSpec) runWith(seed uint64, trace sim.TraceMode) (sr *seedRun, err er
 		ro.Planted |= s.base.Planted
 		if s.base.Server.Reads != server.ReadDefault {
 			ro.Server.Reads = s.base.Server.Reads
+		}
+		if optionsHook != nil {
+			optionsHook(attempt, ro)
 		}
 	})
 	if err != nil {

@@ -352,7 +352,7 @@ func (sk *soaker) runSeed(seed uint64) (reports.SeedRun, error) {
 	// The determinism recheck: the seed again, the same trace hash.
 	var rerun *seedRun
 	if o.recheck > 0 && rechecked(seed, o.recheck) {
-		again, err := spec.run(seed)
+		again, err := spec.runWith(seed, 1, sim.TraceHashOnly)
 		if errors.As(err, &pe) {
 			return sk.panicked(seed, pe, command), nil
 		}
@@ -364,10 +364,10 @@ func (sk *soaker) runSeed(seed uint64) (reports.SeedRun, error) {
 			// verdicts. Both runs again with their traces kept, to name
 			// where they part.
 			first, second := sr.res.TraceHash, again.res.TraceHash
-			if fa, err := spec.runWith(seed, sim.TraceFull); err == nil {
+			if fa, err := spec.runWith(seed, 0, sim.TraceFull); err == nil {
 				sr = fa
 			}
-			if fb, err := spec.runWith(seed, sim.TraceFull); err == nil {
+			if fb, err := spec.runWith(seed, 1, sim.TraceFull); err == nil {
 				rerun = fb
 			} else {
 				rerun = again
@@ -407,6 +407,7 @@ func (sk *soaker) runSeed(seed uint64) (reports.SeedRun, error) {
 		}
 	}
 	run := reports.SeedRunOf(sum, rel)
+	run.Rechecked = o.recheck > 0 && rechecked(seed, o.recheck)
 	if strings.HasPrefix(rel, "not written: ") {
 		run.Report, run.Why = "", rel
 	}
@@ -512,9 +513,12 @@ func slug(sig string) string {
 // summary: soak.html and soak.json, summary.json (what --json prints), the
 // JUnit file, then "N passed, M failed" as the last line.
 func finishSoak(stdout, stderr io.Writer, soak reports.Soak, out, junit string, asJSON bool, stopErr, reportErr error) error {
-	var passed, failed, unknown uint64 = soak.MorePassed, 0, 0
+	var passed, failed, unknown, recheckedRuns uint64 = soak.MorePassed, 0, 0, 0
 	var failures []any
 	for _, r := range soak.Runs {
+		if r.Rechecked {
+			recheckedRuns++
+		}
 		switch r.Verdict {
 		case string(runner.Pass):
 			passed++
@@ -543,6 +547,7 @@ func finishSoak(stdout, stderr io.Writer, soak reports.Soak, out, junit string, 
 	sum.add("passed", passed)
 	sum.add("failed", failed)
 	sum.add("unknown", unknown)
+	sum.add("rechecked", recheckedRuns)
 	soakHealth(sum, soak.Runs)
 	sum.list("group", groups...)
 	sum.list("failure", failures...)

@@ -64,6 +64,9 @@ type Result struct {
 	// Explanation): one per failing key, invariant, liveness failure.
 	Explanations []Explanation
 	Metrics      Metrics
+	// CheckFailures are the always-on checks that did not hold (see
+	// checks.go): "check NAME: what happened".
+	CheckFailures []string
 	// ExpectationFailures are a scenario's own expectations that did not
 	// hold (set by Judge); they count like the run's own failures.
 	ExpectationFailures []string
@@ -204,6 +207,7 @@ func (r *Result) decide() {
 	case !l.OK && !l.ExpectUnavailable:
 		r.Failures = append(r.Failures, "liveness: no leader and completed operation within "+r.Options.Settle.String()+" after the heal")
 	}
+	r.Failures = append(r.Failures, r.CheckFailures...)
 	if r.Expected.BeyondModel && len(r.BeyondModel) == 0 {
 		r.Failures = append(r.Failures, "expect beyond-model: every storage fault stayed within the fault model (each was detected, or none landed)")
 	}

@@ -331,6 +331,7 @@ func Run(opts Options) (*Result, error) {
 	res.TraceHash, res.Events, res.VirtualTime = w.Trace().Hash(), w.Trace().Len(), w.Now()
 	chron.End = w.Now()
 	res.Metrics.LeaderlessTime = leaderless(chron.Tenures(), chron.End)
+	res.CheckFailures = alwaysOn(res)
 	res.decide()
 	res.Explanations = explain(res)
 	return res, nil

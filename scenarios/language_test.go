@@ -91,7 +91,7 @@ func TestParseClassicErrors(t *testing.T) {
 		{"expect logs-equal now", `t.scn:1:19: unexpected "now"; expected end of line`},
 		{"expect messages 60 from 1s to 2s", `t.scn:1:17: unexpected "60"; expected type=TYPE,..., "<= N" or ">= N"`},
 		{"expect messages < 60 from 1s to 2s", `t.scn:1:17: unexpected "<"; expected type=TYPE,..., "<= N" or ">= N"`},
-		{"expect rpcs type=votes <= 3 from 1s to 2s", `t.scn:1:18: unknown message type "votes"; expected one of hup, beat, prop, app, app-resp, vote, vote-resp, prevote, prevote-resp, heartbeat, heartbeat-resp, snap, read-index, read-index-resp, timeout-now (counts are of messages between servers)`},
+		{"expect rpcs type=votes <= 3 from 1s to 2s", `t.scn:1:18: unknown message type "votes"; expected one of hup, beat, prop, app, app-resp, vote, vote-resp, prevote, prevote-resp, heartbeat, heartbeat-resp, snap, read-index, read-index-resp, timeout-now, snap-resp (counts are of messages between servers)`},
 		{"expect rpcs type=request <= 3 from 1s to 2s", `t.scn:1:18: unknown message type "request"`},
 		{"expect rpcs type=vote,vote <= 3 from 1s to 2s", `t.scn:1:23: type vote named twice`},
 		{"expect rpcs type=vote type=app <= 3 from 1s to 2s", `t.scn:1:23: type= given twice`},

@@ -32,7 +32,7 @@ var typeNames = map[uint8]string{
 	RaftType(raftpb.MsgVote): "vote", RaftType(raftpb.MsgVoteResp): "vote-resp",
 	RaftType(raftpb.MsgPreVote): "prevote", RaftType(raftpb.MsgPreVoteResp): "prevote-resp",
 	RaftType(raftpb.MsgHeartbeat): "heartbeat", RaftType(raftpb.MsgHeartbeatResp): "heartbeat-resp",
-	RaftType(raftpb.MsgSnap):      "snap",
+	RaftType(raftpb.MsgSnap): "snap", RaftType(raftpb.MsgSnapResp): "snap-resp",
 	RaftType(raftpb.MsgReadIndex): "read-index", RaftType(raftpb.MsgReadIndexResp): "read-index-resp",
 	RaftType(raftpb.MsgTimeoutNow): "timeout-now",
 	TypeRequest:                    "request", TypeResponse: "response",

@@ -137,6 +137,7 @@ func (s *Scenario) Options(seed uint64) runner.Options {
 		runner.SwarmServer(seed, &o.Server)
 		o.MinVoters = runner.SwarmMinVoters(o.Servers, o.MinVoters)
 		runner.SwarmReads(seed, &o)
+		runner.SwarmLoad(seed, &o, s.Random.Kinds)
 	}
 	sched := s.Schedule(seed)
 	if s.Random != nil {
@@ -159,9 +160,10 @@ func (s *Scenario) Schedule(seed uint64) faults.Schedule {
 		if len(kinds) == 0 {
 			kinds = runner.DefaultKinds(eff.Servers)
 		}
-		g := faults.Generate(sim.NewRand(seed, "schedule"), faults.GenOptions{
-			Servers: eff.Servers, Duration: eff.FaultTime, Kinds: kinds, MeanGap: r.MeanGap, Voters: s.Voters})
+		g := faults.Generate(sim.NewRand(seed, "schedule"), runner.SwarmGenOptions(seed, faults.GenOptions{
+			Servers: eff.Servers, Duration: eff.FaultTime, Kinds: kinds, MeanGap: r.MeanGap, Voters: s.Voters}))
 		fs = runner.MergeFaults(g.Faults, runner.SwarmTransfers(seed, eff.Servers, eff.FaultTime))
+		fs = runner.MergeFaults(fs, runner.SwarmFaults(seed, eff.Servers, eff.FaultTime, kinds))
 		sched.Swarm = g.Swarm
 	}
 	for _, f := range s.Faults {

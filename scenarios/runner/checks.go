@@ -3,6 +3,7 @@ package runner
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/seed4fee1fef/raftsim/faults"
@@ -26,6 +27,10 @@ import (
 //     no server reaches a new term until a fault begins again. Quiet
 //     periods (no client load) are calm: a leader must keep its
 //     followers with heartbeats alone.
+//   - election-rounds: an election held while no fault is in effect
+//     (the first one, or one after a leader stepped down in calm) elects
+//     a leader within MaxElectionRounds terms: randomized timeouts make
+//     split votes rare, and rarer still one after another.
 //   - bytes-per-write: what leaders send in appends is at most
 //     EntryBytesFactor times the committed entries' bytes to every
 //     follower: a leader sends each follower what it lacks, not its log.
@@ -40,6 +45,8 @@ const (
 	// MembershipSettle is how long a membership change counts as a
 	// fault in effect after its instant.
 	MembershipSettle = 2 * time.Second
+	// MaxElectionRounds bounds the terms a calm election may take.
+	MaxElectionRounds = 5
 	// EntryBytesFactor bounds append bytes per committed entry byte per
 	// follower.
 	EntryBytesFactor = 40
@@ -60,6 +67,9 @@ func alwaysOn(r *Result) []string {
 	}
 	if s := r.entryBytes(); s != "" {
 		out = append(out, "check bytes-per-write: "+s)
+	}
+	if s := r.electionRounds(); s != "" {
+		out = append(out, "check election-rounds: "+s)
 	}
 	return out
 }
@@ -256,11 +266,15 @@ func agreed(s Sample) (lead int, term uint64, ok bool) {
 // calm says whether no fault but a quiet period holds at t, nor has for
 // three election timeouts before it (a leader's quorum check looks back
 // one timeout, and steps it down at the next: the echo of a fault that
-// just ended). A membership change holds for MembershipSettle after its
-// instant: the time it takes to commit and to replace a leader it
-// removes.
-func (r *Result) calm(t sim.Time) bool {
-	from := t.Add(-3*r.electionTimeout() - SampleEvery)
+// just ended). A membership command holds from its request until the
+// operator is done with it (or gives up), and for MembershipSettle more:
+// the time it takes the new configuration to reach everyone and, if it
+// removed the leader, to elect another.
+func (r *Result) calm(t sim.Time) bool { return r.calmBetween(t, t) }
+
+// calmBetween is calm at every instant of [from, to].
+func (r *Result) calmBetween(from, t sim.Time) bool {
+	from = from.Add(-3*r.electionTimeout() - SampleEvery)
 	for _, f := range r.Chronicle.Faults {
 		if f.Fault.Kind == faults.Quiet {
 			continue
@@ -276,7 +290,35 @@ func (r *Result) calm(t sim.Time) bool {
 			return false
 		}
 	}
+	for _, m := range r.membershipSpans() {
+		if m[0] <= t && m[1].Add(MembershipSettle) >= from {
+			return false
+		}
+	}
 	return true
+}
+
+// membershipSpans are the operator's membership commands, from request
+// to their end (done, gave up, impossible, superseded; the run's end if
+// none).
+func (r *Result) membershipSpans() [][2]sim.Time {
+	var out [][2]sim.Time
+	notes := r.Chronicle.Membership
+	for i, n := range notes {
+		if n.What != "requested" {
+			continue
+		}
+		end := r.VirtualTime
+		for _, m := range notes[i+1:] {
+			if m.Op == n.Op && (strings.HasPrefix(m.What, "done") || strings.HasPrefix(m.What, "gave up") ||
+				strings.HasPrefix(m.What, "impossible") || strings.HasPrefix(m.What, "superseded")) {
+				end = m.At
+				break
+			}
+		}
+		out = append(out, [2]sim.Time{n.At, end})
+	}
+	return out
 }
 
 // entryBytes compares what leaders sent in appends with the committed
@@ -293,4 +335,41 @@ func (r *Result) entryBytes() string {
 			m.EntryBytesSent, m.CommittedEntries, mean, per, EntryBytesFactor)
 	}
 	return ""
+}
+
+// electionRounds finds an election, held with no fault in effect, that
+// took more than MaxElectionRounds terms to elect a leader.
+func (r *Result) electionRounds() string {
+	ch := r.Chronicle
+	if ch == nil {
+		return ""
+	}
+	ts := ch.Tenures()
+	slices.SortStableFunc(ts, func(a, b Tenure) int { return cmpTime(a.From, b.From) })
+	covered, term := sim.Time(0), uint64(1) // servers start in term 1
+	for _, u := range ts {
+		if u.From > covered {
+			// No leader in [covered, u.From): an election.
+			rounds := u.Term - min(term, u.Term)
+			if rounds > MaxElectionRounds && r.calmBetween(covered, u.From) {
+				return fmt.Sprintf("the election from %v to %v took %d terms (%d to %d) with no fault in effect, more than %d",
+					covered, u.From, rounds, term, u.Term, MaxElectionRounds)
+			}
+		}
+		if u.To > covered {
+			covered = u.To
+		}
+		term = max(term, u.Term)
+	}
+	return ""
+}
+
+func cmpTime(a, b sim.Time) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }

@@ -25,6 +25,9 @@ type Chronicle struct {
 	Life []LifeEvent
 	// Faults are the faults that began, in the order they began.
 	Faults []FaultSpan
+	// Membership are the operator's notes on membership commands
+	// ("membership: OP: WHAT"), in time order.
+	Membership []MembershipNote
 	// End is when the run ended.
 	End sim.Time
 
@@ -64,6 +67,13 @@ type LifeEvent struct {
 	Node int
 	Kind LifeKind
 	Note string
+}
+
+// MembershipNote is one step of an operator's membership command: Op is
+// the command ("remove n2"), What the step ("requested", "done: ...").
+type MembershipNote struct {
+	At       sim.Time
+	Op, What string
 }
 
 // FaultSpan is one fault as it happened: its targets as resolved when it
@@ -115,6 +125,16 @@ func (ch *Chronicle) role(id uint64, role raft.Role, lead, term uint64) {
 
 // event files a traced event that concerns a server's life.
 func (ch *Chronicle) event(e *sim.Event) {
+	if e.Kind == sim.KindNote {
+		if rest, ok := strings.CutPrefix(e.Note, "membership: "); ok {
+			if i := strings.LastIndex(rest, ": "); i >= 0 {
+				// "remove n2: done: voters=...": the op has no ": ".
+				op, what, _ := strings.Cut(rest, ": ")
+				ch.Membership = append(ch.Membership, MembershipNote{At: e.At, Op: op, What: what})
+			}
+			return
+		}
+	}
 	n := int(e.Node)
 	if n < 1 || n > ch.Names.Servers {
 		return

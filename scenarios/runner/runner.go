@@ -204,6 +204,8 @@ func Run(opts Options) (*Result, error) {
 	if swarm {
 		SwarmServer(opts.Seed, &opts.Server)
 		SwarmReads(opts.Seed, &opts)
+		// Before the defaults: the swarm fills what opts leave unset.
+		SwarmLoad(opts.Seed, &opts, opts.FaultKinds)
 	}
 	opts.Defaults()
 	if err := opts.Validate(); err != nil {
@@ -223,9 +225,10 @@ func Run(opts Options) (*Result, error) {
 		if len(kinds) == 0 {
 			kinds = DefaultKinds(opts.Servers)
 		}
-		s := faults.Generate(w.Rand("schedule"), faults.GenOptions{
-			Servers: opts.Servers, Duration: opts.FaultTime, Kinds: kinds, Voters: opts.Voters})
+		s := faults.Generate(w.Rand("schedule"), SwarmGenOptions(opts.Seed, faults.GenOptions{
+			Servers: opts.Servers, Duration: opts.FaultTime, Kinds: kinds, Voters: opts.Voters}))
 		s.Faults = MergeFaults(s.Faults, SwarmTransfers(opts.Seed, opts.Servers, opts.FaultTime))
+		s.Faults = MergeFaults(s.Faults, SwarmFaults(opts.Seed, opts.Servers, opts.FaultTime, kinds))
 		FitLease(&opts.Server, s)
 		sched = &s
 	}

@@ -1,0 +1,349 @@
+package runner
+
+import (
+	"slices"
+	"time"
+
+	"github.com/seed4fee1fef/raftsim/faults"
+	"github.com/seed4fee1fef/raftsim/linearizability/client"
+	"github.com/seed4fee1fef/raftsim/scenarios/cluster"
+	"github.com/seed4fee1fef/raftsim/sim"
+)
+
+// The swarm's load and shapes: what a seed draws beyond faults.Generate's
+// independent faults, so that random runs reach the bugs that only a
+// composed situation shows. Each seed turns on some of them, from named
+// streams of its own ("swarm-load", "swarm-shapes"), so no other draw
+// moves:
+//
+//   - the load: the number of clients, the mix (read-heavy on one key,
+//     a few keys, write-heavy, or the default) and the think time;
+//   - stale-read traps: the leader and the server after it cut off from
+//     the rest, with clients bound to the leader's side while the
+//     partition lasts (a deposed leader must not answer them), its clock
+//     sometimes slowed;
+//   - election churn: whoever leads is isolated within tens of
+//     milliseconds of winning, again and again, sometimes with slow
+//     fsyncs holding each new leader's first entry (Figure 8's moves);
+//   - flapping partitions: the same two sides split and rejoin again and
+//     again, one side's fsyncs slowed, its new leaders sometimes
+//     isolated as they win (Figure 8's moves, in no fixed order);
+//   - a leader storm at the start (Figure 8 of the Raft paper, timings
+//     drawn): two servers lead alone while the other three elect
+//     leaders that are isolated as they win, their first entries held
+//     by slow fsyncs; the two rejoin and lead again; then they are cut
+//     off once more;
+//   - power cuts: every server killed a few milliseconds after a
+//     partition heals, while the deposed side overwrites its uncommitted
+//     entries, with slow fsyncs widening the window between a Save's two
+//     fsyncs;
+//   - slow replication: one entry per append and one or two appends in
+//     flight, so partial replication lasts long enough to matter.
+//
+// SwarmLoad, SwarmFaults and SwarmGenOptions are called by Run for a run
+// whose faults are drawn from its seed, and by a scenario with
+// random-faults, so both run the same; SwarmLoad after SwarmReads (its
+// read-heavy load, when drawn, stands).
+
+// Shape probabilities, per seed.
+const (
+	pTrap      = 0.5
+	pChurn     = 0.3
+	pFlap      = 0.35
+	pPowerCuts = 0.35
+	pStorm     = 0.25
+	pSlowRepl  = 0.3
+)
+
+// SwarmLoad draws the client load of a run whose faults are drawn from
+// seed, where o leaves it unset: the workload if o.Workload is zero, the
+// clients (unbound ones, and the stale-read traps' bound ones) if
+// o.Clients is zero and there are no groups, and slow replication if the
+// server tuning leaves it at its defaults.
+// kinds are the fault kinds the seed draws from (empty: DefaultKinds).
+func SwarmLoad(seed uint64, o *Options, kinds []faults.Kind) {
+	eff := *o
+	eff.Defaults()
+	if len(kinds) == 0 {
+		kinds = DefaultKinds(eff.Servers)
+	}
+	// Every draw is made whatever o sets, so none moves another.
+	r := sim.NewRand(seed, "swarm-load")
+	w := drawWorkload(r)
+	clients := 3
+	if r.Chance(0.5) {
+		clients = int(r.Int64Range(4, 10))
+	}
+	slowRepl, inflight := r.Chance(pSlowRepl), int(r.Int64Range(1, 2))
+	plan := drawShapes(seed, eff.Servers, eff.FaultTime, kinds)
+	if o.Workload == (client.Workload{}) {
+		o.Workload = w
+		if plan.calmUntil > 0 {
+			o.Workload = client.DefaultWorkload() // writes, for the storm to lose
+		}
+	}
+	slow := (slowRepl || plan.slowRepl) && o.Server.MaxInflightMsgs == 0 && o.Server.MaxSizePerMsg == 0
+	if o.Clients == 0 && len(o.ClientGroups) == 0 {
+		o.Clients = clients
+		if slow {
+			// One entry per round trip cannot keep up with many
+			// clients: a follower that fell behind would never catch
+			// up, and the run would stall for no fault of Raft's.
+			o.Clients = 3
+		}
+	}
+	if len(o.ClientGroups) == 0 && o.Clients <= 6 {
+		// The traps' clients, bound to the leader's side while it is cut
+		// off (beside the unbound ones, however many were asked for).
+		o.ClientGroups = plan.groups
+	}
+	if slow && o.Clients <= 4 {
+		o.Server.MaxSizePerMsg = 1
+		o.Server.MaxInflightMsgs = inflight
+		if plan.slowRepl {
+			o.Server.MaxInflightMsgs = 1
+		}
+	}
+}
+
+// drawWorkload draws the shape of the load.
+func drawWorkload(r *sim.Rand) client.Workload {
+	w := client.DefaultWorkload()
+	switch x := r.Float64(); {
+	case x < 0.35: // the default mix
+	case x < 0.7: // read-heavy, one key: a stale read has nowhere to hide
+		w.Keys, w.Put, w.Get, w.Append, w.CAS = 1, int(r.Int64Range(2, 3)), int(r.Int64Range(6, 8)), int(r.Int64Range(0, 1)), 0
+	case x < 0.85: // read-heavy, a few keys
+		w.Keys, w.Put, w.Get, w.Append, w.CAS = int(r.Int64Range(2, 3)), 2, 6, 1, 1
+	default: // write-heavy
+		w.Keys, w.Put, w.Get, w.Append, w.CAS = int(r.Int64Range(1, 8)), 5, 2, 2, 1
+	}
+	w.Think = time.Duration(r.Int64Range(10, 40)) * time.Millisecond
+	return w
+}
+
+// SwarmFaults draws the shaped faults of a run of servers whose faults
+// are drawn from seed over faultTime, using only kinds: what Run and a
+// random-faults scenario add to faults.Generate's schedule.
+func SwarmFaults(seed uint64, servers int, faultTime time.Duration, kinds []faults.Kind) []faults.Fault {
+	if len(kinds) == 0 {
+		kinds = DefaultKinds(servers)
+	}
+	return drawShapes(seed, servers, faultTime, kinds).faults
+}
+
+// SwarmGenOptions are the options faults.Generate draws a seed's generic
+// faults with (gen, with Servers, Duration and Kinds set): after a leader
+// storm, if the seed has one, so they do not break up its moves.
+func SwarmGenOptions(seed uint64, gen faults.GenOptions) faults.GenOptions {
+	calm := drawShapes(seed, gen.Servers, gen.Duration, gen.Kinds).calmUntil
+	if calm > 0 && calm < gen.Duration {
+		gen.Warmup, gen.Duration = calm, gen.Duration-calm
+	}
+	return gen
+}
+
+// shapes is what one seed's shapes add: faults, the clients the
+// stale-read traps bind, and whether they want slow replication.
+type shapes struct {
+	faults   []faults.Fault
+	groups   []cluster.ClientGroup
+	slowRepl bool
+	// calmUntil is when the leader storm is over: the generic faults
+	// start then, so they do not break up its moves.
+	calmUntil time.Duration
+}
+
+// drawShapes draws a seed's shapes. It depends on nothing but its
+// arguments, so SwarmLoad and SwarmFaults draw the same plan.
+func drawShapes(seed uint64, n int, faultTime time.Duration, kinds []faults.Kind) shapes {
+	var out shapes
+	if n < 3 || faultTime < 4*time.Second {
+		return out
+	}
+	r := sim.NewRand(seed, "swarm-shapes")
+	allowed := func(ks ...faults.Kind) bool {
+		for _, k := range ks {
+			if !slices.Contains(kinds, k) {
+				return false
+			}
+		}
+		return true
+	}
+	ms := func(lo, hi int64) time.Duration { return time.Duration(r.Int64Range(lo, hi)) * time.Millisecond }
+	last := faultTime - time.Second // every shape is over by then
+	// Every draw is made whatever is allowed, so one kind's absence
+	// does not move the others' draws.
+	trap, churn, flap, power, storm := r.Chance(pTrap), r.Chance(pChurn), r.Chance(pFlap), r.Chance(pPowerCuts), r.Chance(pStorm)
+
+	// The leader storm, from the start; the other shapes start after it.
+	perm := seq(1, n)
+	for i := len(perm) - 1; i > 0; i-- {
+		j := r.IntN(i + 1)
+		perm[i], perm[j] = perm[j], perm[i]
+	}
+	lone, rest := slices.Sorted(slices.Values(perm[:(n-1)/2])), slices.Sorted(slices.Values(perm[(n-1)/2:]))
+	split1 := ms(900, 1400)
+	split1Len := ms(700, 1200)
+	hold1, hold2 := ms(10, 30), ms(30, 70)
+	isoEvery := ms(5, 15)
+	rejoin := ms(400, 700)
+	split2Len := ms(1500, 3000)
+	stormEnd := time.Duration(0)
+	if storm && allowed(faults.Pause, faults.Partition, faults.SlowFsync, faults.IsolateLeader) && split1+split1Len+rejoin+split2Len <= last {
+		// The rest sleep through the first election, one after another.
+		for i, id := range rest {
+			out.faults = append(out.faults, faults.Fault{Kind: faults.Pause, At: 0, Until: 350*time.Millisecond + time.Duration(i)*33*time.Millisecond, Nodes: []int{id}})
+		}
+		heal := split1 + split1Len
+		out.faults = append(out.faults,
+			faults.Fault{Kind: faults.Partition, At: split1, Until: heal, Groups: [][]int{lone, rest}},
+			faults.Fault{Kind: faults.SlowFsync, At: split1, Until: heal, Delay: hold1, Nodes: slices.Clone(rest)},
+			faults.Fault{Kind: faults.SlowFsync, At: heal, Until: heal + rejoin, Delay: hold2, Nodes: slices.Clone(rest)},
+			faults.Fault{Kind: faults.Partition, At: heal + rejoin, Until: heal + rejoin + split2Len, Groups: [][]int{slices.Clone(lone), slices.Clone(rest)}})
+		for t := split1 + 50*time.Millisecond; t < heal-10*time.Millisecond; t += isoEvery {
+			out.faults = append(out.faults, faults.Fault{Kind: faults.IsolateLeader, At: t, Until: heal + rejoin})
+		}
+		out.slowRepl = true
+		stormEnd = heal + rejoin + split2Len
+		out.calmUntil = stormEnd
+	}
+
+	// Stale-read traps.
+	traps := 1 + r.IntN(3)
+	at := stormEnd + ms(1500, 4000)
+	for i := 0; i < traps; i++ {
+		length := ms(800, 2500)
+		bind := []int{faults.RefLeader}
+		if r.Chance(0.5) {
+			bind = append(bind, faults.LeaderPlus(1))
+		}
+		count := 2 + r.IntN(2)
+		slow := r.Chance(0.5)
+		ppm := -r.Int64Range(100_000, 200_000)
+		if trap && allowed(faults.Partition) && at+length <= last {
+			minority := (n - 1) / 2
+			var a, b []int
+			for k := 0; k < n; k++ {
+				ref := faults.RefLeader
+				if k > 0 {
+					ref = faults.LeaderPlus(k)
+				}
+				if k < minority {
+					a = append(a, ref)
+				} else {
+					b = append(b, ref)
+				}
+			}
+			if slow && allowed(faults.ClockDrift) {
+				out.faults = append(out.faults, faults.Fault{Kind: faults.ClockDrift, At: at - 300*time.Millisecond, Until: at + length, PPM: ppm, Leader: true})
+			}
+			out.faults = append(out.faults, faults.Fault{Kind: faults.Partition, At: at, Until: at + length, Groups: [][]int{a, b}})
+			out.groups = append(out.groups, cluster.ClientGroup{Count: count, Servers: bind, From: at, Until: at + length})
+		}
+		at += length + ms(1000, 4000)
+	}
+
+	// Election churn.
+	from := stormEnd + ms(1000, max(int64((last-2*time.Second)/time.Millisecond), 1001))
+	window := ms(300, 1500)
+	every := ms(10, 60)
+	hold := ms(40, 400)
+	slowFsync, fsyncDelay := r.Chance(0.5), ms(5, 30)
+	if churn && allowed(faults.IsolateLeader) && from+window+hold <= last {
+		if slowFsync && allowed(faults.SlowFsync) {
+			out.faults = append(out.faults, faults.Fault{Kind: faults.SlowFsync, At: from, Until: from + window + hold, Delay: fsyncDelay, Nodes: seq(1, n)})
+		}
+		for t := from; t <= from+window; t += every {
+			out.faults = append(out.faults, faults.Fault{Kind: faults.IsolateLeader, At: t, Until: t + hold})
+		}
+	}
+
+	// Flapping partitions between two fixed sides.
+	all := seq(1, n)
+	for i := len(all) - 1; i > 0; i-- {
+		j := r.IntN(i + 1)
+		all[i], all[j] = all[j], all[i]
+	}
+	sideA, sideB := slices.Sorted(slices.Values(all[:(n-1)/2])), slices.Sorted(slices.Values(all[(n-1)/2:]))
+	flaps := 3 + r.IntN(6)
+	flapAt := stormEnd + ms(500, 3000)
+	flapSlow, flapSlowB, flapDelay := r.Chance(0.6), r.Chance(0.5), ms(10, 60)
+	flapChurn, flapEvery, flapHold := r.Chance(0.4), ms(10, 40), ms(100, 600)
+	var flapFaults []faults.Fault
+	ft := flapAt
+	for i := 0; i < flaps; i++ {
+		split, gap := ms(300, 1200), ms(100, 700)
+		if ft+split > last {
+			break
+		}
+		flapFaults = append(flapFaults, faults.Fault{Kind: faults.Partition, At: ft, Until: ft + split, Groups: [][]int{sideA, sideB}})
+		if flapChurn && allowed(faults.IsolateLeader) && i%2 == 1 {
+			for t := ft + 50*time.Millisecond; t < ft+split && t+flapHold <= last; t += flapEvery {
+				flapFaults = append(flapFaults, faults.Fault{Kind: faults.IsolateLeader, At: t, Until: t + flapHold})
+			}
+		}
+		ft += split + gap
+	}
+	if flap && allowed(faults.Partition) && len(flapFaults) > 0 {
+		if flapSlow && allowed(faults.SlowFsync) {
+			slowed := sideA
+			if flapSlowB {
+				slowed = sideB
+			}
+			out.faults = append(out.faults, faults.Fault{Kind: faults.SlowFsync, At: flapAt, Until: min(ft, last), Delay: flapDelay, Nodes: slices.Clone(slowed)})
+		}
+		out.faults = append(out.faults, flapFaults...)
+	}
+
+	// Power cuts after partitions heal.
+	cuts := 3 + r.IntN(6)
+	start := stormEnd + ms(1000, 3000)
+	fsync := ms(3, 10)
+	cutKind := faults.Kill
+	if r.Chance(0.5) {
+		// A torn cut keeps a prefix of what was written and not yet
+		// synced: a write that lands before the next one's fsync.
+		cutKind = faults.TornKill
+	}
+	var cutFaults []faults.Fault
+	t := start
+	for i := 0; i < cuts; i++ {
+		split := ms(300, 900)
+		after := ms(15, 70)
+		down := ms(200, 400)
+		if t+split+after+down > last {
+			break
+		}
+		cutFaults = append(cutFaults,
+			faults.Fault{Kind: faults.MajorityMinority, At: t, Until: t + split},
+			faults.Fault{Kind: cutKind, At: t + split + after, Until: t + split + after + down, Nodes: seq(1, n)})
+		t += split + after + down + ms(300, 800)
+	}
+	if power && allowed(faults.MajorityMinority, cutKind) && len(cutFaults) > 0 {
+		if allowed(faults.SlowFsync) {
+			out.faults = append(out.faults, faults.Fault{Kind: faults.SlowFsync, At: start, Until: min(t, last), Delay: fsync, Nodes: seq(1, n)})
+		}
+		out.faults = append(out.faults, cutFaults...)
+	}
+	slices.SortStableFunc(out.faults, func(a, b faults.Fault) int { return cmpDur(a.At, b.At) })
+	return out
+}
+
+func cmpDur(a, b time.Duration) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func seq(lo, hi int) []int {
+	out := make([]int, 0, hi-lo+1)
+	for i := lo; i <= hi; i++ {
+		out = append(out, i)
+	}
+	return out
+}

@@ -33,6 +33,10 @@ import (
 //     leaders that are isolated as they win, their first entries held
 //     by slow fsyncs; the two rejoin and lead again; then they are cut
 //     off once more;
+//   - a learner trap at the start: two servers removed and added back
+//     as learners, then cut off together with each voter in turn from
+//     the other two (one of the cuts takes the leader): the learners'
+//     acknowledgements must not count;
 //   - power cuts: every server killed a few milliseconds after a
 //     partition heals, while the deposed side overwrites its uncommitted
 //     entries, with slow fsyncs widening the window between a Save's two
@@ -52,6 +56,7 @@ const (
 	pFlap      = 0.35
 	pPowerCuts = 0.35
 	pStorm     = 0.25
+	pLearners  = 0.2
 	pSlowRepl  = 0.3
 )
 
@@ -73,6 +78,11 @@ func SwarmLoad(seed uint64, o *Options, kinds []faults.Kind) {
 	clients := 3
 	if r.Chance(0.5) {
 		clients = int(r.Int64Range(4, 10))
+	}
+	if w.Keys == 1 {
+		// Every operation on one key: the linearizability check's search
+		// grows with the operations in flight at once.
+		clients = min(clients, 6)
 	}
 	slowRepl, inflight := r.Chance(pSlowRepl), int(r.Int64Range(1, 2))
 	plan := drawShapes(seed, eff.Servers, eff.FaultTime, kinds)
@@ -118,7 +128,7 @@ func drawWorkload(r *sim.Rand) client.Workload {
 	default: // write-heavy
 		w.Keys, w.Put, w.Get, w.Append, w.CAS = int(r.Int64Range(1, 8)), 5, 2, 2, 1
 	}
-	w.Think = time.Duration(r.Int64Range(10, 40)) * time.Millisecond
+	w.Think = time.Duration(r.Int64Range(15, 40)) * time.Millisecond
 	return w
 }
 
@@ -210,7 +220,7 @@ func drawShapes(seed uint64, n int, faultTime time.Duration, kinds []faults.Kind
 	}
 
 	// Stale-read traps.
-	traps := 1 + r.IntN(3)
+	traps := 1 + r.IntN(2)
 	at := stormEnd + ms(1500, 4000)
 	for i := 0; i < traps; i++ {
 		length := ms(800, 2500)
@@ -218,7 +228,7 @@ func drawShapes(seed uint64, n int, faultTime time.Duration, kinds []faults.Kind
 		if r.Chance(0.5) {
 			bind = append(bind, faults.LeaderPlus(1))
 		}
-		count := 2 + r.IntN(2)
+		count := 2
 		slow := r.Chance(0.5)
 		ppm := -r.Int64Range(100_000, 200_000)
 		if trap && allowed(faults.Partition) && at+length <= last {
@@ -325,6 +335,34 @@ func drawShapes(seed uint64, n int, faultTime time.Duration, kinds []faults.Kind
 			out.faults = append(out.faults, faults.Fault{Kind: faults.SlowFsync, At: start, Until: min(t, last), Delay: fsync, Nodes: seq(1, n)})
 		}
 		out.faults = append(out.faults, cutFaults...)
+	}
+	// The learner trap, from the start (drawn last, so the shapes above
+	// draw the same whatever it does): the shapes above that would start
+	// during it are left out, and the generic faults start after it.
+	learners := r.Chance(pLearners)
+	lt := ms(800, 1500)
+	firstWith := 1 + r.IntN(3)
+	ltLen, ltGap := ms(1000, 2500), ms(300, 600)
+	ltEnd := lt + 3*time.Second + 3*(ltLen+ltGap)
+	if learners && stormEnd == 0 && n == 5 && allowed(faults.Remove, faults.AddLearner, faults.Add, faults.Partition) && ltEnd+time.Second <= last {
+		out.faults = slices.DeleteFunc(out.faults, func(f faults.Fault) bool { return f.At < ltEnd+time.Second })
+		out.groups = slices.DeleteFunc(out.groups, func(g cluster.ClientGroup) bool { return g.From < ltEnd+time.Second })
+		at := func(d time.Duration, k faults.Kind, id int) faults.Fault {
+			return faults.Fault{Kind: k, At: d, Until: d, Nodes: []int{id}}
+		}
+		out.faults = append(out.faults,
+			at(lt, faults.Remove, 4), at(lt+300*time.Millisecond, faults.Remove, 5),
+			at(lt+1200*time.Millisecond, faults.AddLearner, 4), at(lt+1500*time.Millisecond, faults.AddLearner, 5))
+		t := lt + 3*time.Second
+		for i := 0; i < 3; i++ {
+			with := (firstWith+i-1)%3 + 1
+			others := slices.DeleteFunc(seq(1, 3), func(id int) bool { return id == with })
+			out.faults = append(out.faults, faults.Fault{Kind: faults.Partition, At: t, Until: t + ltLen, Groups: [][]int{{with, 4, 5}, others}})
+			t += ltLen + ltGap
+		}
+		// Back to five voters before the generic faults start.
+		out.faults = append(out.faults, at(ltEnd, faults.Add, 4), at(ltEnd+200*time.Millisecond, faults.Add, 5))
+		out.calmUntil = ltEnd + time.Second
 	}
 	slices.SortStableFunc(out.faults, func(a, b faults.Fault) int { return cmpDur(a.At, b.At) })
 	return out

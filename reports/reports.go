@@ -252,10 +252,7 @@ func writeFiles(dir string, res *runner.Result, sum Summary) error {
 		name  string
 		write func(*bytes.Buffer) error
 	}{
-		{ReproFile, func(b *bytes.Buffer) error {
-			fmt.Fprintf(b, "#!/bin/sh\n# Reproduces this run exactly (same build): trace hash %s.\n%s\n", sum.TraceHash, sum.Command)
-			return nil
-		}},
+		{ReproFile, func(b *bytes.Buffer) error { return writeRepro(b, sum) }},
 		{HistoryFile, func(b *bytes.Buffer) error { return writeJSON(b, History(res)) }},
 		{SamplesFile, func(b *bytes.Buffer) error { return writeSamples(b, res) }},
 		{TimelineFile, func(b *bytes.Buffer) error { return writeTimeline(b, res) }},
@@ -324,6 +321,50 @@ func writeSynced(path string, data []byte) error {
 		return fmt.Errorf("report: close %s: %w", path, err)
 	}
 	return nil
+}
+
+// writeRepro writes repro.sh: the run's command, run from the module that
+// made it (found upward from the working directory when the report was
+// written), so it works from any directory; where that is unknown (an
+// installed simrun, run outside the source tree), simrun from PATH.
+func writeRepro(b *bytes.Buffer, sum Summary) error {
+	fmt.Fprintf(b, "#!/bin/sh\n# Reproduces this run exactly (same build): trace hash %s.\n", sum.TraceHash)
+	b.WriteString("# Works from any directory.\nset -e\n")
+	if root := ModuleRoot(); root != "" {
+		fmt.Fprintf(b, "cd %s\nexec %s\n", shellQuote(root), sum.Command)
+		return nil
+	}
+	fmt.Fprintf(b, "exec simrun %s\n", strings.TrimPrefix(sum.Command, "go run ./cmd/simrun "))
+	return nil
+}
+
+// ModuleRoot is the directory of raftsim's go.mod, found upward from the
+// working directory ("" if it is not there).
+func ModuleRoot() string {
+	dir, err := os.Getwd()
+	if err != nil {
+		return ""
+	}
+	for {
+		if data, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil {
+			if strings.HasPrefix(string(data), "module github.com/seed4fee1fef/raftsim\n") {
+				return dir
+			}
+			return ""
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return ""
+		}
+		dir = parent
+	}
+}
+
+func shellQuote(s string) string {
+	if s != "" && !strings.ContainsAny(s, " \t'\"$\\|&;<>()*?#~`!{}[]") {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 func writeJSON(b *bytes.Buffer, v any) error {

@@ -125,6 +125,11 @@ func TestWriteLeavesACompleteReport(t *testing.T) {
 	st, err := os.Stat(filepath.Join(dir, reports.ReproFile))
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o755), st.Mode().Perm())
+	repro, err := os.ReadFile(filepath.Join(dir, reports.ReproFile))
+	require.NoError(t, err)
+	root := reports.ModuleRoot()
+	require.NotEmpty(t, root, "the tests run inside the module")
+	assert.Contains(t, string(repro), "\ncd "+root+"\nexec "+sum.Command+"\n", "repro.sh works from any directory")
 }
 
 func TestCommandQuotesWhatTheShellWouldSplit(t *testing.T) {

@@ -286,3 +286,19 @@ func TestSoakWritesJUnit(t *testing.T) {
 	assert.Nil(t, s.Cases[len(s.Cases)-1].Failure)
 	assert.Regexp(t, `^\d+ seeds passed$`, s.Cases[len(s.Cases)-1].Name)
 }
+
+// repro.sh reproduces the run from any directory.
+func TestReproScriptRunsFromAnywhere(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds simrun with go run")
+	}
+	out := t.TempDir()
+	code, stdout, _ := simrun(t, "--seed", "3", "--duration", "2s", "--report", "--out", out)
+	require.Equal(t, 0, code, stdout)
+	script := filepath.Join(field(t, stdout, "report"), reports.ReproFile)
+	cmd := exec.Command("sh", script)
+	cmd.Dir = t.TempDir()
+	got, err := cmd.CombinedOutput()
+	require.NoError(t, err, string(got))
+	assert.Equal(t, field(t, stdout, "trace-hash"), field(t, string(got), "trace-hash"))
+}

@@ -113,8 +113,8 @@ type RunSize struct {
 }
 
 func (s RunSize) String() string {
-	return fmt.Sprintf("%s (%d lines), %s, %v of virtual time, %d servers, %s, %s",
-		plural(s.Faults, "fault"), s.FaultLines, plural(int(s.Operations), "operation"),
+	return fmt.Sprintf("%s (%s), %s, %v of virtual time, %d servers, %s, %s",
+		plural(s.Faults, "fault"), plural(s.FaultLines, "line"), plural(int(s.Operations), "operation"),
 		time.Duration(s.VirtualTimeNS).Round(time.Millisecond), s.Servers, plural(s.Clients, "client"), plural(s.Keys, "key"))
 }
 

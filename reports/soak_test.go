@@ -96,3 +96,21 @@ func TestSoakPageSaysWhatFailedAndHowOften(t *testing.T) {
 	_, err = reports.ReadSoak(filepath.Join(dir, reports.SoakPageFile))
 	assert.ErrorContains(t, err, "soak.html")
 }
+
+// A group's shrunk script is on the page, with how much it shrank.
+func TestSoakPageShowsTheShrunkScript(t *testing.T) {
+	s := soakOf(run(1, "PASS", 20e9), run(2, "FAIL", 23e9, "history not linearizable on keys k1"))
+	s.Groups = reports.GroupFailures(s.Runs)
+	s.Groups[0].Script = "at 1s kill n1 until 2s\n"
+	s.Groups[0].ScriptFile = "shrunk/1-x.scn"
+	s.Groups[0].Shrunk = &reports.ShrinkStats{Runs: 40, Done: true,
+		Before: reports.RunSize{Faults: 31, FaultLines: 31, Operations: 900, VirtualTimeNS: 23e9, Servers: 5, Clients: 3, Keys: 4},
+		After:  reports.RunSize{Faults: 1, FaultLines: 1, Operations: 40, VirtualTimeNS: 2e9, Servers: 3, Clients: 1, Keys: 1}}
+	var b bytes.Buffer
+	require.NoError(t, reports.WriteSoakPage(&b, s))
+	page := b.String()
+	for _, want := range []string{`href="shrunk/1-x.scn"`, "at 1s kill n1 until 2s", "from 31 faults (31 lines), 900 operations, 23s of virtual time, 5 servers, 3 clients, 4 keys",
+		"to 1 fault (1 line), 40 operations, 2s of virtual time, 3 servers, 1 client, 1 key (40 candidates run)"} {
+		assert.Contains(t, page, want)
+	}
+}

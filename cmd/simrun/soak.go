@@ -699,7 +699,7 @@ func (g groupItem) String() string {
 	if g.ScriptFile != "" {
 		s += "; shrunk to " + g.ScriptFile
 		if g.Shrunk != nil {
-			s += fmt.Sprintf(" (%d fault lines, was %d faults)", g.Shrunk.After.FaultLines, g.Shrunk.Before.Faults)
+			s += fmt.Sprintf(" (%s, was %s)", plural(g.Shrunk.After.FaultLines, "fault line"), plural(g.Shrunk.Before.Faults, "fault"))
 		}
 	}
 	return s
@@ -716,6 +716,13 @@ func (g groupItem) MarshalJSON() ([]byte, error) {
 		ScriptFile string               `json:"script_file"`
 		Shrunk     *reports.ShrinkStats `json:"shrunk"`
 	}{g.Signature, len(g.Seeds), nonNil(g.Seeds), g.Shortest, g.Command, g.Report, g.ScriptFile, g.Shrunk})
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
 
 func nonNil[T any](xs []T) []T {

@@ -123,7 +123,7 @@ func Shrink(sc *scenarios.Scenario, seed uint64, opts Options) (*Result, error) 
 
 // loop applies every step until none helps (true) or the budget is spent.
 func (s *shrinker) loop() bool {
-	steps := []func() bool{s.dropAfterStop, s.dropFaults, s.shortenFaults, s.cutRun, s.fewerClients, s.fewerKeys, s.fewerServers, s.shorterDrain}
+	steps := []func() bool{s.dropAfterStop, s.dropFaults, s.shortenFaults, s.cutRun, s.fewerClients, s.fewerKeys, s.fewerServers, s.shorterDrain, s.plainer}
 	for {
 		progress := false
 		for _, step := range steps {
@@ -363,6 +363,47 @@ func (s *shrinker) shorterDrain() bool {
 	c := clone(s.best)
 	c.Drain = 500 * time.Millisecond
 	return s.try(c)
+}
+
+// plainer drops settings the failure does not need: the link, the
+// workload and the server tuning back to their defaults (fewer lines to
+// read), the server tuning a part at a time.
+func (s *shrinker) plainer() bool {
+	progress := false
+	try := func(change func(c *scenarios.Scenario) bool) {
+		c := clone(s.best)
+		if change(c) && !s.spent() && s.try(c) {
+			progress = true
+		}
+	}
+	try(func(c *scenarios.Scenario) bool {
+		changed := c.Link != (sim.LinkConfig{})
+		c.Link = sim.LinkConfig{}
+		return changed
+	})
+	try(func(c *scenarios.Scenario) bool {
+		w := client.DefaultWorkload()
+		w.Keys = c.Workload.Keys
+		changed := c.Workload != w && c.Workload != (client.Workload{})
+		c.Workload = w
+		return changed
+	})
+	try(func(c *scenarios.Scenario) bool {
+		changed := c.Server != (scenarios.ServerTuning{})
+		c.Server = scenarios.ServerTuning{}
+		return changed
+	})
+	try(func(c *scenarios.Scenario) bool {
+		changed := c.Server.SnapshotEntries != 0 || c.Server.SnapshotRatio != 0 || c.Server.TrailingEntries != 0
+		c.Server.SnapshotEntries, c.Server.SnapshotRatio, c.Server.TrailingEntries = 0, 0, 0
+		return changed
+	})
+	try(func(c *scenarios.Scenario) bool {
+		changed := c.Server.MaxSizePerMsg != 0 || c.Server.MaxInflightMsgs != 0
+		c.Server.MaxSizePerMsg, c.Server.MaxInflightMsgs = 0, 0
+		return changed
+	})
+	return progress
 }
 
 // size measures a failing run.

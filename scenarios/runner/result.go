@@ -152,7 +152,10 @@ type Halt struct {
 }
 
 // BeyondTolerance reports whether storage faults damaged a majority of
-// servers: then Raft cannot promise anything, and the run says so.
+// servers: then Raft cannot promise anything, and the run says so. Only
+// damage a storage fault dealt counts: a server that reports damage no
+// fault dealt it (FalseDamage) is a bug of the host, not a fault Raft had
+// to tolerate.
 func (r *Result) BeyondTolerance() bool {
 	voters := r.FinalVoters
 	if len(voters) == 0 {
@@ -160,14 +163,18 @@ func (r *Result) BeyondTolerance() bool {
 			voters = append(voters, id)
 		}
 	}
-	damaged := 0
+	return len(r.faultDamaged(voters)) > (len(voters)-1)/2
+}
+
+// faultDamaged are the servers among voters that a storage fault damaged.
+func (r *Result) faultDamaged(voters []int) []int {
+	var out []int
 	for _, id := range r.StorageDamaged {
-		if slices.Contains(voters, id) {
-			damaged++
+		if slices.Contains(voters, id) && !slices.Contains(r.FalseDamage, id) {
+			out = append(out, id)
 		}
 	}
-	// n voters tolerate (n-1)/2 failed ones; a damaged server is one.
-	return damaged > (len(voters)-1)/2
+	return out
 }
 
 func (r *Result) decide() {

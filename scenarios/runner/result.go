@@ -198,6 +198,12 @@ func (r *Result) decide() {
 		r.Failures = append(r.Failures, fmt.Sprintf("storage faults exceeded what Raft tolerates: durable data damaged on servers %v, with %d voters at the end; what follows is their consequence, not a Raft bug",
 			r.StorageDamaged, r.finalVoterCount()))
 	}
+	// Damage no fault dealt is the host's bug, and what follows from it
+	// (a server that will not vote, a cluster that cannot elect) is its
+	// consequence: it comes first.
+	for _, id := range r.FalseDamage {
+		r.Failures = append(r.Failures, fmt.Sprintf("n%d reported storage damage, but no storage fault hit it: a crash must never look like data loss", id))
+	}
 	if v := r.Invariant; v != nil {
 		r.Failures = append(r.Failures, "invariant "+v.Invariant+" broken at "+v.At.String()+": "+v.Message)
 	}
@@ -217,9 +223,6 @@ func (r *Result) decide() {
 	r.Failures = append(r.Failures, r.CheckFailures...)
 	if r.Expected.BeyondModel && len(r.BeyondModel) == 0 {
 		r.Failures = append(r.Failures, "expect beyond-model: every storage fault stayed within the fault model (each was detected, or none landed)")
-	}
-	for _, id := range r.FalseDamage {
-		r.Failures = append(r.Failures, fmt.Sprintf("n%d reported storage damage, but no storage fault hit it: a crash must never look like data loss", id))
 	}
 	for _, h := range r.Halted {
 		r.Failures = append(r.Failures, "node "+sim.NodeID(h.Node).String()+" halted: "+h.Err)

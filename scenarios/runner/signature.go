@@ -14,7 +14,8 @@ import (
 // run that passed.
 //
 // It is the signature of the run's first failure (Failures' order puts
-// the cause before its consequences: damage beyond the model, an
+// the cause before its consequences: damage beyond the model, damage no
+// fault dealt, an
 // invariant, linearizability, liveness, halted servers, then a
 // scenario's expectations).
 func (r *Result) Signature() string {

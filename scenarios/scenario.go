@@ -136,8 +136,8 @@ func (s *Scenario) Options(seed uint64) runner.Options {
 	if s.Random != nil {
 		runner.SwarmServer(seed, &o.Server)
 		o.MinVoters = runner.SwarmMinVoters(o.Servers, o.MinVoters)
-		runner.SwarmReads(seed, &o)
 		runner.SwarmLoad(seed, &o, s.Random.Kinds)
+		runner.SwarmReads(seed, &o)
 	}
 	sched := s.Schedule(seed)
 	if s.Random != nil {

@@ -112,12 +112,13 @@ func TestPlantedBugFailsTheRunWithExitOne(t *testing.T) {
 
 func TestFailingRunWritesAReportThatReplays(t *testing.T) {
 	out := t.TempDir()
-	code, stdout, _ := simrun(t, "--seed", "6", "--plant", "stale-leader-reads", "--duration", "10s", "--out", out,
-		"--faults", "kill,torn-kill,pause,isolate,isolate-leader,partition,majority-minority,bridge,one-way,loss,delay,duplicate,reorder,clock-skew,clock-drift,clock-jump,slow-fsync,full-disk,fail-fsync,quiet")
+	// A bug that fails (nearly) every seed: which seeds a subtler one
+	// fails on is up to the swarm.
+	code, stdout, _ := simrun(t, "--seed", "3", "--plant", "forget-vote-on-restart", "--duration", "10s", "--out", out)
 	require.Equal(t, 1, code, stdout)
 	dir := field(t, stdout, "report")
-	assert.Equal(t, filepath.Join(out, "seed-6"), dir)
-	assert.Contains(t, field(t, stdout, "repro"), "--seed 6")
+	assert.Equal(t, filepath.Join(out, "seed-3"), dir)
+	assert.Contains(t, field(t, stdout, "repro"), "--seed 3")
 	// The run kept only its hash; the report's trace comes from running it
 	// again, and holds every event of it.
 	trace, err := os.ReadFile(filepath.Join(dir, "trace.jsonl"))

@@ -190,7 +190,7 @@ func TestJSONHasOneShape(t *testing.T) {
 	assert.Equal(t, pass, fail)
 	assert.Equal(t, pass, scenario)
 	for k, typ := range map[string]string{"seed": "float64", "events": "float64", "virtual-time": "string", "virtual-time-ns": "float64",
-		"latency-p99-ns": "float64", "messages-per-entry": "float64", "failure": "[]interface {}", "explain": "[]interface {}",
+		"client-latency-p99-ns": "float64", "messages-per-entry": "float64", "failure": "[]interface {}", "explain": "[]interface {}",
 		"check": "[]interface {}", "halted": "[]interface {}", "messages-by-type": "[]interface {}", "planted": "string"} {
 		assert.Equal(t, typ, pass[k], k)
 	}

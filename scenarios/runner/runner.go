@@ -203,9 +203,9 @@ func Run(opts Options) (*Result, error) {
 	swarm := opts.Schedule == nil && !opts.NoFaults
 	if swarm {
 		SwarmServer(opts.Seed, &opts.Server)
-		SwarmReads(opts.Seed, &opts)
 		// Before the defaults: the swarm fills what opts leave unset.
 		SwarmLoad(opts.Seed, &opts, opts.FaultKinds)
+		SwarmReads(opts.Seed, &opts)
 	}
 	opts.Defaults()
 	if err := opts.Validate(); err != nil {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/seed4fee1fef/raftsim/faults"
 	"github.com/seed4fee1fef/raftsim/linearizability/client"
+	"github.com/seed4fee1fef/raftsim/raft/server"
 	"github.com/seed4fee1fef/raftsim/scenarios/cluster"
 	"github.com/seed4fee1fef/raftsim/sim"
 )
@@ -21,7 +22,8 @@ import (
 //   - stale-read traps: the leader and the server after it cut off from
 //     the rest, with clients bound to the leader's side while the
 //     partition lasts (a deposed leader must not answer them), its clock
-//     sometimes slowed;
+//     sometimes slowed and the others' sped up (a lease must allow for
+//     both);
 //   - election churn: whoever leads is isolated within tens of
 //     milliseconds of winning, again and again, sometimes with slow
 //     fsyncs holding each new leader's first entry (Figure 8's moves);
@@ -46,8 +48,9 @@ import (
 //
 // SwarmLoad, SwarmFaults and SwarmGenOptions are called by Run for a run
 // whose faults are drawn from its seed, and by a scenario with
-// random-faults, so both run the same; SwarmLoad after SwarmReads (its
-// read-heavy load, when drawn, stands).
+// random-faults, so both run the same; SwarmLoad before SwarmReads (the
+// load it draws includes read-heavy ones; SwarmReads then draws the read
+// mode, where SwarmLoad left it open).
 
 // Shape probabilities, per seed.
 const (
@@ -88,9 +91,13 @@ func SwarmLoad(seed uint64, o *Options, kinds []faults.Kind) {
 	plan := drawShapes(seed, eff.Servers, eff.FaultTime, kinds)
 	if o.Workload == (client.Workload{}) {
 		o.Workload = w
-		if plan.calmUntil > 0 {
+		if plan.slowRepl {
 			o.Workload = client.DefaultWorkload() // writes, for the storm to lose
 		}
+	}
+	if plan.slowRepl && o.Server.Reads == server.ReadDefault {
+		// Gets through the log are entries too: more for the storm.
+		o.Server.Reads = server.ReadLog
 	}
 	slow := (slowRepl || plan.slowRepl) && o.Server.MaxInflightMsgs == 0 && o.Server.MaxSizePerMsg == 0
 	if o.Clients == 0 && len(o.ClientGroups) == 0 {
@@ -102,12 +109,17 @@ func SwarmLoad(seed uint64, o *Options, kinds []faults.Kind) {
 			o.Clients = 3
 		}
 	}
-	if len(o.ClientGroups) == 0 && o.Clients <= 6 {
+	if len(o.ClientGroups) == 0 && o.Clients <= 6 && !plan.slowRepl {
 		// The traps' clients, bound to the leader's side while it is cut
-		// off (beside the unbound ones, however many were asked for).
+		// off (beside the unbound ones, however many were asked for); a
+		// leader storm's seed keeps its load light instead.
 		o.ClientGroups = plan.groups
 	}
-	if slow && o.Clients <= 4 {
+	// One entry per round trip keeps up with a light load only: a few
+	// clients, whose gets are not log entries too (a storm's seed, which
+	// needs it, takes its chance with reads through the log).
+	light := o.AllClients() <= 4 && (plan.slowRepl || o.Server.Reads != server.ReadLog)
+	if slow && light {
 		o.Server.MaxSizePerMsg = 1
 		o.Server.MaxInflightMsgs = inflight
 		if plan.slowRepl {
@@ -246,7 +258,11 @@ func drawShapes(seed uint64, n int, faultTime time.Duration, kinds []faults.Kind
 				}
 			}
 			if slow && allowed(faults.ClockDrift) {
-				out.faults = append(out.faults, faults.Fault{Kind: faults.ClockDrift, At: at - 300*time.Millisecond, Until: at + length, PPM: ppm, Leader: true})
+				// The leader's clock slow, the others' fast: a lease
+				// must allow for both.
+				out.faults = append(out.faults,
+					faults.Fault{Kind: faults.ClockDrift, At: at - 300*time.Millisecond, Until: at + length, PPM: ppm, Leader: true},
+					faults.Fault{Kind: faults.ClockDrift, At: at - 300*time.Millisecond, Until: at + length, PPM: -ppm, Nodes: []int{faults.RefNotLeader}})
 			}
 			out.faults = append(out.faults, faults.Fault{Kind: faults.Partition, At: at, Until: at + length, Groups: [][]int{a, b}})
 			out.groups = append(out.groups, cluster.ClientGroup{Count: count, Servers: bind, From: at, Until: at + length})

@@ -340,9 +340,26 @@ func (r *Result) entryBytes() string {
 // electionRounds finds an election, held with no fault in effect, that
 // took more than MaxElectionRounds terms to elect a leader.
 func (r *Result) electionRounds() string {
+	if worst := r.calmElections(); worst.rounds > MaxElectionRounds {
+		return fmt.Sprintf("the election from %v to %v took %d terms (%d to %d) with no fault in effect, more than %d",
+			worst.from, worst.to, worst.rounds, worst.fromTerm, worst.toTerm, MaxElectionRounds)
+	}
+	return ""
+}
+
+// calmElection is one election held with no fault in effect.
+type calmElection struct {
+	from, to         sim.Time
+	fromTerm, toTerm uint64
+	rounds           uint64
+}
+
+// calmElections is the calm election that took the most terms.
+func (r *Result) calmElections() calmElection {
+	var worst calmElection
 	ch := r.Chronicle
 	if ch == nil {
-		return ""
+		return worst
 	}
 	ts := ch.Tenures()
 	slices.SortStableFunc(ts, func(a, b Tenure) int { return cmpTime(a.From, b.From) })
@@ -351,9 +368,8 @@ func (r *Result) electionRounds() string {
 		if u.From > covered {
 			// No leader in [covered, u.From): an election.
 			rounds := u.Term - min(term, u.Term)
-			if rounds > MaxElectionRounds && r.calmBetween(covered, u.From) {
-				return fmt.Sprintf("the election from %v to %v took %d terms (%d to %d) with no fault in effect, more than %d",
-					covered, u.From, rounds, term, u.Term, MaxElectionRounds)
+			if rounds > worst.rounds && r.calmBetween(covered, u.From) {
+				worst = calmElection{from: covered, to: u.From, fromTerm: term, toTerm: u.Term, rounds: rounds}
 			}
 		}
 		if u.To > covered {
@@ -361,7 +377,7 @@ func (r *Result) electionRounds() string {
 		}
 		term = max(term, u.Term)
 	}
-	return ""
+	return worst
 }
 
 func cmpTime(a, b sim.Time) int {

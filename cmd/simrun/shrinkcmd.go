@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/seed4fee1fef/raftsim/reports"
-	"github.com/seed4fee1fef/raftsim/shrink"
+	"github.com/seed4fee1fef/raftsim/scenarios/shrink"
 )
 
 func newShrinkCmd(stdout io.Writer) *cobra.Command {

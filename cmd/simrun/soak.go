@@ -20,7 +20,7 @@ import (
 
 	"github.com/seed4fee1fef/raftsim/reports"
 	"github.com/seed4fee1fef/raftsim/scenarios/runner"
-	"github.com/seed4fee1fef/raftsim/shrink"
+	"github.com/seed4fee1fef/raftsim/scenarios/shrink"
 	"github.com/seed4fee1fef/raftsim/sim"
 )
 

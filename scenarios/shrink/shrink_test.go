@@ -14,7 +14,7 @@ import (
 	"github.com/seed4fee1fef/raftsim/raft/plant"
 	"github.com/seed4fee1fef/raftsim/scenarios"
 	"github.com/seed4fee1fef/raftsim/scenarios/runner"
-	"github.com/seed4fee1fef/raftsim/shrink"
+	"github.com/seed4fee1fef/raftsim/scenarios/shrink"
 )
 
 // firstFailure is the first seed of 1..max whose random run with bug

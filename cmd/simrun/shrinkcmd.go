@@ -91,7 +91,7 @@ func shrinkReport(stdout io.Writer, dir, out string, budget time.Duration, asJSO
 	if sr.res.Pass {
 		return badInput("%s: the run passes: nothing to shrink", sumPath)
 	}
-	res, err := shrink.Shrink(shrink.FromRun(sr.res, spec.sc), want.Seed, shrink.Options{Budget: budget})
+	res, err := shrink.Shrink(shrink.FromRun(sr.res, spec.sc), want.Seed, shrink.Options{Budget: budget, Now: time.Now})
 	if errors.Is(err, shrink.ErrPasses) {
 		return badInput("%s: its run, as a script, passes: nothing to shrink", sumPath)
 	}

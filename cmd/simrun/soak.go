@@ -475,7 +475,7 @@ func (sk *soaker) shrinkGroups(groups []reports.FailureGroup, done map[string]re
 		if err != nil || sr.res.Pass {
 			continue // a panic or a run that no longer fails: nothing to shrink
 		}
-		res, err := shrink.Shrink(shrink.FromRun(sr.res, sk.spec.sc), g.Shortest, shrink.Options{Budget: o.shrinkBudget})
+		res, err := shrink.Shrink(shrink.FromRun(sr.res, sk.spec.sc), g.Shortest, shrink.Options{Budget: o.shrinkBudget, Now: time.Now})
 		if err != nil {
 			fmt.Fprintf(stderr, "simrun: soak: shrinking seed %d: %v\n", g.Shortest, err)
 			continue

@@ -37,7 +37,7 @@ func firstFailure(t *testing.T, bug plant.Bug, max uint64) *runner.Result {
 func TestShrinkKeepsTheSignature(t *testing.T) {
 	res := firstFailure(t, plant.ForgetVoteOnRestart, 20)
 	sc := shrink.FromRun(res, nil)
-	got, err := shrink.Shrink(sc, res.Options.Seed, shrink.Options{Budget: time.Minute})
+	got, err := shrink.Shrink(sc, res.Options.Seed, shrink.Options{Budget: time.Minute, Now: time.Now})
 	require.NoError(t, err)
 	assert.Equal(t, res.Signature(), got.Signature)
 	assert.Less(t, got.Stats.After.Faults, got.Stats.Before.Faults)

@@ -106,9 +106,9 @@ func (n *Node) applyConfEntry(e *raftpb.Entry) {
 		return
 	}
 	if !n.trk.IsVoter(n.id) {
-		// The change that removed this leader has committed: it steps
-		// down, and the remaining voters elect one of their own.
-		n.becomeFollower(n.term, None)
+		// The change that removed this leader has committed: it hands
+		// leadership to one of the remaining voters (handoff.go).
+		n.startHandoff()
 		return
 	}
 	// The commit index may move with the quorum, and new members need

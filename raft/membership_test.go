@@ -311,3 +311,51 @@ func TestHeldConfigNeverChanges(t *testing.T) {
 		assert.Equal(t, want, held.String(), "a held configuration changed under its holder")
 	}
 }
+
+// A removed leader whose commit of its own removal never reached the
+// others still holds the only way forward: they count it as a voter
+// (they have not applied its removal), its log is longer than theirs,
+// and with one voter down nobody else reaches a quorum. It hands
+// leadership over instead of stepping down, and after a restart (when it
+// is only a follower outside its configuration) it campaigns as a
+// caretaker once it has to refuse a candidate (soak seed 102, shrunk).
+func TestRemovedLeaderHandsOffWhenOthersCannotElect(t *testing.T) {
+	for _, restart := range []bool{false, true} {
+		t.Run(fmt.Sprintf("restart=%v", restart), func(t *testing.T) {
+			// PreVote and CheckQuorum as servers run (a stale leader learns
+			// the new term from the answer to its heartbeat).
+			c := newCluster(t, rafttest.Config{N: 4, PreVote: true, CheckQuorum: true})
+			require.NoError(t, c.ElectLeader(1))
+			stabilize(t, c)
+			c.Crash(4)
+
+			require.NoError(t, c.ProposeConfChange(1, change(removeNode, 1)))
+			require.NoError(t, c.Process(1))
+			c.DeliverAll()                     // the removal reaches n2 and n3
+			require.NoError(t, c.ProcessAll()) // which acknowledge it
+			c.Cut(1, 2)
+			c.Cut(1, 3)
+			require.NoError(t, c.Propose(1, []byte("tail"))) // n1's log grows past theirs
+			stabilize(t, c)                                  // n1 commits and applies its removal; nothing it sends arrives
+			assert.Equal(t, "voters=(2 3 4)", config(c, 1))
+			assert.Equal(t, "voters=(1 2 3 4)", config(c, 2), "n2 has not learned the removal committed")
+			require.Greater(t, status(c, 1).LastIndex, status(c, 2).LastIndex)
+			if restart {
+				c.Crash(1)
+				require.NoError(t, c.Restart(1))
+			}
+			c.Heal()
+			tickUntil(t, c, 300, func() bool {
+				lead := c.Leader()
+				return (lead == 2 || lead == 3) && config(c, lead) == "voters=(2 3 4)"
+			})
+			// Its next heartbeat meets the new term, and it steps down for good.
+			tickUntil(t, c, 50, func() bool { return status(c, 1).Role == raft.Follower })
+			for range 100 {
+				c.TickAll()
+				stabilize(t, c)
+			}
+			assert.Equal(t, raft.Follower, status(c, 1).Role)
+		})
+	}
+}

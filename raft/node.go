@@ -246,6 +246,10 @@ type Node struct {
 	leadTransferee   uint64
 	transferElapsed  int
 	transferCampaign bool
+	// handoff: this leader is outside its own configuration (its removal
+	// applied, or it won as a caretaker) and leads only to hand over to
+	// a voter (handoff.go).
+	handoff bool
 	// msgs are outputs waiting for the next Ready.
 	msgs []raftpb.Message
 

@@ -32,6 +32,7 @@ func (n *Node) reset(term uint64) {
 	clear(n.sending)
 	n.resetReads()
 	n.leadTransferee, n.transferElapsed = None, 0
+	n.handoff = false
 	last := n.log.lastIndex()
 	n.trk.Visit(func(id uint64, pr *tracker.Progress) {
 		// A new term knows nothing of the followers' logs: probe each
@@ -182,6 +183,9 @@ func (n *Node) electionWon(pre bool) {
 	} else {
 		n.becomeLeader()
 		n.bcastAppend()
+		if !n.trk.IsVoter(n.id) {
+			n.startHandoff() // a caretaker (handoff.go)
+		}
 	}
 }
 
@@ -235,6 +239,11 @@ func (n *Node) handleVote(m *raftpb.Message) {
 		}
 		return
 	}
+	if n.caretakerNeeded(m) {
+		n.send(raftpb.Message{Type: respType, To: m.From, Term: n.term, Reject: true})
+		n.caretake()
+		return
+	}
 	if n.term == 0 {
 		// A new server (no log, term 0) asked for a pre-vote: a rejection
 		// must carry a term, and the candidate's would make it move to
@@ -252,7 +261,11 @@ func (n *Node) tickHeartbeat() {
 	if n.electionElapsed >= n.electionTick {
 		n.electionElapsed = 0
 		if n.checkQuorum {
-			if !n.trk.QuorumActive() && !n.planted.Has(plant.NoStepDown) {
+			// A leader handing off stays to hand off: stepping down
+			// could leave the others unable to learn that its removal
+			// committed (handoff.go). It takes no proposals and holds no
+			// lease, so staying serves nobody a stale view.
+			if !n.trk.QuorumActive() && !n.handoff && !n.planted.Has(plant.NoStepDown) {
 				// Cut off from a majority: a new leader may already exist.
 				// Stepping down stops serving clients a stale view and
 				// lets this node vote again.

@@ -112,6 +112,9 @@ func (n *Node) tickTransfer() {
 	if n.transferElapsed >= n.electionTick {
 		n.leadTransferee, n.transferElapsed = None, 0
 		n.transfersAborted++
+		if n.handoff {
+			n.startHandoff() // try again, perhaps another voter
+		}
 	}
 }
 

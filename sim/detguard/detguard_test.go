@@ -21,12 +21,34 @@ func moduleRoot(t *testing.T) string {
 	require.NoError(t, err)
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			statSources(t, dir)
 			return dir
 		}
 		parent := filepath.Dir(dir)
 		require.NotEqual(t, dir, parent, "no go.mod above the test's directory")
 		dir = parent
 	}
+}
+
+// statSources stats every Go file of the module from the test process.
+// The guard reads the module through the go command (a subprocess),
+// which go test's cache cannot see; these stats are what make a cached
+// pass invalid once any source file changes.
+func statSources(t *testing.T, root string) {
+	t.Helper()
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && path != root && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata") {
+			return filepath.SkipDir
+		}
+		if !d.IsDir() && (strings.HasSuffix(path, ".go") || d.Name() == "go.mod") {
+			_, err = os.Stat(path)
+		}
+		return err
+	})
+	require.NoError(t, err)
 }
 
 // TestGuardedPackagesAreDeterministic is the guard itself: it fails when

@@ -2,6 +2,7 @@ package raft
 
 import (
 	"math"
+	"slices"
 
 	"github.com/seed4fee1fef/raftsim/raft/raftpb"
 	"github.com/seed4fee1fef/raftsim/raft/tracker"
@@ -23,10 +24,11 @@ import (
 //
 //   - Handoff: a leader whose removal applies stays leader, takes no
 //     proposals and holds no lease, and transfers leadership to the most
-//     up-to-date remaining voter (§3.10; retried, perhaps to another, until
-//     one wins). Its heartbeats and appends carry the commit index until
-//     then, and CheckQuorum does not make it step down, since stepping down
-//     is what strands the others.
+//     up-to-date remaining voter (§3.10), its heartbeats and appends
+//     carrying the commit index meanwhile. A transfer that does not end
+//     within an election timeout is tried with the next voter (the first
+//     may be down, or unable to campaign after storage damage); when every
+//     voter was tried, it steps down. CheckQuorum still applies.
 //   - Caretaker: a node outside its configuration that rejects a
 //     (pre-)vote request because its own log is more up to date learns
 //     that the candidate still counts it, and cannot win without it. It
@@ -36,24 +38,29 @@ import (
 //     voter), so safety rests, as always, on the quorum that elects it.
 
 // startHandoff makes this leader (outside its configuration) hand over
-// to a remaining voter.
+// to a remaining voter it has not tried yet, or step down once it has
+// tried them all.
 func (n *Node) startHandoff() {
 	n.handoff = true
 	if n.leadTransferee != None {
 		return
 	}
-	if to := n.handoffTarget(); to != None {
-		_ = n.TransferLeadership(to)
+	to := n.handoffTarget()
+	if to == None {
+		n.becomeFollower(n.term, None)
+		return
 	}
+	n.handedTo = append(n.handedTo, to)
+	_ = n.TransferLeadership(to)
 }
 
-// handoffTarget is the voter to hand over to: the most up to date among
-// those heard from recently, or among all if none was; None if there is
-// no voter but this node.
+// handoffTarget is the next voter to hand over to: the most up to date
+// among those not tried yet, those heard from recently first (lowest ID
+// among equals); None if none is left.
 func (n *Node) handoffTarget() uint64 {
 	best, bestActive, match := None, false, uint64(0)
 	n.trk.Visit(func(id uint64, pr *tracker.Progress) {
-		if id == n.id || !n.trk.IsVoter(id) {
+		if id == n.id || !n.trk.IsVoter(id) || slices.Contains(n.handedTo, id) {
 			return
 		}
 		if best == None || (pr.RecentActive && !bestActive) || (pr.RecentActive == bestActive && pr.Match > match) {

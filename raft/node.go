@@ -248,8 +248,9 @@ type Node struct {
 	transferCampaign bool
 	// handoff: this leader is outside its own configuration (its removal
 	// applied, or it won as a caretaker) and leads only to hand over to
-	// a voter (handoff.go).
-	handoff bool
+	// a voter; handedTo are the voters it has tried (handoff.go).
+	handoff  bool
+	handedTo []uint64
 	// msgs are outputs waiting for the next Ready.
 	msgs []raftpb.Message
 

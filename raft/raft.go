@@ -32,7 +32,7 @@ func (n *Node) reset(term uint64) {
 	clear(n.sending)
 	n.resetReads()
 	n.leadTransferee, n.transferElapsed = None, 0
-	n.handoff = false
+	n.handoff, n.handedTo = false, n.handedTo[:0]
 	last := n.log.lastIndex()
 	n.trk.Visit(func(id uint64, pr *tracker.Progress) {
 		// A new term knows nothing of the followers' logs: probe each
@@ -261,11 +261,7 @@ func (n *Node) tickHeartbeat() {
 	if n.electionElapsed >= n.electionTick {
 		n.electionElapsed = 0
 		if n.checkQuorum {
-			// A leader handing off stays to hand off: stepping down
-			// could leave the others unable to learn that its removal
-			// committed (handoff.go). It takes no proposals and holds no
-			// lease, so staying serves nobody a stale view.
-			if !n.trk.QuorumActive() && !n.handoff && !n.planted.Has(plant.NoStepDown) {
+			if !n.trk.QuorumActive() && !n.planted.Has(plant.NoStepDown) {
 				// Cut off from a majority: a new leader may already exist.
 				// Stepping down stops serving clients a stale view and
 				// lets this node vote again.

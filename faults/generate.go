@@ -25,8 +25,12 @@ type GenOptions struct {
 	// storage faults with no minority to spare) are dropped.
 	Kinds []Kind
 	// MeanGap is the mean time between fault starts (default: drawn per
-	// seed in [100ms, 2s]).
+	// seed in [100ms, 2s], stretched for long election timeouts).
 	MeanGap time.Duration
+	// Election is the servers' shortest election timeout (default
+	// ReferenceElection). Beyond ReferenceElection, drawn lengths, gaps,
+	// link delays and slow fsyncs stretch with it (see scaled).
+	Election time.Duration
 	// Voters are the initial configuration (default: every server):
 	// membership faults start from it, never leave fewer than three
 	// voters, and the heal puts it back.
@@ -46,7 +50,34 @@ func (o GenOptions) withDefaults() GenOptions {
 	if len(o.Kinds) == 0 {
 		o.Kinds = DefaultKinds(o.Servers)
 	}
+	if o.Election <= 0 {
+		o.Election = ReferenceElection
+	}
 	return o
+}
+
+// ReferenceElection is the longest election timeout the generator's
+// ranges serve as they are: the servers' default (500ms). Fault lengths
+// drawn from [50ms, 4.5s] (mean lengths in [100ms, 3s]) and gaps from
+// [100ms, 2s] were first tuned for a 100ms election timeout, and
+// measured again at 500ms they catch the planted bugs at about the same
+// rates per seed (docs/PERFORMANCE.md): most faults still outlast an
+// election timeout, and the short ones still lose messages, restart
+// servers and stall disks. Stretching them fivefold with the timeout
+// made faults five times rarer and caught far less. Beyond 500ms (etcd's
+// 1s, a script's long lease) the draws stretch by Election /
+// ReferenceElection, so partitions keep outlasting elections and gaps
+// keep leaving time for one.
+const ReferenceElection = 500 * time.Millisecond
+
+// scaled is d, drawn for ReferenceElection, stretched for a longer
+// election timeout. The draws themselves do not change, so a seed makes
+// the same choices at any timing.
+func scaled(d, election time.Duration) time.Duration {
+	if election <= ReferenceElection {
+		return d
+	}
+	return time.Duration(float64(d) * float64(election) / float64(ReferenceElection)).Round(time.Microsecond)
 }
 
 // Swarm is every random knob one seed turned: which kinds it enabled and
@@ -236,7 +267,7 @@ func (g *generator) drawSwarm(opts GenOptions) {
 	g.sw.MaxDown = 1 + r.IntN(minority(g.n)+1)
 	g.sw.MeanGap = opts.MeanGap
 	if g.sw.MeanGap <= 0 {
-		g.sw.MeanGap = ms(r, 100, 2000)
+		g.sw.MeanGap = scaled(ms(r, 100, 2000), opts.Election)
 	}
 	if len(allowed) == 0 {
 		return
@@ -252,9 +283,12 @@ func (g *generator) drawSwarm(opts GenOptions) {
 	}
 	storage := false
 	for _, k := range enabled {
-		kn := Knobs{Kind: k.kind, Weight: 1 + r.IntN(4), MeanLength: ms(r, 100, 3000)}
+		kn := Knobs{Kind: k.kind, Weight: 1 + r.IntN(4), MeanLength: scaled(ms(r, 100, 3000), opts.Election)}
 		if k.knobs != nil {
 			k.knobs(r, &kn)
+		}
+		if k.timed {
+			kn.MaxDelay = scaled(kn.MaxDelay, opts.Election)
 		}
 		storage = storage || k.storage
 		g.members = g.members || k.member

@@ -135,6 +135,10 @@ type kindSpec struct {
 	link func(cfg *sim.LinkConfig, f Fault)
 	// knobs draws the swarm's intensity for the kind (nil: it has none).
 	knobs func(r *sim.Rand, kn *Knobs)
+	// timed: the drawn delay competes with Raft's timers (a link delay,
+	// a slow fsync), so like lengths and gaps it stretches with an
+	// election timeout beyond ReferenceElection.
+	timed bool
 	// draw fills a generated fault's targets and parameter, or reports
 	// false if the generator's rules leave no room for it now (nil: the
 	// targets are resolved at start).
@@ -226,7 +230,7 @@ var kinds = []kindSpec{
 			cfg.MinLatency += f.Delay
 			cfg.MaxLatency += f.Delay
 		},
-		knobs: maxDelay(5, 300), draw: spread(drawDelay),
+		knobs: maxDelay(5, 300), timed: true, draw: spread(drawDelay),
 	},
 	{
 		kind: Duplicate, target: targetNodes, param: paramProb, family: "link",
@@ -319,7 +323,7 @@ var kinds = []kindSpec{
 		example: "at 1s slow-fsync 20ms n3,n4,n5 until 2s",
 		leader:  true,
 		apply:   (*nemesis).applySlow, undo: (*nemesis).undoSlow,
-		knobs: maxDelay(1, 200), draw: spread(drawDelay),
+		knobs: maxDelay(1, 200), timed: true, draw: spread(drawDelay),
 	},
 	{
 		kind: FullDisk, target: targetNodes, param: paramBytes, family: "disk",

@@ -474,7 +474,7 @@ func (n *Node) Propose(data []byte) error {
 		return err
 	}
 	n.appendEntries(raftpb.Entry{Type: raftpb.EntryNormal, Data: data})
-	n.bcastAppend()
+	n.bcastProposed()
 	return nil
 }
 

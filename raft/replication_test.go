@@ -433,3 +433,40 @@ func TestStaleDuplicatedReorderedMessagesAreHarmless(t *testing.T) {
 	stabilize(t, c)
 	tickUntil(t, c, 5, func() bool { return slices.Contains(data(c.Applied(3)), "after") })
 }
+
+// Writes proposed while an append to a follower is in flight wait for its
+// acknowledgement and then go out together: N concurrent writes cost two
+// appends per follower (the first alone, the rest in one), not N, and
+// each entry is still sent once.
+func TestConcurrentWritesShareAppends(t *testing.T) {
+	for _, n := range []int{3, 8, 32} {
+		t.Run(fmt.Sprintf("writes=%d", n), func(t *testing.T) {
+			c := newCluster(t, rafttest.Config{N: 3})
+			require.NoError(t, c.ElectLeader(1))
+			appends := map[uint64]int{}
+			sent := map[uint64]int{} // index -> times sent, to any follower
+			c.OnSend = func(m raftpb.Message, _ int) {
+				if m.Type == raftpb.MsgApp && len(m.Entries) > 0 {
+					appends[m.To]++
+					for _, e := range m.Entries {
+						sent[e.Index]++
+					}
+				}
+			}
+			first := status(c, 1).LastIndex + 1
+			for i := range n {
+				require.NoError(t, c.Propose(1, fmt.Appendf(nil, "w%d", i)))
+				require.NoError(t, c.Process(1)) // each write's Ready goes out before the next arrives
+			}
+			stabilize(t, c)
+			require.Equal(t, first+uint64(n)-1, status(c, 1).Commit, "every write committed")
+			for _, f := range []uint64{2, 3} {
+				assert.Less(t, appends[f], n, "appends to n%d for %d writes", f, n)
+				assert.Equal(t, 2, appends[f], "the first write alone, the rest in one append")
+			}
+			for i := first; i < first+uint64(n); i++ {
+				assert.Equal(t, 2, sent[i], "entry %d sent once to each follower", i)
+			}
+		})
+	}
+}

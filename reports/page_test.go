@@ -70,6 +70,7 @@ func TestPageSizeIsBounded(t *testing.T) {
 	// minority-partition for half a minute with 10 clients: a long
 	// history on one key, and a stale read in it.
 	stale, err := scenarios.Parse("long-minority.scn", []byte(`clients 10
+server tick 10ms election-ticks 10 heartbeat-ticks 2
 keys 1
 mix put=3 get=6 append=1 cas=0
 faults-until 30s

@@ -29,7 +29,7 @@ func fullRun(t *testing.T, name string, seed uint64, bugs plant.Set) *scenarios.
 // server in which term while which server led a higher one, the write it
 // missed, and the partition that cut the old leader off.
 func TestStaleReadIsExplained(t *testing.T) {
-	out := fullRun(t, "minority-partition", 1, plant.Of(plant.StaleLeaderReads))
+	out := fullRun(t, "minority-partition", 2, plant.Of(plant.StaleLeaderReads))
 	require.False(t, out.Pass)
 	res := out.Result
 	require.Len(t, res.Explanations, 1, "one failing key")

@@ -802,7 +802,7 @@ func (p *parser) finish() error {
 		return err
 	}
 	if st := s.Server; st.ElectionTicks != 0 || st.HeartbeatTicks != 0 {
-		et, ht := cmpOr(st.ElectionTicks, 10), cmpOr(st.HeartbeatTicks, 2)
+		et, ht := cmpOr(st.ElectionTicks, server.DefaultElectionTicks), cmpOr(st.HeartbeatTicks, server.DefaultHeartbeatTicks)
 		if ht >= et {
 			at := p.once["server heartbeat-ticks"]
 			if e := p.once["server election-ticks"]; e.line > at.line {

@@ -160,9 +160,10 @@ func (s *Scenario) Schedule(seed uint64) faults.Schedule {
 		if len(kinds) == 0 {
 			kinds = runner.DefaultKinds(eff.Servers)
 		}
+		election := eff.Server.ElectionTimeout()
 		g := faults.Generate(sim.NewRand(seed, "schedule"), runner.SwarmGenOptions(seed, faults.GenOptions{
-			Servers: eff.Servers, Duration: eff.FaultTime, Kinds: kinds, MeanGap: r.MeanGap, Voters: s.Voters}))
-		fs = runner.MergeFaults(g.Faults, runner.SwarmTransfers(seed, eff.Servers, eff.FaultTime))
+			Servers: eff.Servers, Duration: eff.FaultTime, Kinds: kinds, MeanGap: r.MeanGap, Voters: s.Voters, Election: election}))
+		fs = runner.MergeFaults(g.Faults, runner.SwarmTransfers(seed, eff.Servers, eff.FaultTime, election))
 		fs = runner.MergeFaults(fs, runner.SwarmFaults(seed, eff.Servers, eff.FaultTime, kinds))
 		sched.Swarm = g.Swarm
 	}

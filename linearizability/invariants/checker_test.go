@@ -35,6 +35,11 @@ func newRun(t testing.TB, seed uint64, servers, clients int, opts invariants.Opt
 	require.NoError(t, err)
 	ck := invariants.New(opts)
 	cfg := cluster.Config{Servers: servers, Clients: clients, Workload: client.DefaultWorkload()}
+	// The chaos below is timed in tens of milliseconds, for 100ms
+	// election timeouts (10ms ticks, a heartbeat every two) rather than
+	// the default 500ms: many terms in a second of virtual time give the
+	// checker more to check.
+	cfg.Server.TickInterval, cfg.Server.ElectionTicks, cfg.Server.HeartbeatTicks = 10*time.Millisecond, 10, 2
 	cfg.Server.OnApply = ck.OnApply
 	if tweak != nil {
 		tweak(&cfg)

@@ -21,7 +21,7 @@ func TestLeaseTicksCountAPause(t *testing.T) {
 		reads    server.ReadMode
 		min, max uint64
 	}{
-		{server.ReadLease, 50, 52},
+		{server.ReadLease, 10, 11}, // 500ms of 50ms ticks
 		{server.ReadIndex, 1, 2},
 	} {
 		t.Run(tc.reads.String(), func(t *testing.T) {
@@ -51,7 +51,8 @@ func TestLeaseTicksFollowTheMonotonicClock(t *testing.T) {
 	w.RunFor(time.Second)
 	require.NoError(t, w.JumpClock(1, 5*time.Second))
 	w.RunFor(time.Second)
-	// 3s of world time at +20%: 3.6s of monotonic time, 360 ticks of 10ms.
+	// 3s of world time at +20%: 3.6s of monotonic time, 72 ticks of 50ms.
 	got := c.Server(1).Stats().Ticks
-	assert.InDelta(t, 360, float64(got), 1)
+	assert.Equal(t, server.DefaultTickInterval, 50*time.Millisecond)
+	assert.InDelta(t, 72, float64(got), 1)
 }

@@ -225,9 +225,10 @@ func Run(opts Options) (*Result, error) {
 		if len(kinds) == 0 {
 			kinds = DefaultKinds(opts.Servers)
 		}
+		election := opts.Server.ElectionTimeout()
 		s := faults.Generate(w.Rand("schedule"), SwarmGenOptions(opts.Seed, faults.GenOptions{
-			Servers: opts.Servers, Duration: opts.FaultTime, Kinds: kinds, Voters: opts.Voters}))
-		s.Faults = MergeFaults(s.Faults, SwarmTransfers(opts.Seed, opts.Servers, opts.FaultTime))
+			Servers: opts.Servers, Duration: opts.FaultTime, Kinds: kinds, Voters: opts.Voters, Election: election}))
+		s.Faults = MergeFaults(s.Faults, SwarmTransfers(opts.Seed, opts.Servers, opts.FaultTime, election))
 		s.Faults = MergeFaults(s.Faults, SwarmFaults(opts.Seed, opts.Servers, opts.FaultTime, kinds))
 		FitLease(&opts.Server, s)
 		sched = &s

@@ -56,16 +56,20 @@ func SwarmReads(seed uint64, o *Options) {
 // SwarmTransfers are the leadership transfers the swarm adds to a run of
 // servers servers whose faults last faultTime: on about one seed in
 // three, one every few seconds (a mean gap drawn per seed in [500ms,
-// 4s]), each to the leader's most up-to-date follower or to a server drawn
+// 4s], stretched as faults.Generate stretches its gaps for an election
+// timeout beyond faults.ReferenceElection), each to the leader's most up-to-date follower or to a server drawn
 // at random (which may be down, cut off, or the leader itself: the
 // transfer must then fail cleanly). From the named stream
 // "swarm-transfers".
-func SwarmTransfers(seed uint64, servers int, faultTime time.Duration) []faults.Fault {
+func SwarmTransfers(seed uint64, servers int, faultTime, election time.Duration) []faults.Fault {
 	r := sim.NewRand(seed, "swarm-transfers")
 	if servers < 2 || !r.Chance(1.0/3) {
 		return nil
 	}
 	gap := r.Int64Range(500, 4000)
+	if election > faults.ReferenceElection {
+		gap = max(gap*int64(election)/int64(faults.ReferenceElection), 1)
+	}
 	var out []faults.Fault
 	for t := time.Duration(0); ; {
 		t += time.Duration(r.Int64Range(1, 2*gap)) * time.Millisecond

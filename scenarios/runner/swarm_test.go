@@ -53,8 +53,8 @@ func TestSwarmReads(t *testing.T) {
 func TestSwarmTransfers(t *testing.T) {
 	with := 0
 	for seed := uint64(1); seed <= 200; seed++ {
-		fs := runner.SwarmTransfers(seed, 5, 10*time.Second)
-		assert.Equal(t, fs, runner.SwarmTransfers(seed, 5, 10*time.Second))
+		fs := runner.SwarmTransfers(seed, 5, 10*time.Second, 0)
+		assert.Equal(t, fs, runner.SwarmTransfers(seed, 5, 10*time.Second, 0))
 		if len(fs) > 0 {
 			with++
 		}
@@ -69,7 +69,7 @@ func TestSwarmTransfers(t *testing.T) {
 		}
 	}
 	assert.InDelta(t, 67, with, 25)
-	assert.Empty(t, runner.SwarmTransfers(1, 1, time.Minute), "nobody to transfer to")
+	assert.Empty(t, runner.SwarmTransfers(1, 1, time.Minute, 0), "nobody to transfer to")
 }
 
 // A swarm lease is sized to the drift its schedule's clock faults can

@@ -31,6 +31,13 @@ func (n *Node) BasicStatus() Status {
 	}
 }
 
+// Changes counts the calls that may have changed the node: every call of
+// Step, Tick, Campaign, Propose, ProposeConfChange, ReadIndex,
+// TransferLeadership, Compact, Ready and Advance (the only ways in). A
+// reader that saw the same count before knows that nothing it can read
+// has changed since (the invariant checker skips such nodes).
+func (n *Node) Changes() uint64 { return n.changes }
+
 // LogTerm returns the term of the entry at index i; ok is false if i is not
 // in the log (beyond the last index, or compacted away). Index 0 has term 0
 // while no snapshot has replaced the start of the log.

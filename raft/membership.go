@@ -38,6 +38,7 @@ var ErrLearnerBehind = errors.New("raft: the learner has not caught up")
 // leaving it. More than one voter changing goes through a joint
 // configuration, left automatically once applied.
 func (n *Node) ProposeConfChange(cc raftpb.ConfChangeV2) error {
+	n.changes++
 	if n.role != Leader {
 		return ErrNotLeader
 	}

@@ -184,6 +184,10 @@ type PeerProgress struct {
 type Node struct {
 	id uint64
 
+	// changes counts the calls that may change the node (Step, Tick,
+	// Propose, Ready, Advance...): see Changes.
+	changes uint64
+
 	// term, vote: the persistent state (with the log). Invariant: term
 	// never decreases; vote changes only from None within one term.
 	term uint64
@@ -442,6 +446,7 @@ func validateRestored(st *Restored, planted plant.Set) (tracker.Config, error) {
 // Tick advances the node's logical clock by one unit. Elections and
 // heartbeats are measured in ticks.
 func (n *Node) Tick() {
+	n.changes++
 	n.ticks++
 	if n.startHold > 0 {
 		n.startHold--
@@ -456,7 +461,10 @@ func (n *Node) Tick() {
 // Campaign starts an election now (a pre-vote first if PreVote is on), as
 // if the election timeout had elapsed. It does nothing on a leader or on a
 // node that is not a voter.
-func (n *Node) Campaign() { n.hup() }
+func (n *Node) Campaign() {
+	n.changes++
+	n.hup()
+}
 
 // Propose appends data to the log if this node is the leader. It returns
 // ErrNotLeader otherwise (Status().Lead is the leader to retry at, if
@@ -464,6 +472,7 @@ func (n *Node) Campaign() { n.hup() }
 // the entry was appended, not that it will commit: the host learns that
 // from CommittedEntries.
 func (n *Node) Propose(data []byte) error {
+	n.changes++
 	if n.role != Leader {
 		return ErrNotLeader
 	}
@@ -493,6 +502,7 @@ func (n *Node) HasReady() bool {
 // ownership of it: call it once, do the work, then call Advance with it
 // before the next Ready.
 func (n *Node) Ready() Ready {
+	n.changes++
 	rd := Ready{
 		Entries:          n.log.unstable(),
 		Messages:         n.msgs,
@@ -544,6 +554,7 @@ func (n *Node) Ready() Ready {
 // rd.Messages' memory back for the next Ready, so the host must not use
 // rd.Messages after Advance.
 func (n *Node) Advance(rd Ready) {
+	n.changes++
 	if n.msgs == nil && cap(rd.Messages) > 0 {
 		clear(rd.Messages) // keep no entries alive through the buffer
 		n.msgs = rd.Messages[:0]

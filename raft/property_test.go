@@ -2,6 +2,7 @@ package raft_test
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -34,6 +35,17 @@ type safetyChecker struct {
 	// never persisted (nobody heard of it), but never a durable one.
 	lastTerm map[uint64]uint64
 	inst     map[uint64]*raft.Node
+	// looks is what check last saw of each node: while its Changes count
+	// stands still, nothing it shows may differ (the invariant checker
+	// relies on it to skip unchanged nodes).
+	looks map[*raft.Node]look
+}
+
+type look struct {
+	changes uint64
+	status  raft.Status
+	config  string
+	last    raftpb.Entry
 }
 
 func newSafetyChecker(c *rafttest.Cluster) *safetyChecker {
@@ -41,7 +53,7 @@ func newSafetyChecker(c *rafttest.Cluster) *safetyChecker {
 		c: c, leaders: map[uint64]uint64{}, committed: map[uint64]raftpb.Entry{},
 		committedBy: map[uint64]uint64{}, applied: map[uint64]raftpb.Entry{},
 		durable: map[uint64]raftpb.HardState{}, lastTerm: map[uint64]uint64{},
-		inst: map[uint64]*raft.Node{},
+		inst: map[uint64]*raft.Node{}, looks: map[*raft.Node]look{},
 	}
 }
 
@@ -67,6 +79,12 @@ func (s *safetyChecker) check() error {
 			continue
 		}
 		st := n.Status()
+		now := look{changes: n.Changes(), status: st, config: n.Config().String()}
+		now.last, _ = n.LogEntry(st.LastIndex)
+		if prev, ok := s.looks[n]; ok && prev.changes == now.changes && !reflect.DeepEqual(prev, now) {
+			return fmt.Errorf("node %d changed without a call counted by Changes (%d):\nbefore %+v\nafter  %+v", id, now.changes, prev, now)
+		}
+		s.looks[n] = now
 		if s.inst[id] != n {
 			s.inst[id], s.lastTerm[id] = n, 0
 		}

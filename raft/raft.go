@@ -313,6 +313,7 @@ func (n *Node) bcastHeartbeat() {
 // (ErrNotLeader, ErrProposalDropped). Either way the node stays
 // consistent; no message makes it panic.
 func (n *Node) Step(m raftpb.Message) error {
+	n.changes++
 	if err := n.checkMessage(&m); err != nil {
 		return err
 	}

@@ -111,6 +111,7 @@ type readOnly struct {
 // ErrNotLeader: no leader is known to forward to; ErrProposalDropped: too
 // many reads are pending.
 func (n *Node) ReadIndex(ctx []byte) error {
+	n.changes++
 	switch {
 	case n.role == Leader:
 		return n.leaderRead(readRequest{ctx: ctx, from: n.id})

@@ -54,6 +54,7 @@ func (n *Node) confState() raftpb.ConfState { return confchange.ConfState(n.trk.
 // or below the applied index, with the metadata SnapshotMeta gives; the
 // node keeps snap.Data, which must not be modified afterwards.
 func (n *Node) Compact(snap raftpb.Snapshot, trailing uint64) error {
+	n.changes++
 	meta := snap.Metadata
 	if meta.Index <= n.snap.Metadata.Index {
 		return fmt.Errorf("%w: snapshot at %d is not newer than the one at %d", ErrCompacted, meta.Index, n.snap.Metadata.Index)

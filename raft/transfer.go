@@ -35,6 +35,7 @@ func isTransferVote(m *raftpb.Message) bool {
 // the same target while one is under way changes nothing; to another, it
 // starts over.
 func (n *Node) TransferLeadership(to uint64) error {
+	n.changes++
 	if n.role != Leader {
 		return ErrNotLeader
 	}

@@ -22,12 +22,20 @@ type Env interface {
 	// Send delivers msg to node to; the env copies it, so the caller may
 	// reuse msg.
 	Send(to uint64, msg []byte)
-	After(d time.Duration, fn func())
+	// After calls fn after d, unless the returned timer is stopped first.
+	After(d time.Duration, fn func()) Timer
 	Rand() Rand
 	Note(s string)
 	// Now is the world's time, used to stamp the history (the checker's
 	// omniscient clock, not the client's local one).
 	Now() int64
+}
+
+// Timer is a pending After. A client stops the timers an answer made
+// moot (the attempt's timeout, the operation's give-up), so they cost
+// the simulation no event: they were a third of a default run's timers.
+type Timer interface {
+	Stop() bool
 }
 
 // Rand is the client's random stream.
@@ -122,6 +130,9 @@ type Client struct {
 	// value: both made once rather than per operation.
 	keys    []string
 	issueFn func()
+	// attemptTimer and giveUpTimer are the open operation's timeout for
+	// its current attempt and its give-up deadline (nil: none pending).
+	attemptTimer, giveUpTimer Timer
 }
 
 // Stats counts a client's work.
@@ -216,8 +227,26 @@ func (c *Client) issue() {
 	c.stats.Issued++
 	c.hist.Call(c.cfg.ID, c.seq, c.cmd, c.called)
 	seq := c.seq
-	c.env.After(c.cfg.GiveUpAfter, func() { c.giveUp(seq) })
+	c.giveUpTimer = c.env.After(c.cfg.GiveUpAfter, func() { c.giveUp(seq) })
 	c.send()
+}
+
+// finish ends the open operation: its pending timers can no longer do
+// anything, so they are stopped rather than left to fire.
+func (c *Client) finish() {
+	c.busy = false
+	c.stopAttempt()
+	if c.giveUpTimer != nil {
+		c.giveUpTimer.Stop()
+		c.giveUpTimer = nil
+	}
+}
+
+func (c *Client) stopAttempt() {
+	if c.attemptTimer != nil {
+		c.attemptTimer.Stop()
+		c.attemptTimer = nil
+	}
 }
 
 // draw picks the next operation. Written values are unique per client and
@@ -278,7 +307,8 @@ func (c *Client) send() {
 	c.wire = req.Append(append(c.wire[:0], kv.TagRequest))
 	c.env.Send(c.target, c.wire)
 	attempt, seq := c.attempt, c.seq
-	c.env.After(c.cfg.AttemptTimeout, func() {
+	c.stopAttempt()
+	c.attemptTimer = c.env.After(c.cfg.AttemptTimeout, func() {
 		if c.busy && c.seq == seq && c.attempt == attempt {
 			c.stats.Retries++
 			c.target = c.next(c.target)
@@ -301,7 +331,8 @@ func (c *Client) giveUp(seq uint64) {
 	if !c.busy || c.seq != seq {
 		return
 	}
-	c.busy = false
+	c.giveUpTimer = nil // firing now
+	c.finish()
 	c.stats.GaveUp++
 	c.hist.GiveUp(c.cfg.ID)
 	c.env.Note(fmt.Sprintf("gave up on #%d after %v", seq, c.cfg.GiveUpAfter))
@@ -329,14 +360,14 @@ func (c *Client) Receive(from uint64, msg []byte) {
 	case resp.Status == kv.StatusOK && resp.Result.Stale:
 		// The store saw a later request of ours first: this answer says
 		// nothing about whether the operation took effect.
-		c.busy = false
+		c.finish()
 		c.stats.GaveUp++
 		c.hist.GiveUp(c.cfg.ID)
 		if c.active {
 			c.scheduleNext()
 		}
 	case resp.Status == kv.StatusOK:
-		c.busy = false
+		c.finish()
 		if c.knows(from) {
 			c.target = from
 		}
@@ -355,9 +386,11 @@ func (c *Client) Receive(from uint64, msg []byte) {
 		}
 		c.hops = 0
 		// No leader known: try the next server after a short pause, so a
-		// leaderless cluster is not flooded.
+		// leaderless cluster is not flooded (the attempt's own timeout
+		// is moot: the pause sends the next one first).
 		attempt := c.attempt
-		c.env.After(c.cfg.AttemptTimeout/4, func() {
+		c.stopAttempt()
+		c.attemptTimer = c.env.After(c.cfg.AttemptTimeout/4, func() {
 			if c.busy && c.attempt == attempt {
 				c.target = c.next(from)
 				c.send()

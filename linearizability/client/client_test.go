@@ -18,8 +18,30 @@ import (
 type fakeEnv struct {
 	sent   []kv.Request
 	to     []uint64
-	timers []func()
+	timers []*fakeTimer
 	rand   *sim.Rand
+}
+
+type fakeTimer struct {
+	fn      func()
+	stopped bool
+}
+
+func (t *fakeTimer) Stop() bool {
+	was := !t.stopped
+	t.stopped = true
+	return was
+}
+
+// pending is the timers not stopped.
+func (e *fakeEnv) pending() int {
+	n := 0
+	for _, t := range e.timers {
+		if !t.stopped {
+			n++
+		}
+	}
+	return n
 }
 
 func (e *fakeEnv) Send(to uint64, msg []byte) {
@@ -33,10 +55,14 @@ func (e *fakeEnv) Send(to uint64, msg []byte) {
 	}
 	e.sent, e.to = append(e.sent, r), append(e.to, to)
 }
-func (e *fakeEnv) After(_ time.Duration, fn func()) { e.timers = append(e.timers, fn) }
-func (e *fakeEnv) Rand() client.Rand                { return e.rand }
-func (e *fakeEnv) Note(string)                      {}
-func (e *fakeEnv) Now() int64                       { return 0 }
+func (e *fakeEnv) After(_ time.Duration, fn func()) client.Timer {
+	t := &fakeTimer{fn: fn}
+	e.timers = append(e.timers, t)
+	return t
+}
+func (e *fakeEnv) Rand() client.Rand { return e.rand }
+func (e *fakeEnv) Note(string)       {}
+func (e *fakeEnv) Now() int64        { return 0 }
 
 // ops has a client issue n operations, each answered OK by the server it
 // went to, and returns the commands.
@@ -48,15 +74,19 @@ func ops(t *testing.T, w client.Workload, n int) []kv.Command {
 	c.SetActive(true)
 	for len(env.sent) < n {
 		require.NotEmpty(t, env.timers)
-		fn := env.timers[0]
+		tm := env.timers[0]
 		env.timers = env.timers[1:]
+		if tm.stopped {
+			continue
+		}
 		before := len(env.sent)
-		fn()
+		tm.fn()
 		if len(env.sent) > before {
 			r := env.sent[len(env.sent)-1]
-			env.timers = nil // the attempt and give-up timers: answered below
+			require.Equal(t, 2, env.pending(), "the attempt's timeout and the give-up")
 			c.Receive(env.to[len(env.to)-1], kv.WithTag(kv.TagResponse,
 				kv.Response{ClientID: r.ClientID, Seq: r.Seq, Status: kv.StatusOK}.Encode()))
+			require.Equal(t, 1, env.pending(), "answered: both stopped, the next operation's think scheduled")
 		}
 	}
 	var out []kv.Command

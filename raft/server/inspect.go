@@ -11,6 +11,10 @@ import (
 // BasicStatus is Status without Voters and Progress: it does not allocate.
 func (s *Server) BasicStatus() raft.Status { return s.node.BasicStatus() }
 
+// Changes counts the calls that may have changed the Raft node
+// (raft.Node.Changes): the same count means the same state.
+func (s *Server) Changes() uint64 { return s.node.Changes() }
+
 // LogTerm returns the term of the entry at index i of the node's log.
 func (s *Server) LogTerm(i uint64) (uint64, bool) { return s.node.LogTerm(i) }
 

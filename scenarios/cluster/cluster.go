@@ -416,11 +416,11 @@ type clientEnv struct {
 	w *sim.World
 }
 
-func (a clientEnv) Send(to uint64, msg []byte)       { a.e.Send(sim.NodeID(to), msg) }
-func (a clientEnv) After(d time.Duration, fn func()) { a.e.After(d, fn) }
-func (a clientEnv) Rand() client.Rand                { return a.e.Rand() }
-func (a clientEnv) Note(s string)                    { a.e.Note(s) }
-func (a clientEnv) Now() int64                       { return int64(a.w.Now()) }
+func (a clientEnv) Send(to uint64, msg []byte)                    { a.e.Send(sim.NodeID(to), msg) }
+func (a clientEnv) After(d time.Duration, fn func()) client.Timer { return a.e.After(d, fn) }
+func (a clientEnv) Rand() client.Rand                             { return a.e.Rand() }
+func (a clientEnv) Note(s string)                                 { a.e.Note(s) }
+func (a clientEnv) Now() int64                                    { return int64(a.w.Now()) }
 
 type clientHandler struct{ c *client.Client }
 

@@ -79,6 +79,7 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/seed4fee1fef/raftsim/raft"
@@ -238,14 +239,23 @@ type Checker struct {
 	// checker verified), by (index, term).
 	snapshots map[pairKey]uint64
 
-	// committed[i] is what the checker knows was committed at index i.
+	// committed[i-floor] is what the checker knows was committed at index
+	// i.
 	committed []committedEntry
 	high      uint64 // highest index in committed with known set
 
-	// pairs[i] is the first (term, data, predecessor term) seen at index
-	// i in any log; extraPairs holds other terms seen at the same index.
+	// pairs[i-floor] is the first (term, data, predecessor term) seen at
+	// index i in any log; extraPairs holds other terms seen at the same
+	// index.
 	pairs      []pairInfo
 	extraPairs map[pairKey]pairInfo
+	// floor is the least index the tables above still hold: every
+	// server's copy of its log starts at or above it (its snapshot
+	// covers what is below), and a server only ever registers, commits
+	// or applies an index above its snapshot's, so nothing below floor
+	// is looked up again. A long run's tables are as long as the logs
+	// the servers hold, not the whole history.
+	floor uint64
 
 	// prevMask names the nodes the previous event named; inCall is set
 	// while a world callback runs.
@@ -272,17 +282,17 @@ type committedEntry struct {
 type lastSeen struct {
 	role                              raft.Role
 	term, vote, commit, applied, lead uint64
-	lastIndex, lastTerm               uint64
+	lastIndex, lastTerm, firstIndex   uint64
 }
 
 func (l *lastSeen) set(st *raft.Status) {
 	*l = lastSeen{role: st.Role, term: st.Term, vote: st.Vote, commit: st.Commit, applied: st.Applied, lead: st.Lead,
-		lastIndex: st.LastIndex, lastTerm: st.LastTerm}
+		lastIndex: st.LastIndex, lastTerm: st.LastTerm, firstIndex: st.FirstIndex}
 }
 
 func (l *lastSeen) status() raft.Status {
 	return raft.Status{Role: l.role, Term: l.term, Vote: l.vote, Commit: l.commit, Applied: l.applied, Lead: l.lead,
-		LastIndex: l.lastIndex, LastTerm: l.lastTerm}
+		LastIndex: l.lastIndex, LastTerm: l.lastTerm, FirstIndex: l.firstIndex}
 }
 
 type pairKey struct{ index, term uint64 }
@@ -296,6 +306,57 @@ type pairInfo struct {
 
 // shadowEntry is the checker's copy of one entry of a node's log.
 type shadowEntry struct{ term, hash uint64 }
+
+// shadowLog is the checker's copy of a node's log from base on: what is
+// below base is behind the node's snapshot, never looked at again (a
+// term 0 entry: unknown), so a long run's copy is as long as the log the
+// node holds, not its whole history.
+type shadowLog struct {
+	base    uint64
+	entries []shadowEntry // entries[i] is index base+i
+}
+
+// reset starts the copy at index base, whose term (the snapshot's, or 0
+// at index 0) is term.
+func (s *shadowLog) reset(base, term uint64) {
+	s.base = base
+	s.entries = append(s.entries[:0], shadowEntry{term: term})
+}
+
+// last is the last index copied.
+func (s *shadowLog) last() uint64 { return s.base + uint64(len(s.entries)) - 1 }
+
+// at is the copy of index j (term 0 below base).
+func (s *shadowLog) at(j uint64) shadowEntry {
+	if j < s.base {
+		return shadowEntry{}
+	}
+	return s.entries[j-s.base]
+}
+
+// set replaces the copy of index j (ignored below base).
+func (s *shadowLog) set(j uint64, e shadowEntry) {
+	if j >= s.base {
+		s.entries[j-s.base] = e
+	}
+}
+
+// truncate keeps the indexes below j (at least base).
+func (s *shadowLog) truncate(j uint64) {
+	s.entries = s.entries[:max(j, s.base+1)-s.base]
+}
+
+func (s *shadowLog) append(e shadowEntry) { s.entries = append(s.entries, e) }
+
+// trim forgets the indexes below to (a node's snapshot moved past them),
+// once that is many entries: copying the rest stays linear.
+func (s *shadowLog) trim(to uint64) {
+	if to <= s.base || to-s.base < 4096 || to > s.last() {
+		return
+	}
+	s.entries = slices.Clone(s.entries[to-s.base:])
+	s.base = to
+}
 
 type nodeState struct {
 	srv   Node     // current incarnation, nil while down
@@ -318,11 +379,11 @@ type nodeState struct {
 
 	// Per incarnation.
 	term, vote, commit uint64
-	leaderTerm         uint64        // term this incarnation was last seen leading (0: none)
-	lcNext             uint64        // next committed index to check against its log while it leads
-	shadow             []shadowEntry // its log as registered, index 0 a sentinel
-	rewrites           uint64        // its Status.LogRewrites when shadow was last brought up to date
-	checkedCommit      uint64        // committed prefix already compared with the committed table
+	leaderTerm         uint64    // term this incarnation was last seen leading (0: none)
+	lcNext             uint64    // next committed index to check against its log while it leads
+	shadow             shadowLog // its log as registered, from its snapshot's index (a sentinel) on
+	rewrites           uint64    // its Status.LogRewrites when shadow was last brought up to date
+	checkedCommit      uint64    // committed prefix already compared with the committed table
 
 	// Applies, per incarnation (reset at the start event, which precedes
 	// the replay's applies). sm is the checker's own replica of the
@@ -619,7 +680,12 @@ func (ck *Checker) startIncarnation(id int, ns *nodeState, s Node, st *raft.Stat
 		ns.voteLostTerm = st.Term
 	}
 	ns.leaderTerm, ns.lcNext = 0, 0
-	ns.shadow = append(ns.shadow[:0], shadowEntry{})
+	// The copy starts at the snapshot's index: what is behind it the node
+	// applied before (OnApply saw it) or installed (the snapshot checks
+	// cover it).
+	base := max(st.FirstIndex, 1) - 1
+	term, _ := s.LogTerm(base)
+	ns.shadow.reset(base, term)
 	ns.confIdx = ns.confIdx[:0]
 	ns.startCommit = st.Commit
 	ns.rewrites = st.LogRewrites
@@ -715,7 +781,7 @@ func (ck *Checker) trackLog(id int, ns *nodeState, s Node, st *raft.Status, prev
 			id, st.LastIndex, st.Commit)
 		return
 	}
-	checked := uint64(len(ns.shadow) - 1)
+	checked := ns.shadow.last()
 	last := st.LastIndex
 	from := checked + 1
 	if st.LogRewrites != ns.rewrites || last < checked {
@@ -733,8 +799,8 @@ func (ck *Checker) trackLog(id int, ns *nodeState, s Node, st *raft.Status, prev
 			// What the log no longer holds below its snapshot's index
 			// the snapshot replaced: unknown here (the snapshot checks
 			// cover it), not a difference.
-			for j := lo; j < fi-1 && j <= checked; j++ {
-				ns.shadow[j] = shadowEntry{}
+			for j := max(lo, ns.shadow.base); j < fi-1 && j <= checked; j++ {
+				ns.shadow.set(j, shadowEntry{})
 			}
 			lo = max(lo, fi-1)
 		}
@@ -745,10 +811,10 @@ func (ck *Checker) trackLog(id int, ns *nodeState, s Node, st *raft.Status, prev
 				got = fmt.Sprintf("term %d", t)
 			}
 			ck.fail(invCommittedNeverLost, "n%d's committed entry %d (term %d) was replaced by %s: its log was rewritten at or below its commit index %d",
-				id, j, ns.shadow[j].term, got, prevCommit)
+				id, j, ns.shadow.at(j).term, got, prevCommit)
 			return
 		}
-		ns.shadow = ns.shadow[:j]
+		ns.shadow.truncate(j)
 		ns.checkedCommit = min(ns.checkedCommit, j-1)
 		for len(ns.confIdx) > 0 && ns.confIdx[len(ns.confIdx)-1] >= j {
 			ns.confIdx = ns.confIdx[:len(ns.confIdx)-1]
@@ -760,12 +826,12 @@ func (ck *Checker) trackLog(id int, ns *nodeState, s Node, st *raft.Status, prev
 		if !ok {
 			// Compacted away (behind a snapshot): nothing to compare.
 			t, _ := s.LogTerm(j)
-			ns.shadow = append(ns.shadow, shadowEntry{term: t})
+			ns.shadow.append(shadowEntry{term: t})
 			continue
 		}
 		h := hashEntry(&e)
-		prev := ns.shadow[j-1].term
-		ns.shadow = append(ns.shadow, shadowEntry{term: e.Term, hash: h})
+		prev := ns.shadow.at(j - 1).term
+		ns.shadow.append(shadowEntry{term: e.Term, hash: h})
 		ck.stats.Registered++
 		if e.Type == raftpb.EntryConfChange {
 			if st.Role == raft.Leader && e.Term == st.Term {
@@ -783,6 +849,33 @@ func (ck *Checker) trackLog(id int, ns *nodeState, s Node, st *raft.Status, prev
 			}
 		}
 	}
+	ns.shadow.trim(max(st.FirstIndex, 1) - 1)
+	ck.raiseFloor()
+}
+
+// raiseFloor drops the tables' indexes below every server's copy of its
+// log (see floor), once that is many entries.
+func (ck *Checker) raiseFloor() {
+	low := uint64(math.MaxUint64)
+	for id := 1; id < len(ck.nodes); id++ {
+		if ns := &ck.nodes[id]; ns.seen {
+			low = min(low, ns.shadow.base)
+		} else if ck.c != nil && id <= ck.c.Servers() {
+			return // a server not seen yet may register anything
+		}
+	}
+	if low == math.MaxUint64 || low < ck.floor+8192 {
+		return
+	}
+	k := low - ck.floor
+	ck.pairs = slices.Clone(ck.pairs[min(k, uint64(len(ck.pairs))):])
+	ck.committed = slices.Clone(ck.committed[min(k, uint64(len(ck.committed))):])
+	for key := range ck.extraPairs { //detguard:unordered deleting what is below the floor, in any order
+		if key.index < low {
+			delete(ck.extraPairs, key)
+		}
+	}
+	ck.floor = low
 }
 
 // firstDifference is the first index in [from, to] where the node's log
@@ -793,12 +886,12 @@ func (ck *Checker) firstDifference(s Node, ns *nodeState, from, to uint64) uint6
 	for j := from; j <= to; j++ {
 		e, ok := s.LogEntry(j)
 		if !ok {
-			if t, ok := s.LogTerm(j); ok && t == ns.shadow[j].term {
+			if t, ok := s.LogTerm(j); ok && t == ns.shadow.at(j).term {
 				continue // compacted: only the term is left to compare
 			}
 			return j
 		}
-		if se := ns.shadow[j]; e.Term != se.term || hashEntry(&e) != se.hash {
+		if se := ns.shadow.at(j); e.Term != se.term || hashEntry(&e) != se.hash {
 			return j
 		}
 	}
@@ -808,10 +901,13 @@ func (ck *Checker) firstDifference(s Node, ns *nodeState, from, to uint64) uint6
 // register records that node id's log holds (index, term) with data hash h
 // after an entry of term prev, and checks that against every other log.
 func (ck *Checker) register(id int, index, term, prev, h uint64) {
-	for uint64(len(ck.pairs)) <= index {
+	if index < ck.floor {
+		return // behind every snapshot: see floor
+	}
+	for uint64(len(ck.pairs)) <= index-ck.floor {
 		ck.pairs = append(ck.pairs, pairInfo{})
 	}
-	p := &ck.pairs[index]
+	p := &ck.pairs[index-ck.floor]
 	var got pairInfo
 	switch {
 	case !p.set:
@@ -842,8 +938,9 @@ func (ck *Checker) register(id int, index, term, prev, h uint64) {
 // data, with the committed table, filling it where the node is the first
 // to know.
 func (ck *Checker) trackCommit(id int, ns *nodeState, s Node, st *raft.Status) {
-	top := min(st.Commit, uint64(len(ns.shadow)-1))
-	for j := ns.checkedCommit + 1; j <= top; j++ {
+	top := min(st.Commit, ns.shadow.last())
+	// (Entries behind the snapshot are not in the log to compare.)
+	for j := max(ns.checkedCommit+1, st.FirstIndex); j <= top; j++ {
 		e, ok := s.LogEntry(j)
 		if !ok {
 			continue // compacted: not comparable
@@ -861,10 +958,13 @@ func (ck *Checker) trackCommit(id int, ns *nodeState, s Node, st *raft.Status) {
 // observeCommitted records that node id holds (index, term, h) as
 // committed (applied, or under its commit index) while at term obs.
 func (ck *Checker) observeCommitted(id int, index, term, h, obs uint64, applied bool) {
-	for uint64(len(ck.committed)) <= index {
+	if index < ck.floor {
+		return // behind every snapshot: see floor
+	}
+	for uint64(len(ck.committed)) <= index-ck.floor {
 		ck.committed = append(ck.committed, committedEntry{})
 	}
-	ce := &ck.committed[index]
+	ce := &ck.committed[index-ck.floor]
 	if !ce.known {
 		*ce = committedEntry{known: true, applied: applied, term: term, hash: h, obsTerm: obs, by: id}
 		if index > ck.high {
@@ -910,23 +1010,29 @@ func (ck *Checker) checkLeader(id int, ns *nodeState, st *raft.Status) {
 			ck.leaders[term] = uint64(id)
 		}
 		// Newly seen leading: it must hold everything committed before.
+		// Entries behind its snapshot are not compared: it applied each
+		// of them, and OnApply compared it with the committed one (a scan
+		// from index 1 cost every election the length of the whole
+		// history).
+		from := max(st.FirstIndex, 2, ck.floor+1) - 1
 		if !ck.skipped(invLeaderCompleteness) {
-			for j := uint64(1); j <= ck.high; j++ {
-				if ce := &ck.committed[j]; ce.known && ce.obsTerm < term {
+			for j := max(from, ck.floor); j <= ck.high; j++ {
+				if ce := &ck.committed[j-ck.floor]; ce.known && ce.obsTerm < term {
 					if !ck.leaderHolds(id, ns, st, j, ce) {
 						return
 					}
 				}
 			}
 		}
-		ns.lcNext = 1
+		ns.lcNext = from
 	}
 	if ck.skipped(invLeaderCompleteness) {
 		return
 	}
 	// Then, as commits become known, everything committed below its term.
+	ns.lcNext = max(ns.lcNext, ck.floor)
 	for ns.lcNext <= ck.high {
-		ce := &ck.committed[ns.lcNext]
+		ce := &ck.committed[ns.lcNext-ck.floor]
 		if !ce.known || ce.obsTerm >= term {
 			break
 		}
@@ -942,12 +1048,12 @@ func (ck *Checker) leaderHolds(id int, ns *nodeState, st *raft.Status, j uint64,
 	if ce.applied {
 		how = "applied by"
 	}
-	if j >= uint64(len(ns.shadow)) {
+	if j > ns.shadow.last() {
 		ck.fail(invLeaderCompleteness, "n%d leads term %d with last index %d, but entry %d (term %d) was %s n%d at term %d",
 			id, st.Term, st.LastIndex, j, ce.term, how, ce.by, ce.obsTerm)
 		return false
 	}
-	if se := ns.shadow[j]; se.term != 0 && se.term != ce.term {
+	if se := ns.shadow.at(j); se.term != 0 && se.term != ce.term {
 		ck.fail(invLeaderCompleteness, "n%d leads term %d with entry %d of term %d, but entry %d of term %d was %s n%d at term %d",
 			id, st.Term, j, se.term, j, ce.term, how, ce.by, ce.obsTerm)
 		return false

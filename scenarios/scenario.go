@@ -82,7 +82,7 @@ type ServerTuning struct {
 	MaxInflightMsgs int           // server max-inflight 64
 	// The snapshot policy; -1 is what the script writes as 0 (never
 	// snapshot, no size condition, no trailing entries).
-	SnapshotEntries int     // server snapshot-entries 10000
+	SnapshotEntries int     // server snapshot-entries 1000
 	SnapshotRatio   float64 // server snapshot-ratio 10
 	TrailingEntries int     // server trailing-entries 1000
 	// MaxDriftPPM bounds clock drift for lease reads; -1 is what the
@@ -121,6 +121,7 @@ func (s *Scenario) baseOptions(seed uint64) runner.Options {
 	o.Server.SnapshotRatio = s.Server.SnapshotRatio
 	o.Server.TrailingEntries = s.Server.TrailingEntries
 	o.KeepMessages = s.countsMessages()
+	o.Record = true // expectations are judged on the samples
 	o.Server.Reads = s.Reads
 	o.Server.MaxDriftPPM = s.Server.MaxDriftPPM
 	return o

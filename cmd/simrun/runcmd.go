@@ -499,7 +499,7 @@ func snapshotPolicy(c server.Config) string {
 	case n < 0:
 		return "never"
 	case n == 0:
-		n = 10000
+		n = server.DefaultSnapshotEntries
 	}
 	if k == 0 {
 		k = 10

@@ -210,7 +210,7 @@ func Check(ops []history.Operation, budget Budget) Result {
 	res.Keys = len(keys)
 	var x search
 	for _, key := range keys {
-		h := newKeyOps(key, ops, byKey[key])
+		h := newKeyOps(key, ops, byKey[key], nil)
 		limit := budget.forKey(len(byKey[key]))
 		starts := []State{{}}
 		var used int64
@@ -221,7 +221,7 @@ func Check(ops []history.Operation, budget Budget) Result {
 			if limit >= 0 {
 				left = limit - used
 			}
-			ends, steps, out := x.endStates(seg, h.viable, starts, left)
+			ends, steps, out := x.endStates(seg, viable(seg), starts, left)
 			used += steps
 			res.Steps += steps
 			if out {

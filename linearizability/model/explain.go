@@ -63,8 +63,11 @@ type Conflict struct {
 // re-check does not come back Illegal is left out). Check cuts histories
 // into segments and keeps no partial orders; the prefix ends where the
 // check found the failure, so the re-check costs what the history up to
-// there does.
+// there does. An Online result keeps no history and has none.
 func (r Result) Conflicts() []Conflict {
+	if r.history == nil {
+		return nil // an online check's result: it kept no history
+	}
 	var out []Conflict
 	for _, key := range r.FailingKeys {
 		if c, ok := r.conflict(key); ok {

@@ -69,40 +69,63 @@ type segOp struct {
 
 // keyOps is one key's operations, in call order, ready to cut.
 type keyOps struct {
-	key    string
-	ops    []segOp
-	viable []string // the key's viable values (ModelFor's pruning)
+	key string
+	ops []segOp
+	// earlier are the values of the key's unknown appends that are not
+	// among ops (an online check's, from before its last cut): a value
+	// shows a write followed by any of the key's unknown appends.
+	earlier []string
 }
 
 // newKeyOps gathers the operations of key, at positions idx of ops, with
 // their outcomes as Operations gives them to porcupine (unknown or stale:
-// returns at infinity), and the key's viable values (ModelFor's pruning).
-func newKeyOps(key string, ops []history.Operation, idx []int) *keyOps {
-	h := &keyOps{key: key, ops: make([]segOp, 0, len(idx))}
+// returns at infinity). earlier are the values of the key's unknown
+// appends that are not among them (see keyOps).
+func newKeyOps(key string, ops []history.Operation, idx []int, earlier []string) *keyOps {
+	h := &keyOps{key: key, ops: make([]segOp, 0, len(idx)), earlier: earlier}
 	for _, i := range idx {
-		op := &ops[i]
-		s := segOp{call: op.Call, ret: op.Return, cmd: op.Input, res: op.Output, pos: i}
-		s.unknown = op.Unknown || op.Output.Stale
-		switch {
-		case s.unknown:
-			s.ret, s.res = Infinity, kv.Result{}
-		case s.ret < s.call:
-			s.ret = s.call
-		}
-		s.end = s.ret
-		switch {
-		case !s.unknown && s.res.Found:
-			h.viable = append(h.viable, s.res.Value)
-		case s.unknown && s.cmd.Op == kv.OpCAS:
-			h.viable = append(h.viable, s.cmd.Expected)
-		}
-		h.ops = append(h.ops, s)
+		h.ops = append(h.ops, segOpOf(&ops[i], i))
 	}
-	slices.Sort(h.viable)
-	h.viable = slices.Compact(h.viable)
 	h.keepObservable()
 	slices.SortStableFunc(h.ops, func(a, b segOp) int { return cmp.Compare(a.call, b.call) })
 	return h
+}
+
+// segOpOf is op, at position pos of the history, with its outcome as
+// Operations gives it to porcupine (unknown or stale: returns at
+// infinity).
+func segOpOf(op *history.Operation, pos int) segOp {
+	s := segOp{call: op.Call, ret: op.Return, cmd: op.Input, res: op.Output, pos: pos}
+	s.unknown = op.Unknown || op.Output.Stale
+	switch {
+	case s.unknown:
+		s.ret, s.res = Infinity, kv.Result{}
+	case s.ret < s.call:
+		s.ret = s.call
+	}
+	s.end = s.ret
+	return s
+}
+
+// viable returns the values ops can show, sorted: every known result's
+// value and every unknown CAS's Expected, the pruning of ModelFor. A
+// segment's own suffice: an unknown write's value must be observed within
+// its segment (an end state is never Unseen), so a state no value of the
+// segment extends leads nowhere. (Keeping the pruning to the segment is
+// what lets an online check, which cannot know later values, search a
+// segment exactly as the whole history's check does.)
+func viable(ops []segOp) []string {
+	var out []string
+	for i := range ops {
+		switch s := &ops[i]; {
+		case !s.unknown && s.res.Found:
+			out = append(out, s.res.Value)
+		case s.unknown && s.cmd.Op == kv.OpCAS:
+			out = append(out, s.cmd.Expected)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // writes reports whether cmd can change a key: put, append and CAS.
@@ -113,7 +136,7 @@ func writes(cmd kv.Command) bool {
 // keepObservable gives every unknown operation its deadline (as end) and
 // drops the ones that never take effect before the end marker.
 func (h *keyOps) keepObservable() {
-	var appends []string // values of the key's unknown appends
+	appends := slices.Clone(h.earlier) // values of the key's unknown appends
 	unknownWrites := false
 	for i := range h.ops {
 		if op := &h.ops[i]; op.unknown && writes(op.cmd) {

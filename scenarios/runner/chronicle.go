@@ -3,6 +3,7 @@ package runner
 import (
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/seed4fee1fef/raftsim/faults"
 	"github.com/seed4fee1fef/raftsim/linearizability/history"
@@ -31,10 +32,20 @@ type Chronicle struct {
 	// End is when the run ended.
 	End sim.Time
 
+	// record: Roles, Life, Faults and answers are kept (a run with
+	// Options.Record); otherwise only what the metrics need.
+	record  bool
 	answers map[answerKey]Answer
 	open    map[int]int // fault index -> position in Faults, while active
-	c       *cluster.Cluster
-	w       *sim.World
+	// leading are the servers that believe they lead now, ledSince
+	// when the current span in which some server leads began, and led
+	// the time of the spans before: leaderless time, counted as it goes
+	// whether or not the rest is kept.
+	leading  map[int]bool
+	ledSince sim.Time
+	led      time.Duration // time during which some server led, so far
+	c        *cluster.Cluster
+	w        *sim.World
 }
 
 // RoleChange is one server changing role or leader.
@@ -114,12 +125,48 @@ type answerKey struct {
 	server      int
 }
 
-func newChronicle(w *sim.World, servers int) *Chronicle {
-	return &Chronicle{Names: cluster.Names{Servers: servers}, w: w,
-		answers: map[answerKey]Answer{}, open: map[int]int{}}
+// newChronicle starts a chronicle; it keeps its lists (which grow with
+// the run, and only reports and explanations read) only if record.
+func newChronicle(w *sim.World, servers int, record bool) *Chronicle {
+	ch := &Chronicle{Names: cluster.Names{Servers: servers}, w: w, record: record, open: map[int]int{}, leading: map[int]bool{}}
+	if record {
+		ch.answers = map[answerKey]Answer{}
+	}
+	return ch
+}
+
+// lead counts leaderless time as servers start and stop leading: some
+// server led from the first start to the last stop (Tenures' spans).
+func (ch *Chronicle) lead(node int, on bool) {
+	now := ch.w.Now()
+	was := len(ch.leading) > 0
+	if on {
+		ch.leading[node] = true
+	} else {
+		delete(ch.leading, node)
+	}
+	switch is := len(ch.leading) > 0; {
+	case is && !was:
+		ch.ledSince = now
+	case was && !is:
+		ch.led += now.Sub(ch.ledSince)
+	}
+}
+
+// Leaderless is how long in [0, end) no server believed it led.
+func (ch *Chronicle) Leaderless(end sim.Time) time.Duration {
+	led := ch.led
+	if len(ch.leading) > 0 {
+		led += end.Sub(ch.ledSince)
+	}
+	return end.Duration() - led
 }
 
 func (ch *Chronicle) role(id uint64, role raft.Role, lead, term uint64) {
+	ch.lead(int(id), role == raft.Leader)
+	if !ch.record {
+		return
+	}
 	ch.Roles = append(ch.Roles, RoleChange{At: ch.w.Now(), Node: int(id), Role: role, Lead: int(lead), Term: term})
 }
 
@@ -167,13 +214,18 @@ func (ch *Chronicle) event(e *sim.Event) {
 	default:
 		return
 	}
-	ch.Life = append(ch.Life, LifeEvent{At: e.At, Node: n, Kind: k, Note: e.Note})
+	if k == LifeCrash || k == LifeExit {
+		ch.lead(n, false)
+	}
+	if ch.record {
+		ch.Life = append(ch.Life, LifeEvent{At: e.At, Node: n, Kind: k, Note: e.Note})
+	}
 }
 
 // sent sees every message a server sends; an answer that completes a
 // client operation is filed with the server's view of itself.
 func (ch *Chronicle) sent(from, to uint64, msg []byte) {
-	if int(to) <= ch.Names.Servers || ch.c == nil {
+	if ch.answers == nil || int(to) <= ch.Names.Servers || ch.c == nil {
 		return
 	}
 	tag, body, err := kv.SplitTag(msg)
@@ -198,6 +250,9 @@ func (ch *Chronicle) sent(from, to uint64, msg []byte) {
 
 // FaultBegan and FaultEnded make the runner's target a faults.Observer.
 func (ch *Chronicle) FaultBegan(i int, f faults.Fault, desc string) {
+	if !ch.record {
+		return
+	}
 	ch.open[i] = len(ch.Faults)
 	ch.Faults = append(ch.Faults, FaultSpan{Index: i, Fault: f, Desc: desc, Begin: ch.w.Now(), End: ch.w.Now()})
 }

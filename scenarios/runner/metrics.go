@@ -1,9 +1,9 @@
 package runner
 
 import (
-	"slices"
 	"time"
 
+	"github.com/seed4fee1fef/raftsim/linearizability/history"
 	"github.com/seed4fee1fef/raftsim/raft"
 	"github.com/seed4fee1fef/raftsim/raft/kv"
 	"github.com/seed4fee1fef/raftsim/raft/raftpb"
@@ -87,11 +87,14 @@ type metrics struct {
 	// proposed are each leader's client commands awaiting commit, in
 	// index order (index id-1), and commitLat the latencies measured.
 	proposed  [][]proposal
-	commitLat []time.Duration
+	commitLat dist
 	// fsyncs counts servers' fsyncs; slowSyncs are the latencies of the
 	// ones that took time.
 	fsyncs    uint64
-	slowSyncs []time.Duration
+	slowSyncs dist
+	// clientLat and readLat are the latencies of completed operations
+	// and of completed gets (op, as the history hands them on).
+	clientLat, readLat dist
 }
 
 type proposal struct {
@@ -118,7 +121,7 @@ func (m *metrics) commit(id, index uint64) {
 	q := m.proposed[id-1]
 	k := 0
 	for ; k < len(q) && q[k].index <= index; k++ {
-		m.commitLat = append(m.commitLat, m.w.Now().Sub(q[k].at))
+		m.commitLat.add(m.w.Now().Sub(q[k].at))
 	}
 	m.proposed[id-1] = q[k:]
 }
@@ -141,17 +144,21 @@ func (m *metrics) disk(id sim.NodeID, op disk.Op) {
 	}
 	m.fsyncs++
 	if op.Latency > 0 {
-		m.slowSyncs = append(m.slowSyncs, op.Latency)
+		m.slowSyncs.add(op.Latency)
 	}
 }
 
-// percentiles returns the p50 and p99 of ds (zero if empty); it sorts ds.
-func percentiles(ds []time.Duration) (p50, p99 time.Duration) {
-	if len(ds) == 0 {
-		return 0, 0
+// finished sees a client operation finish (history.Watch): a completed
+// one counts toward the latencies.
+func (m *metrics) finished(op *history.Operation) {
+	if op.Unknown {
+		return
 	}
-	slices.Sort(ds)
-	return ds[len(ds)*50/100], ds[min(len(ds)-1, len(ds)*99/100)]
+	d := time.Duration(op.Return - op.Call)
+	m.clientLat.add(d)
+	if op.Input.Op == kv.OpGet {
+		m.readLat.add(d)
+	}
 }
 
 // snapshot counts a snapshot taken or installed by server id.
@@ -204,18 +211,9 @@ func (m *metrics) finish(c *cluster.Cluster) Metrics {
 	}
 	cs := c.ClientStats()
 	out.OpsIssued, out.OpsCompleted, out.OpsUnknown = cs.Issued, cs.Completed, cs.GaveUp
-	var lat, reads []time.Duration
-	for _, op := range c.History.Operations() {
-		if !op.Unknown {
-			lat = append(lat, time.Duration(op.Return-op.Call))
-			if op.Input.Op == kv.OpGet {
-				reads = append(reads, time.Duration(op.Return-op.Call))
-			}
-		}
-	}
-	out.ClientLatencyP50, out.ClientLatencyP99 = percentiles(lat)
-	out.ReadLatencyP50, out.ReadLatencyP99 = percentiles(reads)
-	out.CommitLatencyP50, out.CommitLatencyP99 = percentiles(m.commitLat)
+	out.ClientLatencyP50, out.ClientLatencyP99 = m.clientLat.percentiles()
+	out.ReadLatencyP50, out.ReadLatencyP99 = m.readLat.percentiles()
+	out.CommitLatencyP50, out.CommitLatencyP99 = m.commitLat.percentiles()
 	k := m.counters
 	out.ElectionsStarted, out.ReadRounds, out.RoundReads, out.LeaseReads = k.Campaigns, k.ReadRounds, k.RoundReads, k.LeaseReads
 	out.Transfers, out.TransfersAborted = k.Transfers, k.TransfersAborted
@@ -226,13 +224,12 @@ func (m *metrics) finish(c *cluster.Cluster) Metrics {
 		out.TermChangesPerHour = float64(m.maxTerm-1) / hours
 	}
 	out.Fsyncs = m.fsyncs
-	if slow := len(m.slowSyncs); slow > 0 && m.fsyncs > 0 {
+	if slow := m.slowSyncs.n; slow > 0 && m.fsyncs > 0 {
 		// The p99 of every fsync: the fast ones (latency 0) are the
 		// first fsyncs-slow of the sorted list.
 		i := min(m.fsyncs-1, m.fsyncs*99/100)
-		if fast := m.fsyncs - uint64(slow); i >= fast {
-			slices.Sort(m.slowSyncs)
-			out.FsyncLatencyP99 = m.slowSyncs[i-fast]
+		if fast := m.fsyncs - slow; i >= fast {
+			out.FsyncLatencyP99 = m.slowSyncs.at(i - fast)
 		}
 	}
 	net := m.w.Net()

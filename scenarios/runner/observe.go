@@ -62,21 +62,27 @@ func (s Sample) MaxCommit() uint64 {
 	return c
 }
 
-// sampler records a Sample every SampleEvery of virtual time.
+// sampler records a Sample every SampleEvery of virtual time: every one
+// if record, else only the last (and, either way, the largest log any
+// server held).
 type sampler struct {
 	w       *sim.World
 	c       *cluster.Cluster
+	record  bool
 	samples []Sample
 	incs    []int
 	up      []bool
+	// logEntriesMax and logBytesMax are the most entries and entry bytes
+	// any server's log held in a sample.
+	logEntriesMax, logBytesMax uint64
 	// maxEvents is the run's event budget; overBudget says the sampler
 	// stopped the world because the trace outgrew it.
 	maxEvents  uint64
 	overBudget bool
 }
 
-func startSampler(w *sim.World, c *cluster.Cluster, maxEvents uint64) *sampler {
-	s := &sampler{w: w, c: c, incs: make([]int, c.Servers()), up: make([]bool, c.Servers()), maxEvents: maxEvents}
+func startSampler(w *sim.World, c *cluster.Cluster, maxEvents uint64, record bool) *sampler {
+	s := &sampler{w: w, c: c, record: record, incs: make([]int, c.Servers()), up: make([]bool, c.Servers()), maxEvents: maxEvents}
 	var tick func()
 	tick = func() {
 		if maxEvents > 0 && w.Trace().Len() > maxEvents {
@@ -92,7 +98,13 @@ func startSampler(w *sim.World, c *cluster.Cluster, maxEvents uint64) *sampler {
 }
 
 func (s *sampler) take() {
-	smp := Sample{At: s.w.Now(), Nodes: make([]NodeSample, s.c.Servers())}
+	smp := Sample{At: s.w.Now()}
+	if !s.record && len(s.samples) == 1 {
+		smp.Nodes = s.samples[0].Nodes[:0] // the last sample's memory: only it is kept
+	} else {
+		smp.Nodes = make([]NodeSample, s.c.Servers())
+	}
+	smp.Nodes = smp.Nodes[:s.c.Servers()]
 	for i := range smp.Nodes {
 		id := i + 1
 		up := s.w.Up(sim.NodeID(id))
@@ -108,6 +120,11 @@ func (s *sampler) take() {
 			n.Recovering = st.Recovering
 		}
 		smp.Nodes[i] = n
+		s.logEntriesMax, s.logBytesMax = max(s.logEntriesMax, n.LogEntries), max(s.logBytesMax, n.LogBytes)
+	}
+	if !s.record && len(s.samples) == 1 {
+		s.samples[0] = smp
+		return
 	}
 	s.samples = append(s.samples, smp)
 }

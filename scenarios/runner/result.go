@@ -49,7 +49,8 @@ type Result struct {
 	// against them.
 	FinalConfig string
 	FinalVoters []int
-	// Samples are the cluster's state every SampleEvery, for expectations.
+	// Samples are the cluster's state every SampleEvery, for expectations
+	// and reports; without Options.Record, only the last one.
 	Samples []Sample
 	// SnapshotsInstalled counts, per server (index id-1), the snapshots it
 	// installed from a leader.
@@ -58,7 +59,7 @@ type Result struct {
 	// (for counting expectations), if Options.KeepMessages asked.
 	Messages []Message
 	// Chronicle is what happened to each server and who answered each
-	// operation, for reports and explanations.
+	// operation (with Options.Record), for reports and explanations.
 	Chronicle *Chronicle
 	// Explanations tell the run's failures in a person's terms (see
 	// Explanation): one per failing key, invariant, liveness failure.
@@ -75,6 +76,10 @@ type Result struct {
 	// fault explains: reported, not counted.
 	Expected Expectations
 	Excused  []string
+	// Rechecked says why the run's online linearizability check could not
+	// tell its result, so the run was run again keeping its whole history
+	// ("": it could; see Options.Record).
+	Rechecked string
 	// Verdict is the overall outcome; Failures says why it is not Pass.
 	Verdict  Verdict
 	Pass     bool

@@ -14,6 +14,7 @@ import (
 
 	"github.com/seed4fee1fef/raftsim/faults"
 	"github.com/seed4fee1fef/raftsim/linearizability/client"
+	"github.com/seed4fee1fef/raftsim/linearizability/history"
 	"github.com/seed4fee1fef/raftsim/linearizability/invariants"
 	"github.com/seed4fee1fef/raftsim/linearizability/model"
 	"github.com/seed4fee1fef/raftsim/raft"
@@ -80,6 +81,15 @@ type Options struct {
 	// them); otherwise only the totals by type are kept, since the list
 	// grows with the run and was a sixth of the bytes a seed allocated.
 	KeepMessages bool
+	// Record keeps what only a reader of the run needs and what grows
+	// with its length: every 50ms sample (scenario expectations and a
+	// report's charts are drawn from them) and who answered each
+	// operation (a failure's explanation names them). Scenarios set it,
+	// and a run that keeps its full trace (the one a report is written
+	// from) keeps it whatever this says; other runs keep running figures
+	// instead, so their memory does not grow with their length. The run,
+	// its trace and its verdict are the same either way.
+	Record bool
 
 	_ struct{}
 }
@@ -233,6 +243,7 @@ func Run(opts Options) (*Result, error) {
 		FitLease(&opts.Server, s)
 		sched = &s
 	}
+	record := opts.Record || opts.Trace == sim.TraceFull
 	res := &Result{Options: opts, World: w}
 	m := newMetrics(w, opts.Servers)
 	// The invariant checker watches every event and stops the world at the
@@ -254,7 +265,7 @@ func Run(opts Options) (*Result, error) {
 			m.snapshot(id, ev == server.SnapshotInstalled)
 		}
 	}
-	chron := newChronicle(w, opts.Servers)
+	chron := newChronicle(w, opts.Servers, record)
 	scfg.OnRole = func(id uint64, role raft.Role, lead, term uint64) {
 		m.role(id, role, term)
 		chron.role(id, role, lead, term)
@@ -280,7 +291,27 @@ func Run(opts Options) (*Result, error) {
 	}
 	res.Cluster, res.Chronicle, chron.c = c, chron, c
 	ck.Install(c)
-	smp := startSampler(w, c, opts.MaxEvents)
+	// The history hands each operation on as it finishes: to the latency
+	// metrics, and without Record to the online linearizability check,
+	// after which it forgets the operation.
+	var online *model.Online
+	if !record {
+		online = model.NewOnline(opts.CheckBudget)
+		c.History.Forget()
+	}
+	c.History.Watch(func(i int, op *history.Operation, done bool) {
+		if done {
+			m.finished(op)
+		}
+		switch {
+		case online == nil:
+		case done:
+			online.Finished(i, op)
+		default:
+			online.Called(i, op)
+		}
+	})
+	smp := startSampler(w, c, opts.MaxEvents, record)
 
 	c.SetMinVoters(res.Options.MinVoters)
 	healAt := sim.Time(0)
@@ -311,16 +342,20 @@ func Run(opts Options) (*Result, error) {
 	}
 	res.Invariant = ck.Violation()
 	res.InvariantChecks = ck.Stats().Checks
-	res.Linearizability = model.Check(c.History.Operations(), opts.CheckBudget)
+	if online == nil {
+		res.Linearizability = model.Check(c.History.Operations(), opts.CheckBudget)
+	} else if lin, ok := online.Result(); ok {
+		res.Linearizability = lin
+	} else {
+		// The online check cannot tell (a value after one of its cuts
+		// showed a write behind it: stale reads do that): the same run
+		// again, keeping its history, is checked whole.
+		return recheck(res, online.Why())
+	}
 	res.Metrics = m.finish(c)
 	res.Metrics.ReadMode = opts.Server.Reads.String()
 	res.Samples = smp.samples
-	for _, s := range smp.samples {
-		for _, n := range s.Nodes {
-			res.Metrics.LogEntriesMax = max(res.Metrics.LogEntriesMax, n.LogEntries)
-			res.Metrics.LogBytesMax = max(res.Metrics.LogBytesMax, n.LogBytes)
-		}
-	}
+	res.Metrics.LogEntriesMax, res.Metrics.LogBytesMax = smp.logEntriesMax, smp.logBytesMax
 	res.SnapshotsInstalled = m.installed
 	res.StorageDamaged, res.StorageHit, res.StorageRecovered, res.FalseDamage, res.BeyondModel = storage.finish(w)
 	res.Messages = tr.messages
@@ -334,7 +369,7 @@ func Run(opts Options) (*Result, error) {
 	}
 	res.TraceHash, res.Events, res.VirtualTime = w.Trace().Hash(), w.Trace().Len(), w.Now()
 	chron.End = w.Now()
-	res.Metrics.LeaderlessTime = leaderless(chron.Tenures(), chron.End)
+	res.Metrics.LeaderlessTime = chron.Leaderless(chron.End)
 	res.CheckFailures = alwaysOn(res)
 	res.decide()
 	res.Explanations = explain(res)
@@ -383,6 +418,26 @@ func SwarmMinVoters(servers, set int) int {
 		return 3
 	}
 	return set
+}
+
+// recheck runs res's run again with Options.Record, so its whole history
+// is kept and checked: for a run whose online check could not tell its
+// result (why). Determinism makes it the same run; recheck makes sure
+// (same trace hash and events) and says so in Result.Rechecked.
+func recheck(res *Result, why string) (*Result, error) {
+	opts := res.Options
+	opts.Record = true
+	again, err := Run(opts)
+	if err != nil {
+		return nil, fmt.Errorf("re-running seed %d to check its whole history: %w", opts.Seed, err)
+	}
+	if again.TraceHash != res.World.Trace().Hash() || again.Events != res.World.Trace().Len() {
+		return nil, fmt.Errorf("seed %d is not deterministic: re-run to check its whole history gave trace hash %s after %d events, the run %s after %d",
+			opts.Seed, again.TraceHash, again.Events, res.World.Trace().Hash(), res.World.Trace().Len())
+	}
+	again.Options.Record = res.Options.Record
+	again.Rechecked = why
+	return again, nil
 }
 
 // WithFullTrace returns a result of the same run with its full trace kept:
@@ -443,18 +498,7 @@ func checkLiveness(w *sim.World, c *cluster.Cluster, healAt sim.Time, settle tim
 	return Liveness{OK: false, RecoveredAfter: settle}
 }
 
-func completedSince(c *cluster.Cluster, t sim.Time) bool {
-	ops := c.History.Operations()
-	for i := len(ops) - 1; i >= 0; i-- {
-		if ops[i].Call < int64(t) {
-			return false
-		}
-		if !ops[i].Unknown {
-			return true
-		}
-	}
-	return false
-}
+func completedSince(c *cluster.Cluster, t sim.Time) bool { return c.History.CompletedSince(int64(t)) }
 
 // haltedServers lists servers that stopped themselves (or refused to
 // start) with an error: a node that cannot trust its disk says so rather

@@ -1,0 +1,66 @@
+package runner_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/seed4fee1fef/raftsim/linearizability/model"
+	"github.com/seed4fee1fef/raftsim/raft/plant"
+	"github.com/seed4fee1fef/raftsim/scenarios"
+	"github.com/seed4fee1fef/raftsim/scenarios/runner"
+	"github.com/seed4fee1fef/raftsim/sim"
+)
+
+// A run checked online (it keeps no history) and the same run keeping
+// its history and checked whole give the same result, field for field,
+// and the same metrics; on the real implementation and with planted stale
+// reads, whose runs the online check may hand back (Rechecked).
+func TestOnlineCheckAgreesOnRuns(t *testing.T) {
+	seeds := uint64(24)
+	if testing.Short() {
+		seeds = 6
+	}
+	stale, err := scenarios.Load("minority-partition")
+	require.NoError(t, err)
+	rechecked, failed := 0, 0
+	for _, bugs := range []plant.Set{0, plant.Of(plant.StaleLeaderReads)} {
+		for seed := uint64(1); seed <= seeds; seed++ {
+			opts := runner.Options{Seed: seed, FaultTime: 10 * time.Second, Trace: sim.TraceHashOnly, Planted: bugs}
+			if bugs != 0 && seed%2 == 0 {
+				// A scenario that catches stale reads on most seeds.
+				opts = stale.Options(seed)
+				opts.Trace, opts.Planted = sim.TraceHashOnly, bugs
+			}
+			opts.Record = false
+			online, err := runner.Run(opts)
+			require.NoError(t, err)
+			opts.Record = true
+			whole, err := runner.Run(opts)
+			require.NoError(t, err)
+			require.Equal(t, whole.TraceHash, online.TraceHash)
+			if online.Rechecked != "" {
+				rechecked++
+				t.Logf("seed %d (%s) rechecked: %s", seed, bugs, online.Rechecked)
+			}
+			want, got := whole.Linearizability, online.Linearizability
+			if want.Verdict == model.NotLinearizable {
+				failed++
+			}
+			assert.Equal(t, want.Verdict, got.Verdict, "seed %d", seed)
+			assert.Equal(t, want.FailingKeys, got.FailingKeys, "seed %d", seed)
+			assert.Equal(t, want.Failures, got.Failures, "seed %d", seed)
+			assert.Equal(t, [7]int64{int64(want.Ops), int64(want.Keys), int64(want.UnknownOps), int64(want.StaleOps),
+				int64(want.Segments), int64(want.LargestSegment), want.Steps},
+				[7]int64{int64(got.Ops), int64(got.Keys), int64(got.UnknownOps), int64(got.StaleOps),
+					int64(got.Segments), int64(got.LargestSegment), got.Steps}, "seed %d", seed)
+			assert.Equal(t, whole.Verdict, online.Verdict, "seed %d", seed)
+			assert.Equal(t, whole.Failures, online.Failures, "seed %d", seed)
+			assert.Equal(t, whole.Metrics, online.Metrics, "seed %d", seed)
+		}
+	}
+	t.Logf("%d of %d runs rechecked; %d not linearizable", rechecked, 2*seeds, failed)
+	assert.Positive(t, failed, "some runs show the stale reads")
+}

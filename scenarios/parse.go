@@ -936,8 +936,10 @@ func (p *parser) checkRunLength(eff runner.Options) error {
 		total, eff.FaultTime, eff.Settle, eff.Drain, runner.MaxRunLength)
 }
 
-func cmpOr(v, def int) int {
-	if v == 0 {
+// cmpOr is v, or def if v is zero.
+func cmpOr[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
 		return def
 	}
 	return v

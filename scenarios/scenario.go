@@ -161,11 +161,12 @@ func (s *Scenario) Schedule(seed uint64) faults.Schedule {
 		if len(kinds) == 0 {
 			kinds = runner.DefaultKinds(eff.Servers)
 		}
+		runner.SwarmServer(seed, &eff.Server) // the timing the run draws (Options)
 		election := eff.Server.ElectionTimeout()
 		g := faults.Generate(sim.NewRand(seed, "schedule"), runner.SwarmGenOptions(seed, faults.GenOptions{
 			Servers: eff.Servers, Duration: eff.FaultTime, Kinds: kinds, MeanGap: r.MeanGap, Voters: s.Voters, Election: election}))
 		fs = runner.MergeFaults(g.Faults, runner.SwarmTransfers(seed, eff.Servers, eff.FaultTime, election))
-		fs = runner.MergeFaults(fs, runner.SwarmFaults(seed, eff.Servers, eff.FaultTime, kinds))
+		fs = runner.MergeFaults(fs, runner.SwarmFaults(seed, eff.Servers, eff.FaultTime, election, kinds))
 		sched.Swarm = g.Swarm
 	}
 	for _, f := range s.Faults {
@@ -220,9 +221,13 @@ func FromSchedule(opts runner.Options, sched faults.Schedule) *Scenario {
 		Servers:     o.Servers, Voters: slices.Clone(o.Voters), MinVoters: o.MinVoters, Clients: o.Clients, ClientGroups: cloneGroups(o.ClientGroups), Workload: o.Workload, Link: o.Link,
 		Reads:     o.Server.Reads,
 		FaultTime: o.FaultTime, Settle: o.Settle, Drain: o.Drain, Planted: o.Planted,
-		Server: ServerTuning{TickInterval: o.Server.TickInterval, ElectionTicks: o.Server.ElectionTicks,
-			HeartbeatTicks: o.Server.HeartbeatTicks, MaxSizePerMsg: o.Server.MaxSizePerMsg,
-			MaxInflightMsgs: o.Server.MaxInflightMsgs, SnapshotEntries: o.Server.SnapshotEntries,
+		// The timing and the snapshot interval are written even where
+		// they are the defaults: a replay (a shrunk regression script)
+		// must not change when a default does.
+		Server: ServerTuning{TickInterval: cmpOr(o.Server.TickInterval, server.DefaultTickInterval),
+			ElectionTicks:  cmpOr(o.Server.ElectionTicks, server.DefaultElectionTicks),
+			HeartbeatTicks: cmpOr(o.Server.HeartbeatTicks, server.DefaultHeartbeatTicks), MaxSizePerMsg: o.Server.MaxSizePerMsg,
+			MaxInflightMsgs: o.Server.MaxInflightMsgs, SnapshotEntries: cmpOr(o.Server.SnapshotEntries, server.DefaultSnapshotEntries),
 			SnapshotRatio: o.Server.SnapshotRatio, TrailingEntries: o.Server.TrailingEntries,
 			MaxDriftPPM: o.Server.MaxDriftPPM},
 	}

@@ -75,16 +75,7 @@ func alwaysOn(r *Result) []string {
 }
 
 // electionTimeout is the servers' election timeout on their own clocks.
-func (r *Result) electionTimeout() time.Duration {
-	tick, ticks := r.Options.Server.TickInterval, r.Options.Server.ElectionTicks
-	if tick == 0 {
-		tick = 10 * time.Millisecond
-	}
-	if ticks == 0 {
-		ticks = 10
-	}
-	return tick * time.Duration(ticks)
-}
+func (r *Result) electionTimeout() time.Duration { return r.Options.Server.ElectionTimeout() }
 
 // staleLeader finds a leader that went on leading next to a newer one for
 // longer than the bound, counting only time it was running.
@@ -211,34 +202,58 @@ func (r *Result) slowestClock(node int, from, to sim.Time) float64 {
 }
 
 // calmTerms finds a new term reached in a calm period after the cluster
-// had settled.
+// had settled: from every sample, or as the run went (a run without
+// Options.Record keeps only its last sample).
 func (r *Result) calmTerms() string {
-	ch := r.Chronicle
-	if ch == nil || len(r.Samples) == 0 {
+	if r.calmWatch != nil {
+		return r.calmWatch.found
+	}
+	if r.Chronicle == nil {
 		return ""
 	}
-	settledTerm, settledLead := uint64(0), 0
-	settled := false
+	var w calmWatch
 	for _, s := range r.Samples {
-		if !r.calm(s.At) {
-			settled = false
-			continue
+		w.sample(r, s)
+	}
+	return w.found
+}
+
+// calmWatch is calmTerms taking samples one at a time, in order: as the
+// run goes, each sample judged when it is taken. Whether a sample's
+// instant was calm is already known then: the faults and membership
+// commands that matter began at or before it, and one still holding
+// then covers it whenever it ends.
+type calmWatch struct {
+	calm        calmTracker
+	settled     bool
+	settledTerm uint64
+	settledLead int
+	found       string // the first failure
+}
+
+func (w *calmWatch) sample(r *Result, s Sample) {
+	if w.found != "" {
+		return
+	}
+	if !w.calm.at(r, s.At) {
+		w.settled = false
+		return
+	}
+	lead, term, ok := agreed(s)
+	if !w.settled {
+		if ok {
+			w.settled, w.settledTerm, w.settledLead = true, term, lead
 		}
-		lead, term, ok := agreed(s)
-		if !settled {
-			if ok {
-				settled, settledTerm, settledLead = true, term, lead
-			}
-			continue
-		}
-		for i, n := range s.Nodes {
-			if n.Up && n.Term > settledTerm {
-				return fmt.Sprintf("%s reached term %d at %v, though no fault was in effect since %s settled as leader of term %d",
-					ch.Names.Name(i+1), n.Term, s.At, ch.Names.Name(settledLead), settledTerm)
-			}
+		return
+	}
+	for i, n := range s.Nodes {
+		if n.Up && n.Term > w.settledTerm {
+			names := r.Chronicle.Names
+			w.found = fmt.Sprintf("%s reached term %d at %v, though no fault was in effect since %s settled as leader of term %d",
+				names.Name(i+1), n.Term, s.At, names.Name(w.settledLead), w.settledTerm)
+			return
 		}
 	}
-	return ""
 }
 
 // agreed says whether the cluster looks settled: a leader, and every up
@@ -261,6 +276,67 @@ func agreed(s Sample) (lead int, term uint64, ok bool) {
 		}
 	}
 	return lead, term, following > len(s.Nodes)/2
+}
+
+// calmTracker is calm for instants taken in order, each fault and
+// membership note looked at once (calm looks at every one for each
+// instant: over a long run's samples, a fourth of its CPU, and growing
+// with it). It reads what the chronicle holds by each instant: every
+// fault and note of it begun by then; one not known ended holds.
+type calmTracker struct {
+	nextFault int
+	holding   []int    // faults begun and not seen ended (indexes in Chronicle.Faults)
+	ended     bool     // some fault has ended
+	lastEnd   sim.Time // the latest end (membership: and settle) among them
+	nextNote  int
+	requested []string // membership commands requested and not ended, by Op
+	mEnded    bool
+	lastMEnd  sim.Time
+}
+
+// at is calm(t), for t no earlier than the previous call's.
+func (c *calmTracker) at(r *Result, t sim.Time) bool {
+	ch := r.Chronicle
+	from := t.Add(-3*r.electionTimeout() - SampleEvery)
+	for ; c.nextFault < len(ch.Faults) && ch.Faults[c.nextFault].Begin <= t; c.nextFault++ {
+		if ch.Faults[c.nextFault].Fault.Kind != faults.Quiet {
+			c.holding = append(c.holding, c.nextFault)
+		}
+	}
+	keep := c.holding[:0]
+	for _, i := range c.holding {
+		f := &ch.Faults[i]
+		if !f.Ended && f.Fault.Until > f.Fault.At {
+			keep = append(keep, i) // holds: not calm, whenever it ends
+			continue
+		}
+		end := f.End // an instantaneous fault: its begin
+		if f.Fault.Kind.Membership() {
+			end = end.Add(MembershipSettle)
+		}
+		if !c.ended || end > c.lastEnd {
+			c.ended, c.lastEnd = true, end
+		}
+	}
+	c.holding = keep
+	for ; c.nextNote < len(ch.Membership) && ch.Membership[c.nextNote].At <= t; c.nextNote++ {
+		n := ch.Membership[c.nextNote]
+		switch {
+		case n.What == "requested":
+			c.requested = append(c.requested, n.Op)
+		case strings.HasPrefix(n.What, "done") || strings.HasPrefix(n.What, "gave up") ||
+			strings.HasPrefix(n.What, "impossible") || strings.HasPrefix(n.What, "superseded"):
+			if slices.Contains(c.requested, n.Op) {
+				// The end of every request of that command before it.
+				c.requested = slices.DeleteFunc(c.requested, func(op string) bool { return op == n.Op })
+				if end := n.At.Add(MembershipSettle); !c.mEnded || end > c.lastMEnd {
+					c.mEnded, c.lastMEnd = true, end
+				}
+			}
+		}
+	}
+	return len(c.holding) == 0 && (!c.ended || c.lastEnd < from) &&
+		len(c.requested) == 0 && (!c.mEnded || c.lastMEnd < from)
 }
 
 // calm says whether no fault but a quiet period holds at t, nor has for

@@ -32,9 +32,10 @@ type Chronicle struct {
 	// End is when the run ended.
 	End sim.Time
 
-	// record: Roles, Life, Faults and answers are kept (a run with
-	// Options.Record); otherwise only what the metrics need.
-	record  bool
+	// answers: who answered each operation, kept only with
+	// Options.Record (only explanations read them, and they grow with
+	// every operation). Roles, Life and Faults are kept in every run:
+	// the always-on checks read them, and they grow with the faults.
 	answers map[answerKey]Answer
 	open    map[int]int // fault index -> position in Faults, while active
 	// leading are the servers that believe they lead now, ledSince
@@ -125,10 +126,10 @@ type answerKey struct {
 	server      int
 }
 
-// newChronicle starts a chronicle; it keeps its lists (which grow with
-// the run, and only reports and explanations read) only if record.
+// newChronicle starts a chronicle; it keeps who answered each operation
+// only if record.
 func newChronicle(w *sim.World, servers int, record bool) *Chronicle {
-	ch := &Chronicle{Names: cluster.Names{Servers: servers}, w: w, record: record, open: map[int]int{}, leading: map[int]bool{}}
+	ch := &Chronicle{Names: cluster.Names{Servers: servers}, w: w, open: map[int]int{}, leading: map[int]bool{}}
 	if record {
 		ch.answers = map[answerKey]Answer{}
 	}
@@ -164,9 +165,6 @@ func (ch *Chronicle) Leaderless(end sim.Time) time.Duration {
 
 func (ch *Chronicle) role(id uint64, role raft.Role, lead, term uint64) {
 	ch.lead(int(id), role == raft.Leader)
-	if !ch.record {
-		return
-	}
 	ch.Roles = append(ch.Roles, RoleChange{At: ch.w.Now(), Node: int(id), Role: role, Lead: int(lead), Term: term})
 }
 
@@ -217,9 +215,7 @@ func (ch *Chronicle) event(e *sim.Event) {
 	if k == LifeCrash || k == LifeExit {
 		ch.lead(n, false)
 	}
-	if ch.record {
-		ch.Life = append(ch.Life, LifeEvent{At: e.At, Node: n, Kind: k, Note: e.Note})
-	}
+	ch.Life = append(ch.Life, LifeEvent{At: e.At, Node: n, Kind: k, Note: e.Note})
 }
 
 // sent sees every message a server sends; an answer that completes a
@@ -250,9 +246,6 @@ func (ch *Chronicle) sent(from, to uint64, msg []byte) {
 
 // FaultBegan and FaultEnded make the runner's target a faults.Observer.
 func (ch *Chronicle) FaultBegan(i int, f faults.Fault, desc string) {
-	if !ch.record {
-		return
-	}
 	ch.open[i] = len(ch.Faults)
 	ch.Faults = append(ch.Faults, FaultSpan{Index: i, Fault: f, Desc: desc, Begin: ch.w.Now(), End: ch.w.Now()})
 }

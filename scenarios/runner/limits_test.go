@@ -36,11 +36,11 @@ func TestOptionsBeyondTheLimitsAreRefused(t *testing.T) {
 // A run whose trace outgrows the event budget stops with an error that
 // says so, instead of filling memory.
 func TestEventBudgetStopsARunaway(t *testing.T) {
-	_, err := runner.Run(runner.Options{Seed: 1, FaultTime: 10 * time.Second, Trace: sim.TraceHashOnly, MaxEvents: 5000})
+	_, err := runner.Run(runner.Options{Seed: 1, FaultTime: 10 * time.Second, Trace: sim.TraceHashOnly, MaxEvents: 2500})
 	require.Error(t, err)
 	var le *runner.LimitError
 	require.True(t, errors.As(err, &le), "%v", err)
-	assert.Contains(t, err.Error(), "more than 5000 events")
+	assert.Contains(t, err.Error(), "more than 2500 events")
 	assert.Contains(t, err.Error(), "shorten the run or use fewer servers or clients")
 	assert.Less(t, le.At, sim.Time(2*time.Second))
 }

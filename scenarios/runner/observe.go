@@ -75,6 +75,8 @@ type sampler struct {
 	// logEntriesMax and logBytesMax are the most entries and entry bytes
 	// any server's log held in a sample.
 	logEntriesMax, logBytesMax uint64
+	// onSample, if set, sees each sample as it is taken.
+	onSample func(Sample)
 	// maxEvents is the run's event budget; overBudget says the sampler
 	// stopped the world because the trace outgrew it.
 	maxEvents  uint64
@@ -121,6 +123,9 @@ func (s *sampler) take() {
 		}
 		smp.Nodes[i] = n
 		s.logEntriesMax, s.logBytesMax = max(s.logEntriesMax, n.LogEntries), max(s.logBytesMax, n.LogBytes)
+	}
+	if s.onSample != nil {
+		s.onSample(smp)
 	}
 	if !s.record && len(s.samples) == 1 {
 		s.samples[0] = smp

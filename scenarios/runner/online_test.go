@@ -1,6 +1,7 @@
 package runner_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -17,7 +18,7 @@ import (
 // A run checked online (it keeps no history) and the same run keeping
 // its history and checked whole give the same result, field for field,
 // and the same metrics; on the real implementation and with planted stale
-// reads, whose runs the online check may hand back (Rechecked).
+// reads, whose runs the online check may hand back (WholeHistory).
 func TestOnlineCheckAgreesOnRuns(t *testing.T) {
 	seeds := uint64(24)
 	if testing.Short() {
@@ -26,7 +27,8 @@ func TestOnlineCheckAgreesOnRuns(t *testing.T) {
 	stale, err := scenarios.Load("minority-partition")
 	require.NoError(t, err)
 	rechecked, failed := 0, 0
-	for _, bugs := range []plant.Set{0, plant.Of(plant.StaleLeaderReads)} {
+	checked := 0
+	for _, bugs := range []plant.Set{0, plant.Of(plant.StaleLeaderReads), plant.Of(plant.NoHeartbeats)} {
 		for seed := uint64(1); seed <= seeds; seed++ {
 			opts := runner.Options{Seed: seed, FaultTime: 10 * time.Second, Trace: sim.TraceHashOnly, Planted: bugs}
 			if bugs != 0 && seed%2 == 0 {
@@ -41,9 +43,9 @@ func TestOnlineCheckAgreesOnRuns(t *testing.T) {
 			whole, err := runner.Run(opts)
 			require.NoError(t, err)
 			require.Equal(t, whole.TraceHash, online.TraceHash)
-			if online.Rechecked != "" {
+			if online.WholeHistory != "" {
 				rechecked++
-				t.Logf("seed %d (%s) rechecked: %s", seed, bugs, online.Rechecked)
+				t.Logf("seed %d (%s) rechecked: %s", seed, bugs, online.WholeHistory)
 			}
 			want, got := whole.Linearizability, online.Linearizability
 			if want.Verdict == model.NotLinearizable {
@@ -59,8 +61,17 @@ func TestOnlineCheckAgreesOnRuns(t *testing.T) {
 			assert.Equal(t, whole.Verdict, online.Verdict, "seed %d", seed)
 			assert.Equal(t, whole.Failures, online.Failures, "seed %d", seed)
 			assert.Equal(t, whole.Metrics, online.Metrics, "seed %d", seed)
+			// The always-on checks judge the same, the term-stable one on
+			// each sample as the run went.
+			assert.Equal(t, whole.CheckFailures, online.CheckFailures, "seed %d", seed)
+			for _, f := range whole.CheckFailures {
+				if strings.HasPrefix(f, "check term-stable") {
+					checked++
+				}
+			}
 		}
 	}
-	t.Logf("%d of %d runs rechecked; %d not linearizable", rechecked, 2*seeds, failed)
+	t.Logf("%d of %d runs rechecked; %d not linearizable, %d failing term-stable", rechecked, 3*seeds, failed, checked)
 	assert.Positive(t, failed, "some runs show the stale reads")
+	assert.Positive(t, checked, "some runs fail the term-stable check (judged on every sample)")
 }

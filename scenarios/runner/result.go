@@ -76,10 +76,13 @@ type Result struct {
 	// fault explains: reported, not counted.
 	Expected Expectations
 	Excused  []string
-	// Rechecked says why the run's online linearizability check could not
-	// tell its result, so the run was run again keeping its whole history
-	// ("": it could; see Options.Record).
-	Rechecked string
+	// calmWatch is the term-stable check as the run went, for a run that
+	// kept only its last sample.
+	calmWatch *calmWatch
+	// WholeHistory says why the run's online linearizability check could
+	// not tell its result, so the run was run again keeping its whole
+	// history ("": it could; see Options.Record).
+	WholeHistory string
 	// Verdict is the overall outcome; Failures says why it is not Pass.
 	Verdict  Verdict
 	Pass     bool

@@ -82,9 +82,10 @@ type Options struct {
 	// grows with the run and was a sixth of the bytes a seed allocated.
 	KeepMessages bool
 	// Record keeps what only a reader of the run needs and what grows
-	// with its length: every 50ms sample (scenario expectations and a
-	// report's charts are drawn from them) and who answered each
-	// operation (a failure's explanation names them). Scenarios set it,
+	// with its length: the whole client history, every 50ms sample
+	// (scenario expectations and a report's charts are drawn from them)
+	// and who answered each operation (a failure's explanation names
+	// them). Scenarios set it,
 	// and a run that keeps its full trace (the one a report is written
 	// from) keeps it whatever this says; other runs keep running figures
 	// instead, so their memory does not grow with their length. The run,
@@ -239,7 +240,7 @@ func Run(opts Options) (*Result, error) {
 		s := faults.Generate(w.Rand("schedule"), SwarmGenOptions(opts.Seed, faults.GenOptions{
 			Servers: opts.Servers, Duration: opts.FaultTime, Kinds: kinds, Voters: opts.Voters, Election: election}))
 		s.Faults = MergeFaults(s.Faults, SwarmTransfers(opts.Seed, opts.Servers, opts.FaultTime, election))
-		s.Faults = MergeFaults(s.Faults, SwarmFaults(opts.Seed, opts.Servers, opts.FaultTime, kinds))
+		s.Faults = MergeFaults(s.Faults, SwarmFaults(opts.Seed, opts.Servers, opts.FaultTime, election, kinds))
 		FitLease(&opts.Server, s)
 		sched = &s
 	}
@@ -312,6 +313,16 @@ func Run(opts Options) (*Result, error) {
 		}
 	})
 	smp := startSampler(w, c, opts.MaxEvents, record)
+	if !record {
+		// The term-stable check is judged on every sample; without them
+		// kept, on each as it is taken (what it reads of the run so far
+		// is what it would read at the end).
+		res.calmWatch = &calmWatch{}
+		smp.onSample = func(s Sample) {
+			res.VirtualTime = w.Now()
+			res.calmWatch.sample(res, s)
+		}
+	}
 
 	c.SetMinVoters(res.Options.MinVoters)
 	healAt := sim.Time(0)
@@ -379,10 +390,14 @@ func Run(opts Options) (*Result, error) {
 // SwarmServer is the swarm's share of the server configuration of a run
 // whose faults are drawn from seed: on about one seed in three whose
 // snapshot policy is not set, a small random policy, so soaks take, send,
-// install and restart from snapshots under every fault. It draws from its
-// own named stream, so a seed's fault schedule does not depend on it; a
-// scenario with random-faults draws it the same way.
+// install and restart from snapshots under every fault; and on half the
+// seeds whose timing is not set, the fast timing (SwarmFastTiming). It
+// draws from named streams of its own, so a seed's fault schedule does
+// not depend on it; a scenario with random-faults draws it the same way.
 func SwarmServer(seed uint64, s *server.Config) {
+	if fast := sim.NewRand(seed, "swarm-timing").Chance(0.5); fast && s.TickInterval == 0 && s.ElectionTicks == 0 && s.HeartbeatTicks == 0 {
+		s.TickInterval, s.ElectionTicks, s.HeartbeatTicks = SwarmFastTiming()
+	}
 	r := sim.NewRand(seed, "swarm-config")
 	if s.SnapshotEntries != 0 || s.SnapshotRatio != 0 || s.TrailingEntries != 0 || !r.Chance(1.0/3) {
 		return
@@ -396,6 +411,17 @@ func SwarmServer(seed uint64, s *server.Config) {
 	if r.Chance(0.5) {
 		s.SnapshotRatio = float64(r.Int64Range(1, 10))
 	}
+}
+
+// SwarmFastTiming is the timing the swarm runs half its seeds at: a 10ms
+// tick, a heartbeat every two, an election timeout of ten ticks (100ms).
+// The defaults (a 50ms heartbeat, a 500ms election timeout) keep an idle
+// cluster within the MIT lab's RPC bounds; a fast LAN runs this one, and
+// it elects five times as often in a simulated second, which is what
+// finds the bugs elections expose (the swarm's shapes are timed for it).
+// Correctness may depend on neither.
+func SwarmFastTiming() (tick time.Duration, electionTicks, heartbeatTicks int) {
+	return 10 * time.Millisecond, 10, 2
 }
 
 // observed is the cluster as the fault schedule's target, with the
@@ -423,7 +449,7 @@ func SwarmMinVoters(servers, set int) int {
 // recheck runs res's run again with Options.Record, so its whole history
 // is kept and checked: for a run whose online check could not tell its
 // result (why). Determinism makes it the same run; recheck makes sure
-// (same trace hash and events) and says so in Result.Rechecked.
+// (same trace hash and events) and says so in Result.WholeHistory.
 func recheck(res *Result, why string) (*Result, error) {
 	opts := res.Options
 	opts.Record = true
@@ -436,7 +462,7 @@ func recheck(res *Result, why string) (*Result, error) {
 			opts.Seed, again.TraceHash, again.Events, res.World.Trace().Hash(), res.World.Trace().Len())
 	}
 	again.Options.Record = res.Options.Record
-	again.Rechecked = why
+	again.WholeHistory = why
 	return again, nil
 }
 

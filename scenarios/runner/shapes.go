@@ -52,6 +52,10 @@ import (
 // load it draws includes read-heavy ones; SwarmReads then draws the read
 // mode, where SwarmLoad left it open).
 
+// shapeElection is the election timeout the shapes' timings are written
+// for (see drawShapes).
+const shapeElection = 100 * time.Millisecond
+
 // Shape probabilities, per seed.
 const (
 	pTrap      = 0.5
@@ -88,7 +92,7 @@ func SwarmLoad(seed uint64, o *Options, kinds []faults.Kind) {
 		clients = min(clients, 6)
 	}
 	slowRepl, inflight := r.Chance(pSlowRepl), int(r.Int64Range(1, 2))
-	plan := drawShapes(seed, eff.Servers, eff.FaultTime, kinds)
+	plan := drawShapes(seed, eff.Servers, eff.FaultTime, eff.Server.ElectionTimeout(), kinds)
 	if o.Workload == (client.Workload{}) {
 		o.Workload = w
 		if plan.slowRepl {
@@ -145,20 +149,21 @@ func drawWorkload(r *sim.Rand) client.Workload {
 }
 
 // SwarmFaults draws the shaped faults of a run of servers whose faults
-// are drawn from seed over faultTime, using only kinds: what Run and a
-// random-faults scenario add to faults.Generate's schedule.
-func SwarmFaults(seed uint64, servers int, faultTime time.Duration, kinds []faults.Kind) []faults.Fault {
+// are drawn from seed over faultTime, at the servers' election timeout,
+// using only kinds: what Run and a random-faults scenario add to
+// faults.Generate's schedule.
+func SwarmFaults(seed uint64, servers int, faultTime, election time.Duration, kinds []faults.Kind) []faults.Fault {
 	if len(kinds) == 0 {
 		kinds = DefaultKinds(servers)
 	}
-	return drawShapes(seed, servers, faultTime, kinds).faults
+	return drawShapes(seed, servers, faultTime, election, kinds).faults
 }
 
 // SwarmGenOptions are the options faults.Generate draws a seed's generic
 // faults with (gen, with Servers, Duration and Kinds set): after a leader
 // storm, if the seed has one, so they do not break up its moves.
 func SwarmGenOptions(seed uint64, gen faults.GenOptions) faults.GenOptions {
-	calm := drawShapes(seed, gen.Servers, gen.Duration, gen.Kinds).calmUntil
+	calm := drawShapes(seed, gen.Servers, gen.Duration, gen.Election, gen.Kinds).calmUntil
 	if calm > 0 && calm < gen.Duration {
 		gen.Warmup, gen.Duration = calm, gen.Duration-calm
 	}
@@ -178,10 +183,25 @@ type shapes struct {
 
 // drawShapes draws a seed's shapes. It depends on nothing but its
 // arguments, so SwarmLoad and SwarmFaults draw the same plan.
-func drawShapes(seed uint64, n int, faultTime time.Duration, kinds []faults.Kind) shapes {
+//
+// The shapes' timings are written for a 100ms election timeout (the fast
+// timing SwarmServer draws on half the seeds); at a longer one (the
+// default 500ms) every span a leader must be deposed or elected in
+// stretches with it (e), and what is timed to the messages and fsyncs
+// around an election does not. The draws are the same at any timing, so
+// a seed at the fast timing makes exactly the shapes it made when that
+// was the only one; at the default timing the longer shapes fit the
+// fault phase less often.
+func drawShapes(seed uint64, n int, faultTime, election time.Duration, kinds []faults.Kind) shapes {
 	var out shapes
 	if n < 3 || faultTime < 4*time.Second {
 		return out
+	}
+	e := func(d time.Duration) time.Duration {
+		if election <= shapeElection {
+			return d
+		}
+		return time.Duration(float64(d) * float64(election) / float64(shapeElection)).Round(time.Millisecond)
 	}
 	r := sim.NewRand(seed, "swarm-shapes")
 	allowed := func(ks ...faults.Kind) bool {
@@ -205,17 +225,17 @@ func drawShapes(seed uint64, n int, faultTime time.Duration, kinds []faults.Kind
 		perm[i], perm[j] = perm[j], perm[i]
 	}
 	lone, rest := slices.Sorted(slices.Values(perm[:(n-1)/2])), slices.Sorted(slices.Values(perm[(n-1)/2:]))
-	split1 := ms(900, 1400)
-	split1Len := ms(700, 1200)
+	split1 := e(ms(900, 1400))
+	split1Len := e(ms(700, 1200))
 	hold1, hold2 := ms(10, 30), ms(30, 70)
 	isoEvery := ms(5, 15)
-	rejoin := ms(400, 700)
-	split2Len := ms(1500, 3000)
+	rejoin := e(ms(400, 700))
+	split2Len := e(ms(1500, 3000))
 	stormEnd := time.Duration(0)
 	if storm && allowed(faults.Pause, faults.Partition, faults.SlowFsync, faults.IsolateLeader) && split1+split1Len+rejoin+split2Len <= last {
 		// The rest sleep through the first election, one after another.
 		for i, id := range rest {
-			out.faults = append(out.faults, faults.Fault{Kind: faults.Pause, At: 0, Until: 350*time.Millisecond + time.Duration(i)*33*time.Millisecond, Nodes: []int{id}})
+			out.faults = append(out.faults, faults.Fault{Kind: faults.Pause, At: 0, Until: e(350*time.Millisecond) + time.Duration(i)*33*time.Millisecond, Nodes: []int{id}})
 		}
 		heal := split1 + split1Len
 		out.faults = append(out.faults,
@@ -233,9 +253,9 @@ func drawShapes(seed uint64, n int, faultTime time.Duration, kinds []faults.Kind
 
 	// Stale-read traps.
 	traps := 1 + r.IntN(2)
-	at := stormEnd + ms(1500, 4000)
+	at := stormEnd + e(ms(1500, 4000))
 	for i := 0; i < traps; i++ {
-		length := ms(800, 2500)
+		length := e(ms(800, 2500))
 		bind := []int{faults.RefLeader}
 		if r.Chance(0.5) {
 			bind = append(bind, faults.LeaderPlus(1))
@@ -267,14 +287,14 @@ func drawShapes(seed uint64, n int, faultTime time.Duration, kinds []faults.Kind
 			out.faults = append(out.faults, faults.Fault{Kind: faults.Partition, At: at, Until: at + length, Groups: [][]int{a, b}})
 			out.groups = append(out.groups, cluster.ClientGroup{Count: count, Servers: bind, From: at, Until: at + length})
 		}
-		at += length + ms(1000, 4000)
+		at += length + e(ms(1000, 4000))
 	}
 
 	// Election churn.
 	from := stormEnd + ms(1000, max(int64((last-2*time.Second)/time.Millisecond), 1001))
-	window := ms(300, 1500)
+	window := e(ms(300, 1500))
 	every := ms(10, 60)
-	hold := ms(40, 400)
+	hold := e(ms(40, 400))
 	slowFsync, fsyncDelay := r.Chance(0.5), ms(5, 30)
 	if churn && allowed(faults.IsolateLeader) && from+window+hold <= last {
 		if slowFsync && allowed(faults.SlowFsync) {
@@ -293,13 +313,13 @@ func drawShapes(seed uint64, n int, faultTime time.Duration, kinds []faults.Kind
 	}
 	sideA, sideB := slices.Sorted(slices.Values(all[:(n-1)/2])), slices.Sorted(slices.Values(all[(n-1)/2:]))
 	flaps := 3 + r.IntN(6)
-	flapAt := stormEnd + ms(500, 3000)
+	flapAt := stormEnd + e(ms(500, 3000))
 	flapSlow, flapSlowB, flapDelay := r.Chance(0.6), r.Chance(0.5), ms(10, 60)
-	flapChurn, flapEvery, flapHold := r.Chance(0.4), ms(10, 40), ms(100, 600)
+	flapChurn, flapEvery, flapHold := r.Chance(0.4), ms(10, 40), e(ms(100, 600))
 	var flapFaults []faults.Fault
 	ft := flapAt
 	for i := 0; i < flaps; i++ {
-		split, gap := ms(300, 1200), ms(100, 700)
+		split, gap := e(ms(300, 1200)), e(ms(100, 700))
 		if ft+split > last {
 			break
 		}
@@ -324,7 +344,7 @@ func drawShapes(seed uint64, n int, faultTime time.Duration, kinds []faults.Kind
 
 	// Power cuts after partitions heal.
 	cuts := 3 + r.IntN(6)
-	start := stormEnd + ms(1000, 3000)
+	start := stormEnd + e(ms(1000, 3000))
 	fsync := ms(3, 10)
 	cutKind := faults.Kill
 	if r.Chance(0.5) {
@@ -335,7 +355,7 @@ func drawShapes(seed uint64, n int, faultTime time.Duration, kinds []faults.Kind
 	var cutFaults []faults.Fault
 	t := start
 	for i := 0; i < cuts; i++ {
-		split := ms(300, 900)
+		split := e(ms(300, 900))
 		after := ms(15, 70)
 		down := ms(200, 400)
 		if t+split+after+down > last {
@@ -344,7 +364,7 @@ func drawShapes(seed uint64, n int, faultTime time.Duration, kinds []faults.Kind
 		cutFaults = append(cutFaults,
 			faults.Fault{Kind: faults.MajorityMinority, At: t, Until: t + split},
 			faults.Fault{Kind: cutKind, At: t + split + after, Until: t + split + after + down, Nodes: seq(1, n)})
-		t += split + after + down + ms(300, 800)
+		t += split + after + down + e(ms(300, 800))
 	}
 	if power && allowed(faults.MajorityMinority, cutKind) && len(cutFaults) > 0 {
 		if allowed(faults.SlowFsync) {
@@ -356,9 +376,9 @@ func drawShapes(seed uint64, n int, faultTime time.Duration, kinds []faults.Kind
 	// draw the same whatever it does): the shapes above that would start
 	// during it are left out, and the generic faults start after it.
 	learners := r.Chance(pLearners)
-	lt := ms(800, 1500)
+	lt := e(ms(800, 1500))
 	firstWith := 1 + r.IntN(3)
-	ltLen, ltGap := ms(1000, 2500), ms(300, 600)
+	ltLen, ltGap := e(ms(1000, 2500)), e(ms(300, 600))
 	ltEnd := lt + 3*time.Second + 3*(ltLen+ltGap)
 	if learners && stormEnd == 0 && n == 5 && allowed(faults.Remove, faults.AddLearner, faults.Add, faults.Partition) && ltEnd+time.Second <= last {
 		out.faults = slices.DeleteFunc(out.faults, func(f faults.Fault) bool { return f.At < ltEnd+time.Second })

@@ -315,6 +315,11 @@ type Replica interface {
 	// trailing. The replica keeps snap.Data.
 	Compact(snap raftpb.Snapshot, trailing uint64) error
 
+	// Match is what this leader knows peer holds: the index up to which
+	// its log matches the leader's. ok is false unless the replica leads
+	// and tracks peer (an operator waits on it to promote a learner).
+	Match(peer uint64) (match uint64, ok bool)
+
 	// Counters are the replica's counters.
 	Counters() Counters
 }

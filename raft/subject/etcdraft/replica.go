@@ -764,6 +764,19 @@ func (r *Replica) Member() bool {
 
 func (r *Replica) Counters() subject.Counters { return r.counters }
 
+// Match reads the leader's progress for peer.
+func (r *Replica) Match(peer uint64) (match uint64, ok bool) {
+	if r.dead != nil || r.st.Role != subject.Leader {
+		return 0, false
+	}
+	r.rn.WithProgress(func(id uint64, _ etcd.ProgressType, pr tracker.Progress) {
+		if id == peer {
+			match, ok = pr.Match, true
+		}
+	})
+	return match, ok
+}
+
 // Rejected counts the committed configuration changes this replica
 // skipped because the configuration could not take them.
 func (r *Replica) Rejected() uint64 { return r.rejected }

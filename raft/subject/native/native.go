@@ -274,6 +274,17 @@ func (r *Replica) LogEntry(i uint64) (raftpb.Entry, bool) { return r.node.LogEnt
 func (r *Replica) ConfState() raftpb.ConfState            { return confchange.ConfState(r.node.Config()) }
 func (r *Replica) Member() bool                           { return r.node.Member() }
 
+// Match reads the leader's progress (Status allocates; an operator asks
+// rarely).
+func (r *Replica) Match(peer uint64) (uint64, bool) {
+	for _, p := range r.node.Status().Progress {
+		if p.ID == peer {
+			return p.Match, true
+		}
+	}
+	return 0, false
+}
+
 // Counters converts raft's.
 func (r *Replica) Counters() subject.Counters {
 	c := r.node.Counters()

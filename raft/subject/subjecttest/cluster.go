@@ -109,6 +109,9 @@ type Cluster struct {
 
 	queue []envelope
 	cut   [][]bool
+	// Net is how unreliable delivery is; net draws its faults.
+	Net Net
+	net *rand.Rand
 	hash  hash.Hash64
 	// Sent counts messages sent; Violations are the safety and boundary
 	// failures the cluster saw (it checks as it goes).
@@ -119,6 +122,12 @@ type Cluster struct {
 	// at each index (term and data), by whichever node applied it first.
 	leaders map[uint64]uint64
 	applied map[uint64]appliedEntry
+}
+
+// Net is the chance that a delivered message is lost, delivered twice (a
+// copy goes to the back of the queue), or delivered after a later one.
+type Net struct {
+	Loss, Duplicate, Reorder float64
 }
 
 type appliedEntry struct {
@@ -139,6 +148,7 @@ func DefaultConfig() subject.Config {
 // extra servers n+1..n+extra to join later.
 func NewCluster(s subject.Subject, n, extra int, seed uint64, cfg subject.Config) (*Cluster, error) {
 	c := &Cluster{S: s, Seed: seed, Cfg: cfg, hash: fnv.New64a(), SentByType: map[raftpb.MessageType]int{},
+		net:     rand.New(rand.NewPCG(seed, 1<<63)),
 		leaders: map[uint64]uint64{}, applied: map[uint64]appliedEntry{}}
 	total := n + extra
 	c.cut = make([][]bool, total+1)
@@ -332,15 +342,24 @@ func (c *Cluster) send(from, to uint64, data []byte) {
 // lost.
 func (c *Cluster) Deliver(limit int) {
 	for k := 0; len(c.queue) > 0 && k < limit; k++ {
+		if len(c.queue) > 1 && c.chance(c.Net.Reorder) {
+			j := 1 + c.net.IntN(len(c.queue)-1)
+			c.queue[0], c.queue[j] = c.queue[j], c.queue[0]
+		}
 		e := c.queue[0]
 		c.queue = c.queue[1:]
 		n := c.Nodes[e.to]
-		if c.cut[e.from][e.to] || !n.Up() {
+		if c.cut[e.from][e.to] || !n.Up() || c.chance(c.Net.Loss) {
 			continue
+		}
+		if c.chance(c.Net.Duplicate) {
+			c.queue = append(c.queue, envelope{from: e.from, to: e.to, data: slices.Clone(e.data)})
 		}
 		_ = c.call(n, func(r subject.Replica) error { return r.Step(e.from, e.data) })
 	}
 }
+
+func (c *Cluster) chance(p float64) bool { return p > 0 && c.net.Float64() < p }
 
 // Tick ticks every node that is up, in ID order.
 func (c *Cluster) Tick() {

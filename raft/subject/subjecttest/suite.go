@@ -234,6 +234,11 @@ func membership(t *testing.T, s subject.Subject) {
 
 	change(one(raftpb.ConfChangeAddLearner, 4), func(cs raftpb.ConfState) bool { return slices.Contains(cs.Learners, 4) })
 	propose(t, c, "after-learner")
+	lead := c.ElectLeader(200)
+	match, ok := c.Nodes[lead].R.Match(4)
+	assert.True(t, ok && match == c.Nodes[lead].R.BasicStatus().Commit, "the leader knows the learner caught up: match %d (ok %t)", match, ok)
+	_, ok = c.Nodes[lead%3+1].R.Match(4)
+	assert.False(t, ok, "only the leader tracks progress")
 	assert.True(t, c.Nodes[4].R.Member())
 	assert.Equal(t, c.Nodes[1].Commands, c.Nodes[4].Commands, "the learner replicates everything")
 	assert.Equal(t, []uint64{4}, c.Nodes[4].R.ConfState().Learners)
@@ -249,12 +254,12 @@ func membership(t *testing.T, s subject.Subject) {
 	// A change of two voters at once goes through a joint configuration
 	// and leaves it on its own.
 	require.NoError(t, c.Join(5))
-	lead := c.ElectLeader(200)
+	lead = c.ElectLeader(200)
 	other := lead%3 + 1
 	change(raftpb.ConfChangeV2{Changes: []raftpb.ConfChange{
 		{Type: raftpb.ConfChangeAddNode, NodeID: 5}, {Type: raftpb.ConfChangeRemoveNode, NodeID: other}}},
 		func(cs raftpb.ConfState) bool { return slices.Contains(cs.Voters, 5) })
-	ok := c.Until(100, func() bool { l := c.Leader(); return l != 0 && len(c.Nodes[l].R.ConfState().VotersOutgoing) == 0 })
+	ok = c.Until(100, func() bool { l := c.Leader(); return l != 0 && len(c.Nodes[l].R.ConfState().VotersOutgoing) == 0 })
 	require.True(t, ok, "the joint configuration was never left")
 	propose(t, c, "after-joint")
 	for _, n := range c.Nodes[1:] {
@@ -434,13 +439,19 @@ func viewDoesNotAllocate(t *testing.T, s subject.Subject) {
 func safeUnderRandomSchedules(t *testing.T, s subject.Subject) {
 	rapid.Check(t, func(rt *rapid.T) {
 		seed := rapid.Uint64Range(1, 1<<20).Draw(rt, "seed")
-		c, err := NewCluster(s, 3, 0, seed, DefaultConfig())
+		c, err := NewCluster(s, rapid.SampledFrom([]int{3, 5}).Draw(rt, "voters"), 0, seed, DefaultConfig())
 		if err != nil {
 			rt.Fatal(err)
 		}
-		steps := rapid.IntRange(10, 60).Draw(rt, "steps")
+		faulty := Net{
+			Loss:      rapid.SampledFrom([]float64{0, 0.05, 0.2}).Draw(rt, "loss"),
+			Duplicate: rapid.SampledFrom([]float64{0, 0.05, 0.2}).Draw(rt, "dup"),
+			Reorder:   rapid.SampledFrom([]float64{0, 0.1, 0.3}).Draw(rt, "reorder"),
+		}
+		c.Net = faulty
+		steps := rapid.IntRange(10, 80).Draw(rt, "steps")
 		for i := range steps {
-			id := uint64(rapid.IntRange(1, 3).Draw(rt, "node"))
+			id := uint64(rapid.IntRange(1, len(c.Nodes)-1).Draw(rt, "node"))
 			n := c.Nodes[id]
 			switch rapid.IntRange(0, 9).Draw(rt, "op") {
 			case 0:
@@ -476,6 +487,7 @@ func safeUnderRandomSchedules(t *testing.T, s subject.Subject) {
 			}
 		}
 		c.Heal()
+		c.Net = Net{}
 		for _, n := range c.Nodes[1:] {
 			if n.R == nil {
 				if err := c.Restart(n.ID); err != nil {

@@ -8,7 +8,8 @@ import (
 
 // Trace runs a fixed schedule on a five-replica cluster of s seeded with
 // seed (an election, writes, a partition of the leader, a crash and
-// restart, a snapshot, a heal) and returns the hash of every message sent,
+// restart, a snapshot, a heal; a network that loses, duplicates and
+// reorders) and returns the hash of every message sent,
 // in order. The same subject, seed and build must give the same hash in
 // every run, process and GOMAXPROCS.
 func Trace(s subject.Subject, seed uint64) (uint64, error) {
@@ -16,6 +17,7 @@ func Trace(s subject.Subject, seed uint64) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	c.Net = Net{Loss: 0.05, Duplicate: 0.05, Reorder: 0.1}
 	step := 0
 	write := func(k int) {
 		for range k {

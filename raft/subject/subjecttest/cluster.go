@@ -110,9 +110,9 @@ type Cluster struct {
 	queue []envelope
 	cut   [][]bool
 	// Net is how unreliable delivery is; net draws its faults.
-	Net Net
-	net *rand.Rand
-	hash  hash.Hash64
+	Net  Net
+	net  *rand.Rand
+	hash hash.Hash64
 	// Sent counts messages sent; Violations are the safety and boundary
 	// failures the cluster saw (it checks as it goes).
 	Sent       int

@@ -23,6 +23,9 @@ var (
 	ErrConfChangePending = errors.New("subject: a configuration change is pending")
 	// ErrConfChangeInvalid: the configuration in force cannot take the change.
 	ErrConfChangeInvalid = errors.New("subject: invalid configuration change")
+	// ErrTransferRefused: the leadership transfer cannot start (the target
+	// is this leader, no voter, or there is no other voter).
+	ErrTransferRefused = errors.New("subject: leadership transfer refused")
 	// ErrIgnored: Step dropped the message as Raft prescribes (stale, or
 	// from a peer outside the configuration). Normal under delay and loss.
 	ErrIgnored = errors.New("subject: message ignored")

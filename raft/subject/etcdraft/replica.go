@@ -505,8 +505,14 @@ func (r *Replica) TransferLeadership(to uint64) (err error) {
 			}
 		})
 		if to == 0 {
-			return subject.Mark(errors.New("no voter to transfer leadership to"), subject.ErrProposalDropped)
+			return fmt.Errorf("%w: no other voter", subject.ErrTransferRefused)
 		}
+	}
+	switch {
+	case to == r.id:
+		return fmt.Errorf("%w: %d already leads", subject.ErrTransferRefused, to)
+	case !slices.Contains(r.conf.GetVoters(), to) && !slices.Contains(r.conf.GetVotersOutgoing(), to):
+		return fmt.Errorf("%w: %d is not a voter", subject.ErrTransferRefused, to)
 	}
 	r.rn.TransferLeader(to)
 	r.counters.Transfers++

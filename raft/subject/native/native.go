@@ -28,9 +28,12 @@ func Subject() subject.Subject {
 		Open:    Open,
 		Peek:    Peek,
 		Capabilities: subject.Capabilities{
-			Recovery:         true,
-			ChunkedSnapshots: true,
-			Plants:           true,
+			Recovery:          true,
+			ChunkedSnapshots:  true,
+			ReadIndex:         true,
+			DriftBoundedLease: true,
+			Transfer:          true,
+			Plants:            true,
 		},
 	}
 }
@@ -51,9 +54,10 @@ type Replica struct {
 	rd raft.Ready
 	// wire holds the encoded messages of the Ready handed out; out
 	// points into it.
-	wire []byte
-	out  []subject.Outbound
-	soft subject.SoftState
+	wire  []byte
+	out   []subject.Outbound
+	reads []subject.ReadState
+	soft  subject.SoftState
 	// dead is the panic that killed the replica, returned by every call
 	// after it.
 	dead error
@@ -62,21 +66,24 @@ type Replica struct {
 // Open starts a raft.Node from cfg and st.
 func Open(cfg subject.Config, st subject.Restored) (r subject.Replica, err error) {
 	defer subject.Recover(&err, "Open")
-	if cfg.ReadOnly != subject.ReadSafe {
-		return nil, subject.Mark(errors.New("raftsim's Raft in this build has no lease reads"), subject.ErrUnsupported)
+	readOnly := raft.ReadOnlySafe
+	if cfg.ReadOnly == subject.ReadLease {
+		readOnly = raft.ReadOnlyLeaseBased
 	}
 	node, err := raft.NewNode(raft.Config{
-		ID:              cfg.ID,
-		Peers:           cfg.Peers,
-		Join:            cfg.Join,
-		ElectionTick:    cfg.ElectionTick,
-		HeartbeatTick:   cfg.HeartbeatTick,
-		PreVote:         cfg.PreVote,
-		CheckQuorum:     cfg.CheckQuorum,
-		MaxSizePerMsg:   cfg.MaxSizePerMsg,
-		MaxInflightMsgs: cfg.MaxInflightMsgs,
-		Rand:            cfg.Rand,
-		Planted:         cfg.Planted,
+		ID:               cfg.ID,
+		Peers:            cfg.Peers,
+		Join:             cfg.Join,
+		ElectionTick:     cfg.ElectionTick,
+		HeartbeatTick:    cfg.HeartbeatTick,
+		PreVote:          cfg.PreVote,
+		CheckQuorum:      cfg.CheckQuorum,
+		MaxSizePerMsg:    cfg.MaxSizePerMsg,
+		MaxInflightMsgs:  cfg.MaxInflightMsgs,
+		ReadOnly:         readOnly,
+		MaxClockDriftPPM: cfg.MaxClockDriftPPM,
+		Rand:             cfg.Rand,
+		Planted:          cfg.Planted,
 	}, raft.Restored{HardState: st.HardState, Entries: st.Entries, Snapshot: st.Snapshot,
 		Recovering: st.Recovering, RecoverTo: st.RecoverTo, VoteLost: st.VoteLost})
 	switch {
@@ -113,6 +120,8 @@ func mapErr(err error) error {
 		return subject.Mark(err, subject.ErrInvalidMessage)
 	case errors.Is(err, raft.ErrCompacted):
 		return subject.Mark(err, subject.ErrCompacted)
+	case errors.Is(err, raft.ErrTransfer):
+		return subject.Mark(err, subject.ErrTransferRefused)
 	}
 	return err
 }
@@ -166,20 +175,20 @@ func (r *Replica) ProposeConfChange(cc raftpb.ConfChangeV2) (err error) {
 	return mapErr(r.node.ProposeConfChange(cc))
 }
 
-// ReadIndex is not in this build's raft.Node.
-func (r *Replica) ReadIndex(ctx []byte) error {
+func (r *Replica) ReadIndex(ctx []byte) (err error) {
 	if r.dead != nil {
 		return r.dead
 	}
-	return subject.Mark(errors.New("raftsim's Raft in this build has no read index"), subject.ErrUnsupported)
+	defer r.guard(&err, "ReadIndex")
+	return mapErr(r.node.ReadIndex(ctx))
 }
 
-// TransferLeadership is not in this build's raft.Node.
-func (r *Replica) TransferLeadership(to uint64) error {
+func (r *Replica) TransferLeadership(to uint64) (err error) {
 	if r.dead != nil {
 		return r.dead
 	}
-	return subject.Mark(errors.New("raftsim's Raft in this build has no leadership transfer"), subject.ErrUnsupported)
+	defer r.guard(&err, "TransferLeadership")
+	return mapErr(r.node.TransferLeadership(to))
 }
 
 func (r *Replica) HasReady() (ok bool) {
@@ -206,6 +215,13 @@ func (r *Replica) Ready() (rd subject.Ready, err error) {
 		Entries:          r.rd.Entries,
 		CommittedEntries: r.rd.CommittedEntries,
 		MustSync:         r.rd.MustSync,
+	}
+	if len(r.rd.ReadStates) > 0 {
+		r.reads = r.reads[:0]
+		for _, rs := range r.rd.ReadStates {
+			r.reads = append(r.reads, subject.ReadState{Index: rs.Index, RequestCtx: rs.RequestCtx})
+		}
+		rd.ReadStates = r.reads
 	}
 	if s := r.rd.SoftState; s != nil {
 		r.soft = subject.SoftState{Lead: s.Lead, Role: subject.Role(s.Role)}
@@ -264,7 +280,7 @@ func (r *Replica) BasicStatus() subject.Status {
 		ID: st.ID, Term: st.Term, Vote: st.Vote, Commit: st.Commit, Applied: st.Applied, Lead: st.Lead,
 		Role: subject.Role(st.Role), LastIndex: st.LastIndex, LastTerm: st.LastTerm,
 		FirstIndex: st.FirstIndex, SnapshotIndex: st.SnapshotIndex, LogBytes: st.LogBytes,
-		LogRewrites: st.LogRewrites, LogRewriteFrom: st.LogRewriteFrom,
+		LogRewrites: st.LogRewrites, LogRewriteFrom: st.LogRewriteFrom, Transferee: r.node.Transferee(),
 		Recovering: st.Recovering, RecoverTo: st.RecoverTo, VoteLost: st.VoteLost,
 	}
 }
@@ -288,7 +304,9 @@ func (r *Replica) Match(peer uint64) (uint64, bool) {
 // Counters converts raft's.
 func (r *Replica) Counters() subject.Counters {
 	c := r.node.Counters()
-	return subject.Counters{EntryBytesSent: c.EntryBytesSent, SnapshotBytesSent: c.SnapshotBytesSent, SnapshotsInstalled: c.SnapshotsInstalled}
+	return subject.Counters{EntryBytesSent: c.EntryBytesSent, SnapshotBytesSent: c.SnapshotBytesSent, SnapshotsInstalled: c.SnapshotsInstalled,
+		Campaigns: c.Campaigns, ReadRounds: c.ReadRounds, RoundReads: c.RoundReads, LeaseReads: c.LeaseReads,
+		Transfers: c.Transfers, TransfersAborted: c.TransfersAborted}
 }
 
 // guard, deferred by every method that calls into the node, turns a panic

@@ -346,6 +346,9 @@ func transfer(t *testing.T, s subject.Subject) {
 	ok = c.Until(50, func() bool { l := c.Leader(); return l != 0 && l != target })
 	require.True(t, ok, "leadership did not move from n%d", target)
 	assert.ErrorIs(t, c.TransferLeadership(target, lead), subject.ErrNotLeader)
+	now := c.Leader()
+	assert.ErrorIs(t, c.TransferLeadership(now, now), subject.ErrTransferRefused)
+	assert.ErrorIs(t, c.TransferLeadership(now, 9), subject.ErrTransferRefused)
 	propose(t, c, "t2")
 	noViolations(t, c)
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/seed4fee1fef/raftsim/raft/plant"
 	"github.com/seed4fee1fef/raftsim/raft/raftpb"
+	"github.com/seed4fee1fef/raftsim/raft/tracker"
 )
 
 // Subject describes one Raft implementation the harness can run.
@@ -24,6 +25,11 @@ type Subject struct {
 	Peek func(b []byte) (Header, bool)
 	// Capabilities says which optional mechanisms it has.
 	Capabilities Capabilities
+	// ApplyConfChange is how a committed configuration change transforms
+	// a configuration under the subject's own rules (an error: the change
+	// is skipped, on every replica alike). The invariant checker holds
+	// every replica's Config to it.
+	ApplyConfChange func(cfg tracker.Config, cc raftpb.ConfChangeV2) (tracker.Config, error)
 
 	_ struct{}
 }
@@ -254,9 +260,10 @@ type View interface {
 	// LogEntry is the entry at index i (ok false outside the entries the
 	// log holds). Data aliases the log: read it, never keep or modify it.
 	LogEntry(i uint64) (e raftpb.Entry, ok bool)
-	// ConfState is the configuration in force (as of the last change
-	// applied). It allocates.
-	ConfState() raftpb.ConfState
+	// Config is the configuration in force (as of the last change
+	// applied), in raftsim's terms. It does not allocate: the value is
+	// shared, read it and never modify it.
+	Config() tracker.Config
 	// Member reports whether this replica is in its configuration (a
 	// voter of either half, or a learner).
 	Member() bool

@@ -8,7 +8,9 @@ import (
 	pb "go.etcd.io/raft/v3/raftpb"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/seed4fee1fef/raftsim/raft/quorum"
 	"github.com/seed4fee1fef/raftsim/raft/raftpb"
+	"github.com/seed4fee1fef/raftsim/raft/tracker"
 )
 
 // Translation between etcd's protobuf types and raftsim's raftpb types, at
@@ -168,6 +170,19 @@ func sorted(ids []uint64) []uint64 {
 	out := slices.Clone(ids)
 	slices.Sort(out)
 	return out
+}
+
+// trackerConfig is cs in raftsim's terms (staged learners left out: the
+// host never makes them).
+func trackerConfig(cs *pb.ConfState) tracker.Config {
+	return tracker.Config{
+		Voters: quorum.JointConfig{
+			Incoming: quorum.NewMajorityConfig(cs.GetVoters()...),
+			Outgoing: quorum.NewMajorityConfig(cs.GetVotersOutgoing()...),
+		},
+		Learners:  quorum.NewMajorityConfig(cs.GetLearners()...),
+		AutoLeave: cs.GetAutoLeave(),
+	}
 }
 
 func snapshotToEtcd(s *raftpb.Snapshot) *pb.Snapshot {

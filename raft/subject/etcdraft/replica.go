@@ -8,11 +8,12 @@ import (
 	etcd "go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/confchange"
 	pb "go.etcd.io/raft/v3/raftpb"
-	"go.etcd.io/raft/v3/tracker"
+	etcdtracker "go.etcd.io/raft/v3/tracker"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/seed4fee1fef/raftsim/raft/raftpb"
 	"github.com/seed4fee1fef/raftsim/raft/subject"
+	"github.com/seed4fee1fef/raftsim/raft/tracker"
 )
 
 // Name is the subject's name; Version the library's module version (the
@@ -25,10 +26,11 @@ const (
 // Subject describes go.etcd.io/raft/v3 behind this adapter.
 func Subject() subject.Subject {
 	return subject.Subject{
-		Name:    Name,
-		Version: Version,
-		Open:    Open,
-		Peek:    Peek,
+		Name:            Name,
+		Version:         Version,
+		Open:            Open,
+		Peek:            Peek,
+		ApplyConfChange: ApplyConfChange,
 		Capabilities: subject.Capabilities{
 			ReadIndex: true,
 			Transfer:  true,
@@ -63,8 +65,10 @@ type Replica struct {
 	resets uint64
 
 	// conf is the configuration in force, as etcd last reported it
-	// (ApplyConfChange, a restored snapshot, Open).
+	// (ApplyConfChange, a restored snapshot, Open); cfg is it in
+	// raftsim's terms.
 	conf *pb.ConfState
+	cfg  tracker.Config
 	// log is the log in raftsim's format; st the rest of the status as of
 	// the last call into the node.
 	log mirror
@@ -152,7 +156,7 @@ func Open(cfg subject.Config, st subject.Restored) (_ subject.Replica, err error
 		}
 		r.resetTimer() // Bootstrap's becomeFollower
 	}
-	r.conf = confStateOf(r.rn.Status().Config)
+	r.setConf(confStateOf(r.rn.Status().Config))
 	r.sync(r.rn.BasicStatus())
 	return r, nil
 }
@@ -236,7 +240,7 @@ func (r *Replica) restore(st *subject.Restored) error {
 }
 
 // confStateOf is cfg as a ConfState (sorted, as etcd's own).
-func confStateOf(cfg tracker.Config) *pb.ConfState {
+func confStateOf(cfg etcdtracker.Config) *pb.ConfState {
 	ids := func(m map[uint64]struct{}) []uint64 {
 		out := make([]uint64, 0, len(m))
 		for id := range m { //detguard:unordered collected, then sorted
@@ -457,21 +461,48 @@ func (r *Replica) ProposeConfChange(cc raftpb.ConfChangeV2) (err error) {
 // validConfChange reports whether etcd could apply cc to cs: the checks
 // raft.applyConfChange runs, which panics where this returns an error.
 func validConfChange(cs *pb.ConfState, cc *pb.ConfChangeV2) error {
-	cfg, prs, err := confchange.Restore(confchange.Changer{Tracker: tracker.MakeProgressTracker(1, 0)}, cs)
+	_, err := applyConfChange(cs, cc)
+	return err
+}
+
+// applyConfChange is the configuration etcd makes of cs with cc, by the
+// same steps as raft.applyConfChange, on a tracker of its own.
+func applyConfChange(cs *pb.ConfState, cc *pb.ConfChangeV2) (*pb.ConfState, error) {
+	cfg, prs, err := confchange.Restore(confchange.Changer{Tracker: etcdtracker.MakeProgressTracker(1, 0)}, cs)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	trk := tracker.MakeProgressTracker(1, 0)
+	trk := etcdtracker.MakeProgressTracker(1, 0)
 	trk.Config, trk.Progress = cfg, prs
 	chg := confchange.Changer{Tracker: trk}
 	if cc.LeaveJoint() {
-		_, _, err = chg.LeaveJoint()
+		cfg, prs, err = chg.LeaveJoint()
 	} else if autoLeave, ok := cc.EnterJoint(); ok {
-		_, _, err = chg.EnterJoint(autoLeave, cc.GetChanges()...)
+		cfg, prs, err = chg.EnterJoint(autoLeave, cc.GetChanges()...)
 	} else {
-		_, _, err = chg.Simple(cc.GetChanges()...)
+		cfg, prs, err = chg.Simple(cc.GetChanges()...)
 	}
-	return err
+	if err != nil {
+		return nil, err
+	}
+	trk.Config, trk.Progress = cfg, prs
+	return trk.ConfState(), nil
+}
+
+// ApplyConfChange is how etcd-io/raft makes a configuration of cfg with a
+// committed change cc (proposed, as the adapter proposes every change,
+// with the automatic transition): for the invariant checker.
+func ApplyConfChange(cfg tracker.Config, cc raftpb.ConfChangeV2) (tracker.Config, error) {
+	ecc, err := confChangeToEtcd(cc)
+	if err != nil {
+		return tracker.Config{}, err
+	}
+	next, err := applyConfChange(&pb.ConfState{Voters: cfg.Voters.Incoming, VotersOutgoing: cfg.Voters.Outgoing,
+		Learners: cfg.Learners, AutoLeave: new(cfg.AutoLeave)}, ecc)
+	if err != nil {
+		return tracker.Config{}, err
+	}
+	return trackerConfig(next), nil
 }
 
 func (r *Replica) ReadIndex(ctx []byte) (err error) {
@@ -499,7 +530,7 @@ func (r *Replica) TransferLeadership(to uint64) (err error) {
 	}
 	if to == 0 {
 		var best uint64
-		r.rn.WithProgress(func(id uint64, typ etcd.ProgressType, pr tracker.Progress) {
+		r.rn.WithProgress(func(id uint64, typ etcd.ProgressType, pr etcdtracker.Progress) {
 			if id != r.id && typ == etcd.ProgressTypePeer && (to == 0 || pr.Match > best) {
 				to, best = id, pr.Match
 			}
@@ -562,7 +593,7 @@ func (r *Replica) Ready() (out subject.Ready, err error) {
 		// are the snapshot's.
 		r.log.restore(md.GetIndex(), md.GetTerm())
 		r.snapIndex = md.GetIndex()
-		r.conf = proto.CloneOf(md.GetConfState())
+		r.setConf(proto.CloneOf(md.GetConfState()))
 		r.counters.SnapshotsInstalled++
 	}
 	if len(rd.Entries) > 0 {
@@ -680,7 +711,7 @@ func (r *Replica) Advance(subject.Ready) (err error) {
 			r.rejected++
 			continue
 		}
-		r.conf = r.rn.ApplyConfChange(cc)
+		r.setConf(r.rn.ApplyConfChange(cc))
 	}
 	r.rn.Advance(rd)
 	for _, to := range r.snapTargets {
@@ -753,15 +784,14 @@ func (r *Replica) BasicStatus() subject.Status {
 func (r *Replica) LogTerm(i uint64) (uint64, bool)        { return r.log.term(i) }
 func (r *Replica) LogEntry(i uint64) (raftpb.Entry, bool) { return r.log.entry(i) }
 
-// ConfState is the configuration in force; staged learners (which the
-// host never makes) are left out.
-func (r *Replica) ConfState() raftpb.ConfState {
-	return raftpb.ConfState{
-		Voters:         sorted(r.conf.GetVoters()),
-		Learners:       sorted(r.conf.GetLearners()),
-		VotersOutgoing: sorted(r.conf.GetVotersOutgoing()),
-		AutoLeave:      r.conf.GetAutoLeave(),
-	}
+// Config is the configuration in force in raftsim's terms (built when it
+// changes; staged learners, which the host never makes, are left out).
+func (r *Replica) Config() tracker.Config { return r.cfg }
+
+// setConf records the configuration etcd reports.
+func (r *Replica) setConf(cs *pb.ConfState) {
+	r.conf = cs
+	r.cfg = trackerConfig(cs)
 }
 
 func (r *Replica) Member() bool {
@@ -775,7 +805,7 @@ func (r *Replica) Match(peer uint64) (match uint64, ok bool) {
 	if r.dead != nil || r.st.Role != subject.Leader {
 		return 0, false
 	}
-	r.rn.WithProgress(func(id uint64, _ etcd.ProgressType, pr tracker.Progress) {
+	r.rn.WithProgress(func(id uint64, _ etcd.ProgressType, pr etcdtracker.Progress) {
 		if id == peer {
 			match, ok = pr.Match, true
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/seed4fee1fef/raftsim/raft/confchange"
 	"github.com/seed4fee1fef/raftsim/raft/raftpb"
 	"github.com/seed4fee1fef/raftsim/raft/subject"
+	"github.com/seed4fee1fef/raftsim/raft/tracker"
 )
 
 // Name is the subject's name.
@@ -27,6 +28,8 @@ func Subject() subject.Subject {
 		Version: "this build",
 		Open:    Open,
 		Peek:    Peek,
+		// raftsim's own rules, unplanted: what a correct replica does.
+		ApplyConfChange: confchange.Apply,
 		Capabilities: subject.Capabilities{
 			Recovery:          true,
 			ChunkedSnapshots:  true,
@@ -287,7 +290,7 @@ func (r *Replica) BasicStatus() subject.Status {
 
 func (r *Replica) LogTerm(i uint64) (uint64, bool)        { return r.node.LogTerm(i) }
 func (r *Replica) LogEntry(i uint64) (raftpb.Entry, bool) { return r.node.LogEntry(i) }
-func (r *Replica) ConfState() raftpb.ConfState            { return confchange.ConfState(r.node.Config()) }
+func (r *Replica) Config() tracker.Config                 { return r.node.Config() }
 func (r *Replica) Member() bool                           { return r.node.Member() }
 
 // Match reads the leader's progress (Status allocates; an operator asks

@@ -9,8 +9,10 @@ import (
 	"math/rand/v2"
 	"slices"
 
+	"github.com/seed4fee1fef/raftsim/raft/confchange"
 	"github.com/seed4fee1fef/raftsim/raft/raftpb"
 	"github.com/seed4fee1fef/raftsim/raft/subject"
+	"github.com/seed4fee1fef/raftsim/raft/tracker"
 )
 
 // Disk is what one replica's host has durably persisted: exactly what its
@@ -67,6 +69,12 @@ type Node struct {
 	SnapshotsInstalled int
 	// Err is what halted the node (an error from its replica), if anything.
 	Err error
+	// model is the configuration the changes the node applied make, by
+	// the subject's own rules (Subject.ApplyConfChange), from the
+	// snapshot on; startCommit is the commit index the incarnation
+	// started with (before applying up to it, the replica may be ahead).
+	model       tracker.Config
+	startCommit uint64
 	// joined: the node started outside the configuration (Config.Join).
 	joined      bool
 	incarnation int
@@ -185,6 +193,7 @@ func (c *Cluster) Restart(id uint64) error {
 		return fmt.Errorf("open n%d: %w", id, err)
 	}
 	n.R, n.Err, n.Reads = r, nil, nil
+	n.startCommit = r.BasicStatus().Commit
 	if err := n.restoreSM(n.Disk.Snapshot); err != nil {
 		return err
 	}
@@ -264,6 +273,9 @@ func (c *Cluster) process(n *Node) {
 			n.Err = err
 			return
 		}
+		if n.Applied >= n.startCommit && !n.R.Config().Equal(n.model) {
+			c.violate("n%d's configuration is %s, the changes it applied make %s", n.ID, n.R.Config(), n.model)
+		}
 	}
 }
 
@@ -307,8 +319,11 @@ func (c *Cluster) apply(n *Node, e *raftpb.Entry) {
 			n.Commands = append(n.Commands, string(e.Data))
 		}
 	case raftpb.EntryConfChange:
-		if _, err := raftpb.DecodeConfChangeV2(e.Data); err != nil {
+		cc, err := raftpb.DecodeConfChangeV2(e.Data)
+		if err != nil {
 			c.violate("n%d: configuration entry %d is not raftsim's encoding: %v", n.ID, e.Index, err)
+		} else if next, err := c.S.ApplyConfChange(n.model, cc); err == nil {
+			n.model = next
 		}
 	default:
 		c.violate("n%d: entry %d has type %d", n.ID, e.Index, e.Type)
@@ -465,9 +480,11 @@ func (c *Cluster) Snapshot(id uint64, trailing uint64) error {
 	return n.R.Compact(snap, trailing)
 }
 
-// restoreSM rebuilds the state machine from a snapshot (empty: nothing).
+// restoreSM rebuilds the state machine (and the configuration model) from
+// a snapshot (empty: nothing).
 func (n *Node) restoreSM(s raftpb.Snapshot) error {
 	n.Commands, n.Applied = nil, 0
+	n.model = confchange.Restore(s.Metadata.ConfState)
 	if s.IsEmpty() {
 		return nil
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
 
+	"github.com/seed4fee1fef/raftsim/raft/confchange"
 	"github.com/seed4fee1fef/raftsim/raft/raftpb"
 	"github.com/seed4fee1fef/raftsim/raft/subject"
 )
@@ -50,6 +51,18 @@ var checks = []check{
 	{"BadBytesAreInvalidMessages", nil, badBytes},
 	{"ViewDoesNotAllocate", nil, viewDoesNotAllocate},
 	{"SafeUnderRandomSchedules", nil, safeUnderRandomSchedules},
+}
+
+// confState is r's configuration as a ConfState: sorted slices, nil
+// when empty.
+func confState(r subject.Replica) raftpb.ConfState {
+	cs := confchange.ConfState(r.Config())
+	for _, ids := range []*[]uint64{&cs.Voters, &cs.VotersOutgoing, &cs.Learners} {
+		if len(*ids) == 0 {
+			*ids = nil
+		}
+	}
+	return cs
 }
 
 func lack(has bool, what string) string {
@@ -140,7 +153,7 @@ func bootstrapLogsAgree(t *testing.T, s subject.Subject) {
 		}
 	}
 	for _, n := range c.Nodes[1:] {
-		assert.Equal(t, []uint64{1, 2, 3}, n.R.ConfState().Voters, "n%d", n.ID)
+		assert.Equal(t, []uint64{1, 2, 3}, confState(n.R).Voters, "n%d", n.ID)
 		assert.True(t, n.R.Member())
 	}
 }
@@ -217,7 +230,7 @@ func membership(t *testing.T, s subject.Subject) {
 			if lead == 0 {
 				return false
 			}
-			if done(c.Nodes[lead].R.ConfState()) {
+			if done(confState(c.Nodes[lead].R)) {
 				return true
 			}
 			err := c.ProposeConfChange(lead, cc)
@@ -241,12 +254,12 @@ func membership(t *testing.T, s subject.Subject) {
 	assert.False(t, ok, "only the leader tracks progress")
 	assert.True(t, c.Nodes[4].R.Member())
 	assert.Equal(t, c.Nodes[1].Commands, c.Nodes[4].Commands, "the learner replicates everything")
-	assert.Equal(t, []uint64{4}, c.Nodes[4].R.ConfState().Learners)
+	assert.Equal(t, []uint64{4}, confState(c.Nodes[4].R).Learners)
 
 	change(one(raftpb.ConfChangeAddNode, 4), func(cs raftpb.ConfState) bool { return slices.Contains(cs.Voters, 4) })
 	propose(t, c, "after-promote")
 	for _, n := range c.Nodes[1:5] {
-		cs := n.R.ConfState()
+		cs := confState(n.R)
 		assert.Equal(t, []uint64{1, 2, 3, 4}, cs.Voters, "n%d", n.ID)
 		assert.Empty(t, cs.Learners, "n%d", n.ID)
 	}
@@ -259,12 +272,12 @@ func membership(t *testing.T, s subject.Subject) {
 	change(raftpb.ConfChangeV2{Changes: []raftpb.ConfChange{
 		{Type: raftpb.ConfChangeAddNode, NodeID: 5}, {Type: raftpb.ConfChangeRemoveNode, NodeID: other}}},
 		func(cs raftpb.ConfState) bool { return slices.Contains(cs.Voters, 5) })
-	ok = c.Until(100, func() bool { l := c.Leader(); return l != 0 && len(c.Nodes[l].R.ConfState().VotersOutgoing) == 0 })
+	ok = c.Until(100, func() bool { l := c.Leader(); return l != 0 && len(confState(c.Nodes[l].R).VotersOutgoing) == 0 })
 	require.True(t, ok, "the joint configuration was never left")
 	propose(t, c, "after-joint")
 	for _, n := range c.Nodes[1:] {
 		if n.ID != other {
-			cs := n.R.ConfState()
+			cs := confState(n.R)
 			assert.Contains(t, cs.Voters, uint64(5), "n%d", n.ID)
 			assert.NotContains(t, cs.Voters, other, "n%d", n.ID)
 			assert.Empty(t, cs.VotersOutgoing, "n%d", n.ID)

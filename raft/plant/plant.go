@@ -200,6 +200,23 @@ func Parse(name string) (Bug, error) {
 	return 0, fmt.Errorf("unknown bug %q (known: %s)", name, strings.Join(known, ", "))
 }
 
+// inRaft are the bugs planted in the Raft protocol itself (raft.Node:
+// the subject under test), as opposed to its host (raft/server: the WAL,
+// the mark, snapshots on disk, reads): only a subject that can plant
+// bugs runs a scenario that plants one of these; the host's bugs plant
+// under any subject.
+var inRaft = Of(NoHeartbeats, ResendWholeLog, CommitPriorTerm, LooseQuorum, NoStepDown, IgnoreRecovery,
+	SnapshotPastApplied, FixedElectionTimeout, NaiveChange, TwoPendingChanges, LearnerCounts,
+	PromoteLaggingLearner, EarlyRemoval, ReadIndexWithoutRound, LeaseNoDriftMargin,
+	LeaseWithoutCheckQuorum, TransferKeepsProposing)
+
+// InRaft reports whether b is planted in the Raft protocol (the subject)
+// rather than in its host.
+func (b Bug) InRaft() bool { return inRaft&Set(b) != 0 }
+
+// InRaft is the part of s planted in the Raft protocol (the subject).
+func (s Set) InRaft() Set { return s & inRaft }
+
 // Set is a set of planted bugs.
 type Set uint32
 

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/seed4fee1fef/raftsim/linearizability/model"
-	"github.com/seed4fee1fef/raftsim/raft"
 	"github.com/seed4fee1fef/raftsim/raft/raftpb"
+	"github.com/seed4fee1fef/raftsim/raft/subject"
 	"github.com/seed4fee1fef/raftsim/scenarios/cluster"
 	"github.com/seed4fee1fef/raftsim/scenarios/runner"
 	"github.com/seed4fee1fef/raftsim/sim"
@@ -161,7 +161,7 @@ func (ev *evaluator) in(from, to time.Duration) []runner.Sample {
 // leaders lists the up nodes whose role is leader, with their terms.
 func leaders(s runner.Sample) (ids []int, terms []uint64) {
 	for i, n := range s.Nodes {
-		if n.Up && n.Role == raft.Leader {
+		if n.Up && n.Role == subject.Leader {
 			ids, terms = append(ids, i+1), append(terms, n.Term)
 		}
 	}

@@ -16,10 +16,11 @@ import (
 	"github.com/seed4fee1fef/raftsim/linearizability/client"
 	"github.com/seed4fee1fef/raftsim/linearizability/invariants"
 	"github.com/seed4fee1fef/raftsim/linearizability/model"
-	"github.com/seed4fee1fef/raftsim/raft"
 	"github.com/seed4fee1fef/raftsim/raft/plant"
 	"github.com/seed4fee1fef/raftsim/raft/raftpb"
 	"github.com/seed4fee1fef/raftsim/raft/server"
+	"github.com/seed4fee1fef/raftsim/raft/subject"
+	"github.com/seed4fee1fef/raftsim/raft/subject/native"
 	"github.com/seed4fee1fef/raftsim/scenarios/cluster"
 	"github.com/seed4fee1fef/raftsim/sim"
 )
@@ -103,6 +104,9 @@ const (
 
 // Defaults fills zero fields.
 func (o *Options) Defaults() {
+	if o.Server.Subject.Open == nil {
+		o.Server.Subject = native.Subject()
+	}
 	if o.Servers == 0 {
 		o.Servers = 5
 	}
@@ -234,9 +238,10 @@ func Run(opts Options) (*Result, error) {
 	}
 	res := &Result{Options: opts, World: w}
 	m := newMetrics(w, opts.Servers)
+	m.peek = opts.Server.Subject.Peek
 	// The invariant checker watches every event and stops the world at the
 	// first violation, so the trace ends where things went wrong.
-	ck := invariants.New(invariants.Options{StopWorld: true, Skip: opts.SkipInvariants})
+	ck := invariants.New(invariants.Options{StopWorld: true, Skip: opts.SkipInvariants, ApplyConfChange: opts.Server.Subject.ApplyConfChange})
 	scfg := opts.Server
 	scfg.Planted = opts.Planted
 	scfg.OnApply = ck.OnApply
@@ -254,11 +259,11 @@ func Run(opts Options) (*Result, error) {
 		}
 	}
 	chron := newChronicle(w, opts.Servers)
-	scfg.OnRole = func(id uint64, role raft.Role, lead, term uint64) {
+	scfg.OnRole = func(id uint64, role subject.Role, lead, term uint64) {
 		m.role(id, role, term)
 		chron.role(id, role, lead, term)
 	}
-	scfg.OnPropose, scfg.OnCommit, scfg.OnCounters = m.propose, m.commit, func(_ uint64, d raft.Counters) { m.count(d) }
+	scfg.OnPropose, scfg.OnCommit, scfg.OnCounters = m.propose, m.commit, func(_ uint64, d subject.Counters) { m.count(d) }
 	w.OnDisk(m.disk)
 	// Installed before the servers start, so their first start is seen;
 	// it runs before the checker's hook.

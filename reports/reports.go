@@ -31,12 +31,18 @@ const (
 // Summary is summary.json: what a person or a script needs to know about a
 // run without reading its trace, and what `simrun replay` needs to rerun it.
 type Summary struct {
-	Seed     uint64   `json:"seed"`
-	Scenario string   `json:"scenario,omitempty"`
-	Servers  int      `json:"servers"`
-	Clients  int      `json:"clients"`
-	Verdict  string   `json:"verdict"`
-	Failures []string `json:"failures,omitempty"`
+	Seed     uint64 `json:"seed"`
+	Scenario string `json:"scenario,omitempty"`
+	// Subject is the Raft implementation under test and SubjectVersion
+	// its version; SubjectLacks the harness mechanisms it does not have,
+	// in plain words (subject.Capabilities.Lacks).
+	Subject        string   `json:"subject"`
+	SubjectVersion string   `json:"subject_version"`
+	SubjectLacks   []string `json:"subject_lacks,omitempty"`
+	Servers        int      `json:"servers"`
+	Clients        int      `json:"clients"`
+	Verdict        string   `json:"verdict"`
+	Failures       []string `json:"failures,omitempty"`
 	// Signature is how the run failed, in words the same for every seed
 	// that fails the same way (runner.Result.Signature).
 	Signature string `json:"signature,omitempty"`
@@ -143,6 +149,9 @@ func Summarize(res *runner.Result, scenario string, args []string) Summary {
 	}
 	if res.Options.Planted != 0 {
 		s.Planted = res.Options.Planted.String()
+	}
+	if sub := res.Options.Server.Subject; sub.Name != "" {
+		s.Subject, s.SubjectVersion, s.SubjectLacks = sub.Name, sub.Version, sub.Capabilities.Lacks()
 	}
 	if v := res.Invariant; v != nil {
 		s.Invariants = v.String()

@@ -13,6 +13,7 @@ import (
 	"github.com/seed4fee1fef/raftsim/linearizability/client"
 	"github.com/seed4fee1fef/raftsim/raft/plant"
 	"github.com/seed4fee1fef/raftsim/raft/server"
+	"github.com/seed4fee1fef/raftsim/raft/subject/subjects"
 	"github.com/seed4fee1fef/raftsim/scenarios/cluster"
 	"github.com/seed4fee1fef/raftsim/scenarios/runner"
 	"github.com/seed4fee1fef/raftsim/sim"
@@ -64,7 +65,7 @@ const (
 )
 
 // commands lists every command, in the order errors suggest them.
-var commands = []string{"describe", "catches", "servers", "voters", "min-voters", "clients", "keys", "mix", "think", "value-size", "reads", "link", "server",
+var commands = []string{"describe", "catches", "subject", "servers", "voters", "min-voters", "clients", "keys", "mix", "think", "value-size", "reads", "link", "server",
 	"faults-until", "settle", "drain", "no-heal", "plant", "random-faults", "at", "every", "expect"}
 
 type token struct {
@@ -249,7 +250,7 @@ func (p *parser) command() error {
 	cmd := p.toks[0]
 	switch cmd.text {
 	case "describe", "catches", "servers", "voters", "min-voters", "keys", "mix", "think", "value-size", "reads", "faults-until", "settle",
-		"drain", "no-heal", "random-faults":
+		"drain", "no-heal", "random-faults", "subject":
 		if err := p.setOnce(cmd.text, cmd.col); err != nil {
 			return err
 		}
@@ -317,6 +318,17 @@ func (p *parser) command() error {
 		return err
 	case "value-size":
 		return p.valueSize()
+	case "subject":
+		want := "a subject (" + strings.Join(subjects.Names(), ", ") + ")"
+		t, err := p.tok(1, want)
+		if err != nil {
+			return err
+		}
+		if _, err := subjects.ByName(t.text); err != nil {
+			return p.errf(t.col, "unknown subject %q; expected %s", echo(t.text), strings.Join(subjects.Names(), " or "))
+		}
+		p.s.Subject = subjectName(t.text)
+		return p.noMore(2, "end of line after the subject")
 	case "reads":
 		t, err := p.tok(1, "a read mode (index, lease, log, local)")
 		if err != nil {

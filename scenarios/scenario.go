@@ -11,6 +11,7 @@ import (
 	"github.com/seed4fee1fef/raftsim/linearizability/client"
 	"github.com/seed4fee1fef/raftsim/raft/plant"
 	"github.com/seed4fee1fef/raftsim/raft/server"
+	"github.com/seed4fee1fef/raftsim/raft/subject/subjects"
 	"github.com/seed4fee1fef/raftsim/scenarios/cluster"
 	"github.com/seed4fee1fef/raftsim/scenarios/runner"
 	"github.com/seed4fee1fef/raftsim/sim"
@@ -57,6 +58,9 @@ type Scenario struct {
 	NoHeal bool
 	// Planted bugs (for tests of the harness itself).
 	Planted plant.Set
+	// Subject names the Raft implementation under test (subject NAME);
+	// empty: raftsim's own (subjects.Default).
+	Subject string
 
 	// Faults are the explicit fault lines, in script order (At never
 	// decreases).
@@ -123,6 +127,9 @@ func (s *Scenario) baseOptions(seed uint64) runner.Options {
 	o.KeepMessages = s.countsMessages()
 	o.Server.Reads = s.Reads
 	o.Server.MaxDriftPPM = s.Server.MaxDriftPPM
+	if sub, err := subjects.ByName(s.Subject); err == nil { // Parse accepts only known names
+		o.Server.Subject = sub
+	}
 	return o
 }
 
@@ -218,6 +225,7 @@ func FromSchedule(opts runner.Options, sched faults.Schedule) *Scenario {
 		Servers:     o.Servers, Voters: slices.Clone(o.Voters), MinVoters: o.MinVoters, Clients: o.Clients, ClientGroups: cloneGroups(o.ClientGroups), Workload: o.Workload, Link: o.Link,
 		Reads:     o.Server.Reads,
 		FaultTime: o.FaultTime, Settle: o.Settle, Drain: o.Drain, Planted: o.Planted,
+		Subject: subjectName(o.Server.Subject.Name),
 		Server: ServerTuning{TickInterval: o.Server.TickInterval, ElectionTicks: o.Server.ElectionTicks,
 			HeartbeatTicks: o.Server.HeartbeatTicks, MaxSizePerMsg: o.Server.MaxSizePerMsg,
 			MaxInflightMsgs: o.Server.MaxInflightMsgs, SnapshotEntries: o.Server.SnapshotEntries,
@@ -248,6 +256,14 @@ func FromSchedule(opts runner.Options, sched faults.Schedule) *Scenario {
 	return s
 }
 
+// subjectName is how a script names a subject: nothing for the default.
+func subjectName(name string) string {
+	if name == subjects.Default {
+		return ""
+	}
+	return name
+}
+
 // Script renders s in the scenario language; Parse reads it back to an
 // equal Scenario (Name aside, which comes from the file name).
 func (s *Scenario) Script() string {
@@ -258,6 +274,9 @@ func (s *Scenario) Script() string {
 	}
 	if s.Description != "" {
 		line("describe %s", s.Description)
+	}
+	if s.Subject != "" {
+		line("subject %s", s.Subject)
 	}
 	if len(s.Catches) > 0 {
 		names := make([]string, len(s.Catches))

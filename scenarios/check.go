@@ -92,6 +92,10 @@ func (ev *evaluator) check(e Expectation) Check {
 	case ExpectLeaderChange:
 		c.OK, c.Detail = ev.leaderChange(e.After, e.Within)
 	case ExpectReadsPerRound:
+		if why := ev.lacks("read-batching"); why != "" {
+			c.Skipped, c.Detail = true, why
+			break
+		}
 		c.OK, c.Detail = ev.readsPerRound(e)
 	case ExpectRestartBytes:
 		c.OK, c.Skipped, c.Detail = ev.restartBytes(e.Node, e.Factor)
@@ -357,6 +361,19 @@ func (ev *evaluator) readsPerRound(e Expectation) (bool, string) {
 // resends the whole log breaks it by the ratio of log length to missed
 // entries. It fails if the node never restarts, or has not caught up when
 // the run ends; a restart cut short by another crash is not judged.
+// lacks says which of the named mechanisms the run's subject lacks ("" if
+// none): an expectation about one of them is skipped, saying why.
+func (ev *evaluator) lacks(names ...string) string {
+	if ev.res == nil {
+		return ""
+	}
+	sub := ev.res.Options.Server.Subject
+	if why := sub.Capabilities.Missing(names...); why != "" && sub.Open != nil {
+		return sub.Name + " lacks " + why
+	}
+	return ""
+}
+
 func (ev *evaluator) restartBytes(node int, factor float64) (ok, skipped bool, detail string) {
 	i := node - 1
 	ss := ev.samples

@@ -1,6 +1,7 @@
 package scenarios_test
 
 import (
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/seed4fee1fef/raftsim/linearizability/invariants"
 	"github.com/seed4fee1fef/raftsim/linearizability/model"
 	"github.com/seed4fee1fef/raftsim/raft/plant"
+	"github.com/seed4fee1fef/raftsim/raft/subject/subjects"
 	"github.com/seed4fee1fef/raftsim/scenarios"
 	"github.com/seed4fee1fef/raftsim/scenarios/runner"
 	"github.com/seed4fee1fef/raftsim/sim"
@@ -230,4 +232,30 @@ func TestNaiveChangeLosesCommittedEntries(t *testing.T) {
 		return
 	}
 	t.Fatalf("the naive change lost nothing on seeds 1..%d", maxSeeds)
+}
+
+// TestEtcdFinding1 pins finding 1 of docs/SUBJECTS.md: with Ready.MustSync
+// as etcd-io/raft sets it, the removed servers of testdata/etcd-finding-1.scn
+// restart in the configuration they left and elect a leader of their own
+// (every seed tried); with the adapter's sync of the commit index before
+// a change takes effect (the etcd subject), and with raftsim's Raft, the
+// same script is safe.
+func TestEtcdFinding1(t *testing.T) {
+	src, err := os.ReadFile("testdata/etcd-finding-1.scn")
+	require.NoError(t, err)
+	sc, err := scenarios.Parse("etcd-finding-1.scn", src)
+	require.NoError(t, err)
+	for seed := uint64(1); seed <= 3; seed++ {
+		oc, err := scenarios.Run(sc, seed, nil)
+		require.NoError(t, err)
+		require.False(t, oc.Pass, "seed %d: etcd-literal kept its removed servers out", seed)
+		require.NotNil(t, oc.Result.Invariant, "seed %d", seed)
+		for _, name := range []string{"etcd", "raftsim"} {
+			sub, err := subjects.ByName(name)
+			require.NoError(t, err)
+			oc, err := scenarios.Run(sc, seed, func(o *runner.Options) { o.Server.Subject = sub })
+			require.NoError(t, err)
+			assert.True(t, oc.Pass, "seed %d %s: %v", seed, name, oc.Failures)
+		}
+	}
 }

@@ -141,12 +141,14 @@ func knownBugs() string {
 
 func TestParseErrors(t *testing.T) {
 	for _, tt := range []struct{ src, want string }{
-		{"kil n3", `t.scn:1:1: unknown command "kil"; expected one of describe, catches, subject, servers, voters, min-voters, clients, keys, mix, think, value-size, reads, link, server, faults-until, settle, drain, no-heal, plant, random-faults, at, every, expect`},
+		{"kil n3", `t.scn:1:1: unknown command "kil"; expected one of describe, catches, subject, requires, servers, voters, min-voters, clients, keys, mix, think, value-size, reads, link, server, faults-until, settle, drain, no-heal, plant, random-faults, at, every, expect`},
 		{"at 2x kill n3", `t.scn:1:4: bad duration "2x"; expected a duration like 500ms, 2s or 1m30s`},
-		{"subject zookeeper", `t.scn:1:9: unknown subject "zookeeper"; expected raftsim or etcd`},
-		{"subject", `t.scn:1:9: expected a subject (raftsim, etcd)`},
+		{"subject zookeeper", `t.scn:1:9: unknown subject "zookeeper"; expected raftsim, etcd, etcd-literal`},
+		{"subject", `t.scn:1:9: expected a subject (raftsim, etcd, etcd-literal)`},
 		{"subject etcd etcd", `t.scn:1:14: unexpected "etcd"; expected end of line after the subject`},
 		{"subject etcd\nsubject raftsim", `t.scn:2:1: subject already set at line 1`},
+		{"requires recovery,teleport", `t.scn:1:19: unknown mechanism "teleport"; expected one of recovery, chunked-snapshots, read-index, read-batching, drift-bounded-lease, transfer, promotion-guard, plants`},
+		{"requires", `t.scn:1:10: expected a mechanism like recovery`},
 		{"servers 5\nat 2s kill n9 until 3s", `t.scn:2:12: unknown node n9 (servers are n1..n5)`},
 		{"at 2s kill n1,n2,n7 until 3s", `t.scn:1:18: unknown node n7 (servers are n1..n5)`},
 		{"at 2s kill n0", `t.scn:1:12: unknown node n0 (servers are numbered from n1)`},

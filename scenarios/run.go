@@ -1,6 +1,9 @@
 package scenarios
 
 import (
+	"slices"
+
+	"github.com/seed4fee1fef/raftsim/raft/subject/native"
 	"github.com/seed4fee1fef/raftsim/scenarios/runner"
 	"github.com/seed4fee1fef/raftsim/sim"
 )
@@ -21,6 +24,27 @@ type Outcome struct {
 	Verdict  runner.Verdict
 	Pass     bool
 	Failures []string
+	// Skipped, if not empty, says why the scenario did not run: the
+	// subject lacks a mechanism it requires. Result is then nil.
+	Skipped string
+}
+
+// Missing says which mechanisms the scenario requires (its requires line,
+// and "plants" when opts plant a bug of the Raft layer) that the subject
+// in opts lacks, in plain words; "" if none.
+func (s *Scenario) Missing(opts runner.Options) string {
+	need := slices.Clone(s.Requires)
+	if opts.Planted.InRaft() != 0 && !slices.Contains(need, "plants") {
+		need = append(need, "plants")
+	}
+	sub := opts.Server.Subject
+	if sub.Open == nil {
+		sub = native.Subject()
+	}
+	if why := sub.Capabilities.Missing(need...); why != "" {
+		return sub.Name + " lacks " + why
+	}
+	return ""
 }
 
 // Run runs s once with seed through runner.Run (mutate, if set, may change
@@ -30,6 +54,9 @@ func Run(s *Scenario, seed uint64, mutate func(*runner.Options)) (*Outcome, erro
 	opts := s.Options(seed)
 	if mutate != nil {
 		mutate(&opts)
+	}
+	if why := s.Missing(opts); why != "" {
+		return &Outcome{Scenario: s, Skipped: why, Verdict: runner.Skip, Pass: true}, nil
 	}
 	res, err := runner.Run(opts)
 	if err != nil {

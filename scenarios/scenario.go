@@ -61,6 +61,11 @@ type Scenario struct {
 	// Subject names the Raft implementation under test (subject NAME);
 	// empty: raftsim's own (subjects.Default).
 	Subject string
+	// Requires names the optional mechanisms (subject.Mechanisms) the
+	// scenario tests (requires recovery,...): a subject without one of
+	// them skips it, saying why. Planting a bug of the Raft layer requires
+	// "plants" without saying so.
+	Requires []string
 
 	// Faults are the explicit fault lines, in script order (At never
 	// decreases).
@@ -277,6 +282,9 @@ func (s *Scenario) Script() string {
 	}
 	if s.Subject != "" {
 		line("subject %s", s.Subject)
+	}
+	if len(s.Requires) > 0 {
+		line("requires %s", strings.Join(s.Requires, ","))
 	}
 	if len(s.Catches) > 0 {
 		names := make([]string, len(s.Catches))

@@ -58,9 +58,20 @@ func TestRecoverNamesWhereThePanicWasRaised(t *testing.T) {
 }
 
 func TestLacksSaysWhatIsMissing(t *testing.T) {
-	assert.Empty(t, subject.Capabilities{Recovery: true, ChunkedSnapshots: true, ReadIndex: true,
-		DriftBoundedLease: true, Transfer: true, Plants: true}.Lacks())
-	lacks := subject.Capabilities{ReadIndex: true, Transfer: true}.Lacks()
-	assert.Len(t, lacks, 4)
+	all := subject.Capabilities{Recovery: true, ChunkedSnapshots: true, ReadIndex: true, ReadBatching: true,
+		DriftBoundedLease: true, Transfer: true, PromotionGuard: true, Plants: true}
+	assert.Empty(t, all.Lacks())
+	assert.Empty(t, all.Missing(subject.Mechanisms()...))
+	some := subject.Capabilities{ReadIndex: true, Transfer: true}
+	lacks := some.Lacks()
+	assert.Len(t, lacks, len(subject.Mechanisms())-2)
 	assert.Contains(t, lacks[0], "recovering mode")
+	assert.Empty(t, some.Missing("read-index", "transfer"))
+	assert.Equal(t, "promotion-guard: no promotion guard: a learner is promoted however far behind it is, and the quorum waits for it",
+		some.Missing("transfer", "promotion-guard"))
+	assert.Contains(t, some.Missing("teleport"), "teleport: not a mechanism (known: recovery, ")
+	for _, name := range subject.Mechanisms() {
+		assert.True(t, subject.IsMechanism(name))
+	}
+	assert.False(t, subject.IsMechanism("teleport"))
 }

@@ -90,6 +90,9 @@ const (
 	// Unknown: nothing failed, but the linearizability check did not
 	// finish. Never a pass.
 	Unknown Verdict = "UNKNOWN"
+	// Skip: the run did not happen (a scenario requires a mechanism the
+	// subject lacks); the reason is given next to it.
+	Skip Verdict = "SKIP"
 )
 
 // Liveness is the separate verdict on recovery after the last fault.

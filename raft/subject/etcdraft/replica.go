@@ -1,6 +1,7 @@
 package etcdraft
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"slices"
@@ -42,7 +43,8 @@ func Subject() subject.Subject {
 				"a learner grants votes when asked (etcd-io/raft's rule, so a promotion it has not applied yet cannot stall an election)",
 				"a snapshot is reported delivered when sent (etcd-io/raft leaves that to the transport); a lost one is sent again once the follower rejects the append after it",
 				"lease reads answer at once while the leader has not stepped down, with no bound on clock drift",
-				"read rounds, reads per round, lease reads and aborted transfers are not counted",
+				"the adapter asks the host to fsync the commit index before a configuration change takes effect; etcd-io/raft's MustSync does not, and a host rebuilding its configuration from the log by the commit index can then restart a server in a configuration it had left (docs/SUBJECTS.md, finding 1)",
+				"aborted leadership transfers are not counted",
 			},
 		},
 	}
@@ -93,6 +95,16 @@ type Replica struct {
 	snapTargets []uint64
 
 	counters subject.Counters
+	// lastRound is the context of the last read round (a heartbeat
+	// broadcast with a context) counted; leaseReads says reads are
+	// answered at once under CheckQuorum (ReadOnlyLeaseBased).
+	lastRound  []byte
+	leaseReads bool
+	// syncedCommit is the highest commit index a Ready with MustSync
+	// handed the host to persist; literal leaves MustSync as etcd sets it
+	// (Literal).
+	syncedCommit uint64
+	literal      bool
 	// rejected counts committed configuration changes every replica
 	// skipped because the configuration could not take them.
 	rejected uint64
@@ -101,8 +113,28 @@ type Replica struct {
 	dead error
 }
 
+// Literal is etcd-io/raft behind the adapter with Ready.MustSync exactly
+// as etcd-io/raft sets it: the configuration change it applies does not
+// make the host fsync the commit index covering it. It exists to
+// reproduce finding 1 of docs/SUBJECTS.md; Subject is the one to test
+// etcd-io/raft with.
+func Literal() subject.Subject {
+	s := Subject()
+	s.Name, s.Open = Name+"-literal", openLiteral
+	s.Capabilities.Differences = append([]string{"Ready.MustSync as etcd-io/raft sets it (finding 1 of docs/SUBJECTS.md)"}, s.Capabilities.Differences...)
+	return s
+}
+
 // Open starts a RawNode from what the host restored.
-func Open(cfg subject.Config, st subject.Restored) (_ subject.Replica, err error) {
+func Open(cfg subject.Config, st subject.Restored) (subject.Replica, error) {
+	return open(cfg, st, false)
+}
+
+func openLiteral(cfg subject.Config, st subject.Restored) (subject.Replica, error) {
+	return open(cfg, st, true)
+}
+
+func open(cfg subject.Config, st subject.Restored, literal bool) (_ subject.Replica, err error) {
 	defer subject.Recover(&err, "Open")
 	if err := validateConfig(&cfg); err != nil {
 		return nil, err
@@ -113,7 +145,9 @@ func Open(cfg subject.Config, st subject.Restored) (_ subject.Replica, err error
 	case cfg.Planted.Len() > 0:
 		return nil, subject.Mark(fmt.Errorf("bugs cannot be planted in etcd-io/raft (%s)", cfg.Planted), subject.ErrUnsupported)
 	}
-	r := &Replica{id: cfg.ID, storage: etcd.NewMemoryStorage(), rand: cfg.Rand, electionTick: cfg.ElectionTick}
+	r := &Replica{id: cfg.ID, storage: etcd.NewMemoryStorage(), rand: cfg.Rand, electionTick: cfg.ElectionTick,
+		literal: literal, leaseReads: cfg.ReadOnly == subject.ReadLease}
+	r.syncedCommit = max(st.HardState.Commit, st.Snapshot.Metadata.Index)
 	noLog := len(st.Entries) == 0 && st.Snapshot.IsEmpty()
 	if noLog && !st.HardState.IsEmpty() && !cfg.Join {
 		return nil, subject.Mark(fmt.Errorf("hard state %+v without a log: an initial member that lost its log needs the recovering mode", st.HardState), subject.ErrInvalidRestore)
@@ -620,6 +654,27 @@ func (r *Replica) Ready() (out subject.Ready, err error) {
 			}
 		}
 	}
+	if !r.literal && !out.MustSync {
+		for _, e := range rd.CommittedEntries {
+			if e.GetType() != pb.EntryNormal && e.GetIndex() > r.syncedCommit {
+				// A configuration change takes effect when applied: the
+				// commit index covering it must be durable first, or a
+				// restart rebuilds the configuration from an older commit
+				// (finding 1 of docs/SUBJECTS.md).
+				out.MustSync = true
+				break
+			}
+		}
+	}
+	if out.MustSync && !r.literal {
+		if out.HardState.IsEmpty() {
+			// The commit moved in an earlier Ready whose hard state the
+			// host need not have kept: hand it out again.
+			bs := r.rn.BasicStatus()
+			out.HardState = raftpb.HardState{Term: bs.GetTerm(), Vote: bs.GetVote(), Commit: bs.GetCommit()}
+		}
+		r.syncedCommit = max(r.syncedCommit, out.HardState.Commit)
+	}
 	if err := r.encode(rd.Messages); err != nil {
 		return subject.Ready{}, r.fail(err)
 	}
@@ -632,6 +687,9 @@ func (r *Replica) Ready() (out subject.Ready, err error) {
 			r.readStates = append(r.readStates, subject.ReadState{Index: rs.Index, RequestCtx: rs.RequestCtx})
 		}
 		out.ReadStates = r.readStates
+		if r.st.Role == subject.Leader {
+			r.countReads(uint64(len(rd.ReadStates)))
+		}
 	}
 	return out, nil
 }
@@ -660,6 +718,15 @@ func (r *Replica) encode(msgs []*pb.Message) error {
 		case pb.MsgSnap:
 			r.counters.SnapshotBytesSent += uint64(len(m.GetSnapshot().GetData()))
 			r.snapTargets = append(r.snapTargets, m.GetTo())
+		case pb.MsgHeartbeat:
+			// A read round is a heartbeat broadcast carrying a read's
+			// context: one message per follower, the same context.
+			if ctx := m.GetContext(); len(ctx) > 0 && !bytes.Equal(ctx, r.lastRound) {
+				r.counters.ReadRounds++
+				r.lastRound = append(r.lastRound[:0], ctx...)
+			}
+		case pb.MsgReadIndexResp:
+			r.countReads(1) // a follower's read, confirmed by this leader
 		}
 	}
 	start := 0
@@ -668,6 +735,16 @@ func (r *Replica) encode(msgs []*pb.Message) error {
 		start = end
 	}
 	return nil
+}
+
+// countReads counts reads this leader confirmed: at once under a lease or
+// as the only voter, otherwise by a round.
+func (r *Replica) countReads(n uint64) {
+	if r.leaseReads || len(r.conf.GetVoters()) == 1 && len(r.conf.GetVotersOutgoing()) == 0 {
+		r.counters.LeaseReads += n
+	} else {
+		r.counters.RoundReads += n
+	}
 }
 
 // Advance persists the Ready in etcd's storage, applies its configuration

@@ -34,8 +34,10 @@ func Subject() subject.Subject {
 			Recovery:          true,
 			ChunkedSnapshots:  true,
 			ReadIndex:         true,
+			ReadBatching:      true,
 			DriftBoundedLease: true,
 			Transfer:          true,
+			PromotionGuard:    true,
 			Plants:            true,
 		},
 	}

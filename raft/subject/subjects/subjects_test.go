@@ -10,7 +10,7 @@ import (
 )
 
 func TestByName(t *testing.T) {
-	assert.Equal(t, []string{"raftsim", "etcd"}, subjects.Names())
+	assert.Equal(t, []string{"raftsim", "etcd", "etcd-literal"}, subjects.Names())
 	for _, name := range subjects.Names() {
 		s, err := subjects.ByName(name)
 		require.NoError(t, err)
@@ -23,5 +23,5 @@ func TestByName(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, subjects.Default, s.Name)
 	_, err = subjects.ByName("zookeeper")
-	assert.EqualError(t, err, `unknown subject "zookeeper" (want raftsim or etcd)`)
+	assert.EqualError(t, err, `unknown subject "zookeeper" (want raftsim, etcd, etcd-literal)`)
 }

@@ -164,6 +164,9 @@ func facts(res *runner.Result, sum Summary) []fact {
 		if len(sum.SubjectLacks) > 0 {
 			out = append(out, fact{"subject lacks", strings.Join(sum.SubjectLacks, "; ")})
 		}
+		if len(sum.SubjectNotes) > 0 {
+			out = append(out, fact{"left out for the subject", strings.Join(sum.SubjectNotes, "; ")})
+		}
 	}
 	out = append(out, fact{"cluster", fmt.Sprintf("%d servers (n1..n%d), %d clients (c1..c%d)", sum.Servers, sum.Servers, sum.Clients, sum.Clients)})
 	if sum.Planted != "" {

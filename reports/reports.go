@@ -39,6 +39,7 @@ type Summary struct {
 	Subject        string   `json:"subject"`
 	SubjectVersion string   `json:"subject_version"`
 	SubjectLacks   []string `json:"subject_lacks,omitempty"`
+	SubjectNotes   []string `json:"subject_notes,omitempty"`
 	Servers        int      `json:"servers"`
 	Clients        int      `json:"clients"`
 	Verdict        string   `json:"verdict"`
@@ -152,6 +153,7 @@ func Summarize(res *runner.Result, scenario string, args []string) Summary {
 	}
 	if sub := res.Options.Server.Subject; sub.Name != "" {
 		s.Subject, s.SubjectVersion, s.SubjectLacks = sub.Name, sub.Version, sub.Capabilities.Lacks()
+		s.SubjectNotes = res.SubjectNotes
 	}
 	if v := res.Invariant; v != nil {
 		s.Invariants = v.String()

@@ -62,6 +62,7 @@ func Run(s *Scenario, seed uint64, mutate func(*runner.Options)) (*Outcome, erro
 	if err != nil {
 		return nil, err
 	}
+	res.SubjectNotes = append(res.SubjectNotes, s.SubjectNotes(seed)...)
 	return Judge(s, res), nil
 }
 

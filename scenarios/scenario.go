@@ -159,6 +159,26 @@ func (s *Scenario) Options(seed uint64) runner.Options {
 	return o
 }
 
+// SubjectNotes say what a run of s with seed leaves out of its random
+// faults and reads because the subject lacks what they need.
+func (s *Scenario) SubjectNotes(seed uint64) []string {
+	if s.Random == nil {
+		return nil
+	}
+	var notes []string
+	o := s.baseOptions(seed)
+	if note := runner.SwarmReads(seed, &o); note != "" {
+		notes = append(notes, note)
+	}
+	if len(s.Random.Kinds) == 0 {
+		eff := s.effective()
+		if _, note := runner.SubjectKinds(eff.Server.Subject, runner.DefaultKinds(eff.Servers)); note != "" {
+			notes = append(notes, note)
+		}
+	}
+	return notes
+}
+
 // Schedule is the fault schedule of one run with seed.
 func (s *Scenario) Schedule(seed uint64) faults.Schedule {
 	eff := s.effective()
@@ -170,7 +190,7 @@ func (s *Scenario) Schedule(seed uint64) faults.Schedule {
 	if r := s.Random; r != nil {
 		kinds := r.Kinds
 		if len(kinds) == 0 {
-			kinds = runner.DefaultKinds(eff.Servers)
+			kinds, _ = runner.SubjectKinds(eff.Server.Subject, runner.DefaultKinds(eff.Servers))
 		}
 		g := faults.Generate(sim.NewRand(seed, "schedule"), runner.SwarmGenOptions(seed, faults.GenOptions{
 			Servers: eff.Servers, Duration: eff.FaultTime, Kinds: kinds, MeanGap: r.MeanGap, Voters: s.Voters}))

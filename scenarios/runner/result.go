@@ -24,7 +24,11 @@ type Result struct {
 	VirtualTime sim.Time
 	HealedAt    sim.Time
 	Liveness    Liveness
-	Halted      []Halt
+	// SubjectNotes say what a random run left out because the subject
+	// lacks the mechanism it needs (storage faults without a recovering
+	// mode, lease reads without a drift bound), in plain words.
+	SubjectNotes []string
+	Halted       []Halt
 	// Invariant is the first Raft safety invariant broken, if any; the run
 	// stopped there.
 	Invariant       *invariants.Violation

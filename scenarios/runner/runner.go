@@ -205,11 +205,14 @@ func (e *LimitError) Error() string {
 // that found a problem returns a Result whose verdicts say so.
 func Run(opts Options) (*Result, error) {
 	swarm := opts.Schedule == nil && !opts.NoFaults
+	var notes []string
 	if swarm {
 		SwarmServer(opts.Seed, &opts.Server)
 		// Before the defaults: the swarm fills what opts leave unset.
 		SwarmLoad(opts.Seed, &opts, opts.FaultKinds)
-		SwarmReads(opts.Seed, &opts)
+		if note := SwarmReads(opts.Seed, &opts); note != "" {
+			notes = append(notes, note)
+		}
 	}
 	opts.Defaults()
 	if err := opts.Validate(); err != nil {
@@ -227,7 +230,10 @@ func Run(opts Options) (*Result, error) {
 		opts.MinVoters = SwarmMinVoters(opts.Servers, opts.MinVoters)
 		kinds := opts.FaultKinds
 		if len(kinds) == 0 {
-			kinds = DefaultKinds(opts.Servers)
+			var note string
+			if kinds, note = SubjectKinds(opts.Server.Subject, DefaultKinds(opts.Servers)); note != "" {
+				notes = append(notes, note)
+			}
 		}
 		s := faults.Generate(w.Rand("schedule"), SwarmGenOptions(opts.Seed, faults.GenOptions{
 			Servers: opts.Servers, Duration: opts.FaultTime, Kinds: kinds, Voters: opts.Voters}))
@@ -236,7 +242,7 @@ func Run(opts Options) (*Result, error) {
 		FitLease(&opts.Server, s)
 		sched = &s
 	}
-	res := &Result{Options: opts, World: w}
+	res := &Result{Options: opts, World: w, SubjectNotes: notes}
 	m := newMetrics(w, opts.Servers)
 	m.peek = opts.Server.Subject.Peek
 	// The invariant checker watches every event and stops the world at the

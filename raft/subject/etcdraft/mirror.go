@@ -84,8 +84,15 @@ func (m *mirror) append(ents []raftpb.Entry) ([]raftpb.Entry, error) {
 	return m.ents[at:len(m.ents):len(m.ents)], nil
 }
 
-// restore replaces the log with a snapshot's last index and term.
+// restore replaces the log with a snapshot's last index and term. Like a
+// suffix overwrite, it counts as a rewrite when it drops entries: the
+// checker's copy of the log must forget them (and the entry at the
+// snapshot's index may now have another term).
 func (m *mirror) restore(index, term uint64) {
+	if len(m.ents) > 0 {
+		m.rewrites++
+		m.rewriteFrom = m.offset + 1
+	}
 	m.offset, m.offsetTerm, m.ents, m.bytes = index, term, nil, 0
 }
 

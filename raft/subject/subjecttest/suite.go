@@ -308,9 +308,16 @@ func snapshotCatchUp(t *testing.T, s subject.Subject) {
 			assert.False(t, ok, "n%d compacted", n.ID)
 		}
 	}
+	before := c.Nodes[lag].R.BasicStatus()
+	require.Greater(t, before.LastIndex, before.FirstIndex-1, "the lagging node holds entries")
 	c.Heal()
 	propose(t, c, "after-heal")
 	assert.Positive(t, c.Nodes[lag].SnapshotsInstalled, "the lagging node got a snapshot")
+	// The snapshot replaced the entries it held: a checker's copy of its
+	// log must learn that (Status.LogRewrites).
+	after := c.Nodes[lag].R.BasicStatus()
+	assert.Greater(t, after.LogRewrites, before.LogRewrites)
+	assert.Equal(t, before.FirstIndex, after.LogRewriteFrom)
 	assert.Equal(t, c.Nodes[lead].Commands, c.Nodes[lag].Commands)
 	assert.Positive(t, c.Nodes[lag].R.BasicStatus().SnapshotIndex)
 	// It restarts from its installed snapshot.

@@ -758,15 +758,14 @@ func meanEntryBytes(res *runner.Result) float64 {
 		return 0
 	}
 	s := c.Server(best)
+	size := s.Subject().EntrySize
 	var total, n int
-	var buf []byte
 	for i := uint64(1); i <= last; i++ {
 		e, ok := s.LogEntry(i)
 		if !ok {
 			continue
 		}
-		buf = raftpb.AppendEntry(buf[:0], &e)
-		total += len(buf)
+		total += size(&e)
 		n++
 	}
 	if n == 0 {

@@ -23,6 +23,10 @@ type Subject struct {
 	// like one of its messages, or is a kind the shared vocabulary has no
 	// name for.
 	Peek func(b []byte) (Header, bool)
+	// EntrySize is what entry e costs in the subject's appends on the
+	// wire (its encoding inside a message): cost checks measure catch-up
+	// traffic in it.
+	EntrySize func(e *raftpb.Entry) int
 	// Capabilities says which optional mechanisms it has.
 	Capabilities Capabilities
 	// ApplyConfChange is how a committed configuration change transforms

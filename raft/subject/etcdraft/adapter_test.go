@@ -159,3 +159,24 @@ func TestConfChangeRoundTrip(t *testing.T) {
 	_, err = confStateFromEtcd(&pb.ConfState{Voters: []uint64{1}, VotersOutgoing: []uint64{1, 2}, LearnersNext: []uint64{2}})
 	assert.ErrorIs(t, err, errTranslate)
 }
+
+// TestEntrySizeIsTheWireSize: EntrySize is exactly what an entry adds to
+// a marshalled MsgApp.
+func TestEntrySizeIsTheWireSize(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		e := raftpb.Entry{Term: rapid.Uint64().Draw(rt, "term"), Index: rapid.Uint64().Draw(rt, "index"),
+			Data: rapid.SliceOfN(rapid.Byte(), 0, 300).Draw(rt, "data")}
+		if len(e.Data) == 0 {
+			e.Data = nil
+		}
+		ee, err := entryToEtcd(&e)
+		if err != nil {
+			rt.Fatal(err)
+		}
+		base := &pb.Message{Type: pb.MsgApp.Enum(), To: new(uint64(2)), From: new(uint64(1)), Term: new(uint64(3))}
+		with := &pb.Message{Type: pb.MsgApp.Enum(), To: new(uint64(2)), From: new(uint64(1)), Term: new(uint64(3)), Entries: []*pb.Entry{ee}}
+		if got, want := EntrySize(&e), proto.Size(with)-proto.Size(base); got != want {
+			rt.Fatalf("EntrySize %d, on the wire %d", got, want)
+		}
+	})
+}

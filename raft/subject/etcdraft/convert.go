@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	pb "go.etcd.io/raft/v3/raftpb"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/seed4fee1fef/raftsim/raft/quorum"
@@ -229,3 +230,16 @@ var sharedType = func() (t [32]int16) {
 	}
 	return t
 }()
+
+// EntrySize is what e costs inside an etcd MsgApp: the entries field's
+// tag and length, then the entry's fields as protobuf writes them (type
+// always, term and index, data when there is some; a configuration
+// change as etcd encodes it is not worth the difference and is sized as
+// raftsim's).
+func EntrySize(e *raftpb.Entry) int {
+	n := 1 + protowire.SizeVarint(uint64(e.Type)) + 1 + protowire.SizeVarint(e.Term) + 1 + protowire.SizeVarint(e.Index)
+	if e.Data != nil {
+		n += 1 + protowire.SizeBytes(len(e.Data))
+	}
+	return 1 + protowire.SizeBytes(n)
+}

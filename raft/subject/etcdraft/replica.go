@@ -31,6 +31,7 @@ func Subject() subject.Subject {
 		Version:         Version,
 		Open:            Open,
 		Peek:            Peek,
+		EntrySize:       EntrySize,
 		ApplyConfChange: ApplyConfChange,
 		Capabilities: subject.Capabilities{
 			ReadIndex: true,

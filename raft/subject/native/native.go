@@ -9,6 +9,7 @@ package native
 
 import (
 	"errors"
+	"math/bits"
 	"strconv"
 
 	"github.com/seed4fee1fef/raftsim/raft"
@@ -24,10 +25,11 @@ const Name = "raftsim"
 // Subject describes raftsim's own Raft.
 func Subject() subject.Subject {
 	return subject.Subject{
-		Name:    Name,
-		Version: "this build",
-		Open:    Open,
-		Peek:    Peek,
+		Name:      Name,
+		Version:   "this build",
+		Open:      Open,
+		Peek:      Peek,
+		EntrySize: EntrySize,
 		// raftsim's own rules, unplanted: what a correct replica does.
 		ApplyConfChange: confchange.Apply,
 		Capabilities: subject.Capabilities{
@@ -42,6 +44,14 @@ func Subject() subject.Subject {
 		},
 	}
 }
+
+// EntrySize is e's size as raftpb.AppendEntry encodes it (what an append
+// carries per entry), computed without encoding.
+func EntrySize(e *raftpb.Entry) int {
+	return uvarintSize(e.Term) + uvarintSize(e.Index) + 1 + uvarintSize(uint64(len(e.Data))) + len(e.Data)
+}
+
+func uvarintSize(v uint64) int { return (bits.Len64(v|1) + 6) / 7 }
 
 // Peek reads a raftpb wire message's header.
 func Peek(b []byte) (subject.Header, bool) {

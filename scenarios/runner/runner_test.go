@@ -9,18 +9,27 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/seed4fee1fef/raftsim/raft/subject"
+	"github.com/seed4fee1fef/raftsim/raft/subject/etcdraft"
+	"github.com/seed4fee1fef/raftsim/raft/subject/native"
 	"github.com/seed4fee1fef/raftsim/scenarios/runner"
 	"github.com/seed4fee1fef/raftsim/sim"
 )
 
 func TestSameSeedSameRun(t *testing.T) {
+	for _, sub := range []subject.Subject{native.Subject(), etcdraft.Subject()} {
+		opts := runner.Options{Seed: 9, FaultTime: 5 * time.Second, Trace: sim.TraceHashOnly}
+		opts.Server.Subject = sub
+		a, err := runner.Run(opts)
+		require.NoError(t, err)
+		b, err := runner.Run(opts)
+		require.NoError(t, err)
+		assert.Equal(t, a.TraceHash, b.TraceHash, sub.Name)
+		assert.Equal(t, a.Metrics, b.Metrics, sub.Name)
+	}
 	opts := runner.Options{Seed: 9, FaultTime: 5 * time.Second, Trace: sim.TraceHashOnly}
 	a, err := runner.Run(opts)
 	require.NoError(t, err)
-	b, err := runner.Run(opts)
-	require.NoError(t, err)
-	assert.Equal(t, a.TraceHash, b.TraceHash)
-	assert.Equal(t, a.Metrics, b.Metrics)
 	opts.Seed = 10
 	c, err := runner.Run(opts)
 	require.NoError(t, err)
@@ -43,31 +52,38 @@ func TestBadOptionsAreErrors(t *testing.T) {
 }
 
 // TestFullRunsShareNoHiddenState runs one seed of the full harness (Raft,
-// faults, checkers) in parallel goroutines under GOMAXPROCS 1 and 2: any
-// global state anywhere in the stack would make some hash differ.
+// faults, checkers) in parallel goroutines under GOMAXPROCS 1 and 2, for
+// every subject: any global state anywhere in the stack (for etcd-io/raft,
+// its election timeouts drawn from crypto/rand reaching behaviour) would
+// make some hash differ.
 func TestFullRunsShareNoHiddenState(t *testing.T) {
-	opts := runner.Options{Seed: 21, FaultTime: 5 * time.Second, Trace: sim.TraceHashOnly}
-	want, err := runner.Run(opts)
-	require.NoError(t, err)
-	for _, procs := range []int{1, 2} {
-		prev := runtime.GOMAXPROCS(procs)
-		hashes := make([]string, 4)
-		var wg sync.WaitGroup
-		for i := range hashes {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				res, err := runner.Run(opts)
-				if err == nil {
-					hashes[i] = res.TraceHash
+	for _, sub := range []subject.Subject{native.Subject(), etcdraft.Subject()} {
+		t.Run(sub.Name, func(t *testing.T) {
+			opts := runner.Options{Seed: 21, FaultTime: 5 * time.Second, Trace: sim.TraceHashOnly}
+			opts.Server.Subject = sub
+			want, err := runner.Run(opts)
+			require.NoError(t, err)
+			for _, procs := range []int{1, 2} {
+				prev := runtime.GOMAXPROCS(procs)
+				hashes := make([]string, 4)
+				var wg sync.WaitGroup
+				for i := range hashes {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						res, err := runner.Run(opts)
+						if err == nil {
+							hashes[i] = res.TraceHash
+						}
+					}()
 				}
-			}()
-		}
-		wg.Wait()
-		runtime.GOMAXPROCS(prev)
-		for _, h := range hashes {
-			assert.Equal(t, want.TraceHash, h, "GOMAXPROCS=%d", procs)
-		}
+				wg.Wait()
+				runtime.GOMAXPROCS(prev)
+				for _, h := range hashes {
+					assert.Equal(t, want.TraceHash, h, "GOMAXPROCS=%d", procs)
+				}
+			}
+		})
 	}
 }
 

@@ -514,7 +514,7 @@ func (s *Server) ready() {
 		s.stats.Readies++
 		if s.cfg.Planted.Has(plant.SnapshotPastApplied) {
 			// The bug: snapshot before this Ready's entries are applied.
-			if err := s.maybeSnapshot(); err != nil {
+			if err := s.maybeSnapshot(false); err != nil {
 				s.halt(fmt.Errorf("server %d: %w", s.cfg.ID, err))
 				return
 			}
@@ -591,7 +591,7 @@ func (s *Server) ready() {
 			return
 		}
 		if !s.cfg.Planted.Has(plant.SnapshotPastApplied) {
-			if err := s.maybeSnapshot(); err != nil {
+			if err := s.maybeSnapshot(rd.WantSnapshot); err != nil {
 				s.halt(fmt.Errorf("server %d: %w", s.cfg.ID, err))
 				return
 			}

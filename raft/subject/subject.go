@@ -204,6 +204,11 @@ type Ready struct {
 	ReadStates []ReadState
 	// MustSync says the writes must be fsynced before Messages go out.
 	MustSync bool
+	// WantSnapshot says the subject needs a snapshot of the state machine
+	// as applied after this Ready, taken now whatever the host's policy:
+	// the one it has cannot serve a peer (etcd-io/raft: a server added
+	// after it, which refuses a snapshot whose configuration lacks it).
+	WantSnapshot bool
 }
 
 // Status is a copy of a replica's state for checkers and metrics. Reading

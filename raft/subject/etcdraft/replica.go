@@ -43,6 +43,7 @@ func Subject() subject.Subject {
 				"a committed configuration change the configuration cannot take is skipped by every replica (etcd-io/raft would panic applying it)",
 				"a learner grants votes when asked (etcd-io/raft's rule, so a promotion it has not applied yet cannot stall an election)",
 				"a snapshot is reported delivered when sent (etcd-io/raft leaves that to the transport); a lost one is sent again once the follower rejects the append after it",
+				"a snapshot whose configuration lacks its recipient (a server added after it was taken, which etcd-io/raft would ignore) is withheld and the host asked for a new one (Ready.WantSnapshot), as etcd's server builds a snapshot for a new member",
 				"lease reads answer at once while the leader has not stepped down, with no bound on clock drift",
 				"the adapter asks the host to fsync the commit index before a configuration change takes effect; etcd-io/raft's MustSync does not, and a host rebuilding its configuration from the log by the commit index can then restart a server in a configuration it had left (docs/SUBJECTS.md, finding 1)",
 				"aborted leadership transfers are not counted",
@@ -94,6 +95,12 @@ type Replica struct {
 	out         []subject.Outbound
 	readStates  []subject.ReadState
 	snapTargets []uint64
+	// sentTo are the recipients of the encoded messages, in order;
+	// withheld the peers whose snapshot was withheld this Ready (reported
+	// failed at Advance), wantSnap whether the host is asked for one.
+	sentTo   []uint64
+	withheld []uint64
+	wantSnap bool
 
 	counters subject.Counters
 	// lastRound is the context of the last read round (a heartbeat
@@ -682,6 +689,7 @@ func (r *Replica) Ready() (out subject.Ready, err error) {
 	if len(r.out) > 0 {
 		out.Messages = r.out
 	}
+	out.WantSnapshot, r.wantSnap = r.wantSnap, false
 	if len(rd.ReadStates) > 0 {
 		r.readStates = r.readStates[:0]
 		for _, rs := range rd.ReadStates {
@@ -697,16 +705,26 @@ func (r *Replica) Ready() (out subject.Ready, err error) {
 
 // encode marshals msgs into one buffer (then takes the views: a view
 // taken while the buffer still grew would dangle), counts what they carry,
-// and notes what the election timer and the snapshot report depend on.
+// and notes what the election timer and the snapshot reports depend on. A
+// snapshot whose configuration lacks its recipient is withheld: etcd-io/raft
+// would ignore it (a server added after the snapshot was taken), and the
+// host is asked for a new one instead (WantSnapshot), as etcd's server
+// builds a snapshot for a new member when it sends one.
 func (r *Replica) encode(msgs []*pb.Message) error {
-	r.wire, r.ends, r.out = r.wire[:0], r.ends[:0], r.out[:0]
+	r.wire, r.ends, r.out, r.sentTo = r.wire[:0], r.ends[:0], r.out[:0], r.sentTo[:0]
 	opts := proto.MarshalOptions{Deterministic: true}
 	for _, m := range msgs {
+		if m.GetType() == pb.MsgSnap && !inConf(m.GetSnapshot().GetMetadata().GetConfState(), m.GetTo()) {
+			r.withheld = append(r.withheld, m.GetTo())
+			r.wantSnap = true
+			continue
+		}
 		var err error
 		if r.wire, err = opts.MarshalAppend(r.wire, m); err != nil {
 			return fmt.Errorf("marshal %s to %d: %w", m.GetType(), m.GetTo(), err)
 		}
 		r.ends = append(r.ends, len(r.wire))
+		r.sentTo = append(r.sentTo, m.GetTo())
 		switch m.GetType() {
 		case pb.MsgVoteResp:
 			if !m.GetReject() {
@@ -732,10 +750,16 @@ func (r *Replica) encode(msgs []*pb.Message) error {
 	}
 	start := 0
 	for i, end := range r.ends {
-		r.out = append(r.out, subject.Outbound{To: msgs[i].GetTo(), Data: r.wire[start:end:end]})
+		r.out = append(r.out, subject.Outbound{To: r.sentTo[i], Data: r.wire[start:end:end]})
 		start = end
 	}
 	return nil
+}
+
+// inConf reports whether id is a member of cs.
+func inConf(cs *pb.ConfState, id uint64) bool {
+	return slices.Contains(cs.GetVoters(), id) || slices.Contains(cs.GetLearners(), id) ||
+		slices.Contains(cs.GetVotersOutgoing(), id) || slices.Contains(cs.GetLearnersNext(), id)
 }
 
 // countReads counts reads this leader confirmed: at once under a lease or
@@ -795,7 +819,11 @@ func (r *Replica) Advance(subject.Ready) (err error) {
 	for _, to := range r.snapTargets {
 		r.rn.ReportSnapshot(to, etcd.SnapshotFinish)
 	}
-	r.rd, r.handedOut, r.snapTargets = etcd.Ready{}, false, r.snapTargets[:0]
+	for _, to := range r.withheld {
+		// Probing again (after a heartbeat) sends the host's new one.
+		r.rn.ReportSnapshot(to, etcd.SnapshotFailure)
+	}
+	r.rd, r.handedOut, r.snapTargets, r.withheld = etcd.Ready{}, false, r.snapTargets[:0], r.withheld[:0]
 	r.observe(nil)
 	return nil
 }

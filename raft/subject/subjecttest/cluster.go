@@ -276,6 +276,11 @@ func (c *Cluster) process(n *Node) {
 		if n.Applied >= n.startCommit && !n.R.Config().Equal(n.model) {
 			c.violate("n%d's configuration is %s, the changes it applied make %s", n.ID, n.R.Config(), n.model)
 		}
+		if rd.WantSnapshot {
+			if err := c.Snapshot(n.ID, 0); err != nil {
+				c.violate("n%d wanted a snapshot: %v", n.ID, err)
+			}
+		}
 	}
 }
 

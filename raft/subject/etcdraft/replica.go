@@ -46,7 +46,6 @@ func Subject() subject.Subject {
 				"a snapshot whose configuration lacks its recipient (a server added after it was taken, which etcd-io/raft would ignore) is withheld and the host asked for a new one (Ready.WantSnapshot), as etcd's server builds a snapshot for a new member",
 				"lease reads answer at once while the leader has not stepped down, with no bound on clock drift",
 				"the adapter asks the host to fsync the commit index before a configuration change takes effect; etcd-io/raft's MustSync does not, and a host rebuilding its configuration from the log by the commit index can then restart a server in a configuration it had left (docs/SUBJECTS.md, finding 1)",
-				"aborted leadership transfers are not counted",
 			},
 		},
 	}
@@ -354,6 +353,9 @@ func (r *Replica) observe(m *pb.Message) {
 	}
 	if term > r.st.Term && (role == subject.Candidate || role == subject.Leader) {
 		r.counters.Campaigns++
+	}
+	if r.st.Transferee != 0 && bs.LeadTransferee == 0 && role == subject.Leader && r.st.Role == subject.Leader && term == r.st.Term {
+		r.counters.TransfersAborted++ // given up after an election timeout, still leading
 	}
 	if role == subject.Leader && r.st.Role != subject.Leader {
 		// etcd's becomeLeader: pendingConfIndex is the last index before

@@ -404,6 +404,20 @@ func transfer(t *testing.T, s subject.Subject) {
 	assert.ErrorIs(t, c.TransferLeadership(now, now), subject.ErrTransferRefused)
 	assert.ErrorIs(t, c.TransferLeadership(now, 9), subject.ErrTransferRefused)
 	propose(t, c, "t2")
+	// A transfer to a server cut off is given up after an election
+	// timeout, and counted so.
+	now = c.ElectLeader(200)
+	cut := now%3 + 1
+	c.Isolate(cut)
+	before := c.Nodes[now].R.Counters()
+	require.NoError(t, c.TransferLeadership(now, cut))
+	c.Rounds(3 * DefaultConfig().ElectionTick)
+	assert.Equal(t, now, c.Leader(), "the leader stays")
+	after := c.Nodes[now].R.Counters()
+	assert.Equal(t, before.Transfers+1, after.Transfers)
+	assert.Equal(t, before.TransfersAborted+1, after.TransfersAborted)
+	c.Heal()
+	propose(t, c, "t3")
 	noViolations(t, c)
 }
 

@@ -324,3 +324,55 @@ func TestSoakMergeJoinsShards(t *testing.T) {
 	assert.Equal(t, 2, code, "a directory with no soak.json is bad input")
 	assert.Contains(t, errOut, "soak.json")
 }
+
+// The etcd subject: the same seed prints the same trace hash, the repro
+// command names the subject, an emitted scenario and a report replay it,
+// a scenario needing what etcd lacks is skipped (exit 0), and an unknown
+// subject is bad input.
+func TestSubjectEtcd(t *testing.T) {
+	code, a, errOut := simrun(t, "--seed", "1", "--subject", "etcd", "--duration", "5s")
+	require.Equal(t, 0, code, a+errOut)
+	_, b, _ := simrun(t, "--seed", "1", "--subject", "etcd", "--duration", "5s")
+	assert.Equal(t, a, b)
+	assert.Equal(t, "etcd (go.etcd.io/raft/v3 v3.7.0)", field(t, a, "subject"))
+	assert.Equal(t, "PASS", field(t, a, "result"))
+	assert.Contains(t, field(t, a, "repro"), "--subject etcd")
+	assert.Contains(t, field(t, a, "subject-note"), "storage faults not drawn")
+	_, native, _ := simrun(t, "--seed", "1", "--duration", "5s")
+	assert.NotEqual(t, field(t, a, "trace-hash"), field(t, native, "trace-hash"))
+	assert.Equal(t, "raftsim (this build)", field(t, native, "subject"))
+	assert.NotContains(t, field(t, native, "repro"), "--subject")
+
+	file := filepath.Join(t.TempDir(), "etcd5.scn")
+	code, out, _ := simrun(t, "--seed", "5", "--subject", "etcd", "--duration", "5s", "--emit-scenario", file)
+	require.Equal(t, 0, code, out)
+	src, err := os.ReadFile(file)
+	require.NoError(t, err)
+	assert.Contains(t, string(src), "\nsubject etcd\n")
+	code, again, errOut := simrun(t, "--scenario", file, "--seed", "5")
+	require.Equal(t, 0, code, again+errOut)
+	assert.Equal(t, field(t, out, "trace-hash"), field(t, again, "trace-hash"))
+
+	dir := t.TempDir()
+	code, out, errOut = simrun(t, "--seed", "5", "--subject", "etcd", "--duration", "5s", "--report", "--out", dir)
+	require.Equal(t, 0, code, out+errOut)
+	var sum reports.Summary
+	js, err := os.ReadFile(filepath.Join(dir, "seed-5", "summary.json"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(js, &sum))
+	assert.Equal(t, "etcd", sum.Subject)
+	assert.Equal(t, "go.etcd.io/raft/v3 v3.7.0", sum.SubjectVersion)
+	assert.NotEmpty(t, sum.SubjectLacks)
+	code, out, errOut = simrun(t, "replay", filepath.Join(dir, "seed-5"))
+	require.Equal(t, 0, code, out+errOut)
+	assert.Equal(t, "REPRODUCED", field(t, out, "result"))
+
+	code, out, _ = simrun(t, "--scenario", "truncate-minority", "--subject", "etcd")
+	assert.Equal(t, 0, code, out)
+	assert.Equal(t, "SKIP", field(t, out, "result"))
+	assert.Contains(t, field(t, out, "skipped"), "etcd lacks recovery: no recovering mode")
+
+	code, _, errOut = simrun(t, "--seed", "1", "--subject", "zookeeper")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, `unknown subject "zookeeper" (want raftsim, etcd, etcd-literal)`)
+}

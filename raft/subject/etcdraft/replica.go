@@ -44,7 +44,7 @@ func Subject() subject.Subject {
 				"a learner grants votes when asked (etcd-io/raft's rule, so a promotion it has not applied yet cannot stall an election)",
 				"a snapshot is reported delivered when sent (etcd-io/raft leaves that to the transport); a lost one is sent again once the follower rejects the append after it",
 				"a snapshot whose configuration lacks its recipient (a server added after it was taken, which etcd-io/raft would ignore) is withheld and the host asked for a new one (Ready.WantSnapshot), as etcd's server builds a snapshot for a new member",
-				"lease reads answer at once while the leader has not stepped down, with no bound on clock drift",
+				"lease reads answer at once while the leader has not stepped down, which may be two election timeouts after it lost its quorum, with perfect clocks (docs/SUBJECTS.md, finding 2)",
 				"the adapter asks the host to fsync the commit index before a configuration change takes effect; etcd-io/raft's MustSync does not, and a host rebuilding its configuration from the log by the commit index can then restart a server in a configuration it had left (docs/SUBJECTS.md, finding 1)",
 			},
 		},

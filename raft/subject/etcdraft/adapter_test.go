@@ -180,3 +180,43 @@ func TestEntrySizeIsTheWireSize(t *testing.T) {
 		}
 	})
 }
+
+// jointSnapshot is a restored state whose snapshot holds a joint
+// configuration left automatically.
+func jointSnapshot() subject.Restored {
+	return subject.Restored{HardState: raftpb.HardState{Term: 25, Vote: 1, Commit: 238},
+		Snapshot: raftpb.Snapshot{Metadata: raftpb.SnapshotMetadata{Index: 238, Term: 18,
+			ConfState: raftpb.ConfState{Voters: []uint64{1, 3, 4}, VotersOutgoing: []uint64{1, 2, 4, 5}, AutoLeave: true}}}}
+}
+
+// TestRestartKeepsAutoLeave: a replica restarted from a snapshot taken in a
+// joint configuration left automatically still leaves it automatically,
+// and says so (soak seed 1606: the adapter read the configuration from
+// Status, which drops the flag, and the checker saw it).
+func TestRestartKeepsAutoLeave(t *testing.T) {
+	cfg := subjecttest.DefaultConfig()
+	cfg.ID, cfg.Rand = 1, rand.New(rand.NewPCG(1, 1))
+	r, err := Open(cfg, jointSnapshot())
+	require.NoError(t, err)
+	assert.True(t, r.Config().AutoLeave)
+	assert.Equal(t, []uint64{1, 2, 4, 5}, []uint64(r.Config().Voters.Outgoing))
+	r.(*Replica).st.Applied = 238
+	meta, err := r.SnapshotMeta(238)
+	require.NoError(t, err)
+	assert.True(t, meta.ConfState.AutoLeave)
+}
+
+// TestEtcdStatusDropsAutoLeave pins finding 4 of docs/SUBJECTS.md: in
+// go.etcd.io/raft/v3 v3.7.0, RawNode.Status().Config of a joint
+// configuration left automatically says AutoLeave false
+// (tracker.Config.Clone does not copy the field), while the node itself
+// keeps it. When this fails, etcd-io/raft fixed it.
+func TestEtcdStatusDropsAutoLeave(t *testing.T) {
+	cfg := subjecttest.DefaultConfig()
+	cfg.ID, cfg.Rand = 1, rand.New(rand.NewPCG(1, 1))
+	r, err := Open(cfg, jointSnapshot())
+	require.NoError(t, err)
+	rn := r.(*Replica).rn
+	assert.False(t, rn.Status().Config.AutoLeave, "Status reports the flag now: etcd-io/raft fixed tracker.Config.Clone")
+	assert.NotEmpty(t, rn.Status().Config.Voters[1], "still joint")
+}

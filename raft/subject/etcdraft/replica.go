@@ -183,6 +183,14 @@ func open(cfg subject.Config, st subject.Restored, literal bool) (_ subject.Repl
 		return nil, subject.Mark(err, subject.ErrInvalidConfig)
 	}
 	r.resetTimer() // newRaft's becomeFollower
+	// The configuration newRaft restored: the snapshot's. (Not
+	// Status().Config: etcd's tracker.Config.Clone drops AutoLeave,
+	// finding 4 of docs/SUBJECTS.md.)
+	_, cs, err := r.storage.InitialState()
+	if err != nil {
+		return nil, err
+	}
+	r.setConf(proto.CloneOf(cs))
 	if noLog && st.HardState.IsEmpty() && !cfg.Join {
 		// Every initial member writes the same log: one AddNode per
 		// voter, in ID order, at term 1 (as raftsim's Raft does, and the
@@ -196,8 +204,8 @@ func open(cfg subject.Config, st subject.Restored, literal bool) (_ subject.Repl
 			return nil, subject.Mark(err, subject.ErrInvalidConfig)
 		}
 		r.resetTimer() // Bootstrap's becomeFollower
+		r.setConf(&pb.ConfState{Voters: peers, AutoLeave: new(false)}) // Bootstrap applied the AddNodes
 	}
-	r.setConf(confStateOf(r.rn.Status().Config))
 	r.sync(r.rn.BasicStatus())
 	return r, nil
 }
@@ -278,25 +286,6 @@ func (r *Replica) restore(st *subject.Restored) error {
 		}
 	}
 	return nil
-}
-
-// confStateOf is cfg as a ConfState (sorted, as etcd's own).
-func confStateOf(cfg etcdtracker.Config) *pb.ConfState {
-	ids := func(m map[uint64]struct{}) []uint64 {
-		out := make([]uint64, 0, len(m))
-		for id := range m { //detguard:unordered collected, then sorted
-			out = append(out, id)
-		}
-		slices.Sort(out)
-		return out
-	}
-	return &pb.ConfState{
-		Voters:         ids(cfg.Voters[0]),
-		VotersOutgoing: ids(cfg.Voters[1]),
-		Learners:       ids(cfg.Learners),
-		LearnersNext:   ids(cfg.LearnersNext),
-		AutoLeave:      new(cfg.AutoLeave),
-	}
 }
 
 // guard, deferred by every method that calls into the node, turns a panic

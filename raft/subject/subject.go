@@ -294,8 +294,10 @@ type Replica interface {
 	// prescribes: stale, or from a peer it does not know).
 	Step(from uint64, msg []byte) error
 	// Propose appends a command if this replica leads (ErrNotLeader
-	// otherwise; ErrProposalDropped if it cannot take one now). Success
-	// means appended, not committed. The replica keeps data.
+	// otherwise; ErrProposalDropped if it cannot take one now), at the
+	// index after BasicStatus().LastIndex as it was before the call (the
+	// host has drained every Ready). Success means appended, not
+	// committed. The replica keeps data.
 	Propose(data []byte) error
 	// ProposeConfChange proposes a membership change on the leader. It is
 	// refused with ErrNotLeader, ErrConfChangePending (another is not yet

@@ -180,6 +180,13 @@ func proposalsCommitInOrder(t *testing.T, s subject.Subject) {
 			assert.True(t, ok && got == want, "n%d term at %d: %d (ok %t), leader %d", n.ID, i, got, ok, want)
 		}
 	}
+	// A proposal goes right after the last entry (the host's latency
+	// hook relies on it).
+	last = c.Nodes[lead].R.BasicStatus().LastIndex
+	require.NoError(t, c.Propose(lead, "where"))
+	e, ok := c.Nodes[lead].R.LogEntry(last + 1)
+	require.True(t, ok)
+	assert.Equal(t, "where", string(e.Data))
 	// A follower refuses proposals and names no one else as leader.
 	follower := lead%3 + 1
 	assert.ErrorIs(t, c.Propose(follower, "nope"), subject.ErrNotLeader)

@@ -203,7 +203,7 @@ func open(cfg subject.Config, st subject.Restored, literal bool) (_ subject.Repl
 		if err := r.rn.Bootstrap(ps); err != nil {
 			return nil, subject.Mark(err, subject.ErrInvalidConfig)
 		}
-		r.resetTimer() // Bootstrap's becomeFollower
+		r.resetTimer()                                                 // Bootstrap's becomeFollower
 		r.setConf(&pb.ConfState{Voters: peers, AutoLeave: new(false)}) // Bootstrap applied the AddNodes
 	}
 	r.sync(r.rn.BasicStatus())

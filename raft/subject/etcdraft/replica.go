@@ -203,8 +203,10 @@ func open(cfg subject.Config, st subject.Restored, literal bool) (_ subject.Repl
 		if err := r.rn.Bootstrap(ps); err != nil {
 			return nil, subject.Mark(err, subject.ErrInvalidConfig)
 		}
-		r.resetTimer()                                                 // Bootstrap's becomeFollower
-		r.setConf(&pb.ConfState{Voters: peers, AutoLeave: new(false)}) // Bootstrap applied the AddNodes
+		// Bootstrap's becomeFollower reset etcd's timer, and it applied
+		// the AddNodes itself.
+		r.resetTimer()
+		r.setConf(&pb.ConfState{Voters: peers, AutoLeave: new(false)})
 	}
 	r.sync(r.rn.BasicStatus())
 	return r, nil

@@ -337,9 +337,13 @@ func Start(env Env, cfg Config) (*Server, error) {
 		readOnly = subject.ReadLease
 	}
 	node, err := cfg.Subject.Open(subject.Config{
-		ID:               cfg.ID,
-		Peers:            cfg.Peers,
-		Join:             emptyDisk && cfg.EmptyDisk != Bootstrap,
+		ID:    cfg.ID,
+		Peers: cfg.Peers,
+		// Not an initial member: with no log it is outside the
+		// configuration (a joiner may have learned a term before any
+		// entry; raftsim's Raft looks at Join only with nothing
+		// restored, etcd-io/raft's adapter also with a term alone).
+		Join:             cfg.EmptyDisk != Bootstrap,
 		ElectionTick:     cfg.ElectionTicks,
 		HeartbeatTick:    cfg.HeartbeatTicks,
 		PreVote:          true,

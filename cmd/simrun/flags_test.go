@@ -72,6 +72,7 @@ func TestEveryFlagTakesEffectOrIsRefused(t *testing.T) {
 			"report":        {args: []string{"--report"}},
 			"scenario":      {args: []string{"--scenario", "quiet-leader"}},
 			"emit-scenario": {args: []string{"--emit-scenario", "DIR/seed.scn"}},
+			"subject":       {args: []string{"--subject", "etcd"}},
 		}},
 		{"soak", []string{"soak", "--seeds", "1-2", "--duration", "2s", "--shrink-budget", "0", "--progress-every", "0", "--out", "DIR"}, map[string]flagCase{
 			"seed":          {args: []string{"--seed", "4"}},
@@ -89,6 +90,7 @@ func TestEveryFlagTakesEffectOrIsRefused(t *testing.T) {
 			"scenario":      {args: []string{"--scenario", "quiet-leader"}},
 			"emit-scenario": {args: []string{"--emit-scenario", "DIR/seed.scn"}},
 			"seeds":         {args: []string{"--seeds", "1-3"}},
+			"subject":       {args: []string{"--subject", "etcd"}},
 			"shard":         {args: []string{"--shard", "1/2"}},
 			"shards":        {args: []string{"--shards", "2"}, env: map[string]string{JobIndexEnv: "1"}},
 			"parallel":      {args: []string{"--parallel", "3"}},

@@ -372,6 +372,13 @@ func TestSubjectEtcd(t *testing.T) {
 	assert.Equal(t, "SKIP", field(t, out, "result"))
 	assert.Contains(t, field(t, out, "skipped"), "etcd lacks recovery: no recovering mode")
 
+	code, out, _ = simrun(t, "soak", "--seeds", "1-2", "--scenario", "truncate-minority", "--subject", "etcd", "--out", t.TempDir())
+	assert.Equal(t, 0, code, out)
+	assert.Equal(t, "SKIP", field(t, out, "result"))
+	code, out, _ = simrun(t, "soak", "--seeds", "1-2", "--duration", "2s", "--subject", "etcd", "--shrink-budget", "0", "--progress-every", "0", "--out", t.TempDir())
+	assert.Equal(t, 0, code, out)
+	assert.Equal(t, "etcd (go.etcd.io/raft/v3 v3.7.0)", field(t, out, "subject"))
+
 	code, _, errOut = simrun(t, "--seed", "1", "--subject", "zookeeper")
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errOut, `unknown subject "zookeeper" (want raftsim, etcd, etcd-literal)`)

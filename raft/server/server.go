@@ -339,11 +339,13 @@ func Start(env Env, cfg Config) (*Server, error) {
 	node, err := cfg.Subject.Open(subject.Config{
 		ID:    cfg.ID,
 		Peers: cfg.Peers,
-		// Not an initial member: with no log it is outside the
-		// configuration (a joiner may have learned a term before any
-		// entry; raftsim's Raft looks at Join only with nothing
-		// restored, etcd-io/raft's adapter also with a term alone).
-		Join:             cfg.EmptyDisk != Bootstrap,
+		// An empty disk that is not a bootstrap, or a server that is no
+		// initial voter: with no log it is outside the configuration (a
+		// joiner may have learned a term before any entry; raftsim's
+		// Raft looks at Join only with nothing restored, etcd-io/raft's
+		// adapter also with a term alone). EmptyDisk alone does not say
+		// the latter: a restarted initial voter's is Replaced.
+		Join:             emptyDisk && cfg.EmptyDisk != Bootstrap || !slices.Contains(cfg.Peers, cfg.ID),
 		ElectionTick:     cfg.ElectionTicks,
 		HeartbeatTick:    cfg.HeartbeatTicks,
 		PreVote:          true,

@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"fmt"
 	"slices"
 
 	"github.com/seed4fee1fef/raftsim/raft/subject/native"
@@ -29,20 +30,49 @@ type Outcome struct {
 	Skipped string
 }
 
-// Missing says which mechanisms the scenario requires (its requires line,
-// and "plants" when opts plant a bug of the Raft layer) that the subject
-// in opts lacks, in plain words; "" if none.
+// Missing says which mechanisms the scenario requires (its requires line;
+// "plants" when opts plant a bug of the Raft layer; "recovery" when the
+// script damages storage) that the subject in opts lacks, in plain words;
+// "" if none.
 func (s *Scenario) Missing(opts runner.Options) string {
 	need := slices.Clone(s.Requires)
 	if opts.Planted.InRaft() != 0 && !slices.Contains(need, "plants") {
 		need = append(need, "plants")
 	}
+	damage := s.damagesStorage()
+	if damage != "" && !slices.Contains(need, "recovery") {
+		need = append(need, "recovery")
+	}
 	sub := opts.Server.Subject
 	if sub.Open == nil {
 		sub = native.Subject()
 	}
-	if why := sub.Capabilities.Missing(need...); why != "" {
-		return sub.Name + " lacks " + why
+	why := sub.Capabilities.Missing(need...)
+	if why == "" {
+		return ""
+	}
+	if damage != "" && sub.Capabilities.Missing("recovery") != "" {
+		why += " (the script damages storage: " + damage + ")"
+	}
+	return sub.Name + " lacks " + why
+}
+
+// damagesStorage names the script's first storage fault (a fault line,
+// or a kind its random-faults line lists), whose servers only a subject
+// with a recovering mode can bring back; "" if none. A random-faults line
+// without kinds draws none for such a subject (runner.SubjectKinds).
+func (s *Scenario) damagesStorage() string {
+	for _, f := range s.Faults {
+		if f.Kind.Storage() {
+			return fmt.Sprintf("%s at %s", f.Kind, f.At)
+		}
+	}
+	if s.Random != nil {
+		for _, k := range s.Random.Kinds {
+			if k.Storage() {
+				return fmt.Sprintf("random-faults draws %s", k)
+			}
+		}
 	}
 	return ""
 }

@@ -106,3 +106,33 @@ func TestRaftBugsAreSkippedOnEtcd(t *testing.T) {
 	assert.Contains(t, out.Skipped, "etcd lacks plants:")
 	assert.Nil(t, out.Result)
 }
+
+// A script that damages storage (a fault line, or a random-faults kind)
+// is skipped on a subject without a recovering mode even with no requires
+// line, naming the fault; raftsim runs it. A random-faults line without
+// kinds is not skipped: it draws no storage fault for such a subject.
+func TestStorageDamageIsSkippedOnEtcd(t *testing.T) {
+	for _, tc := range []struct {
+		name, script, skip string
+	}{
+		{"fault line", "servers 3\nfaults-until 2s\nat 1s bitflip @40:3 n2 until 1500ms\n", "(the script damages storage: bitflip at 1s)"},
+		{"random kinds", "servers 3\nfaults-until 2s\nrandom-faults kinds=kill,wipe\n", "(the script damages storage: random-faults draws wipe)"},
+		{"random, no kinds", "servers 3\nfaults-until 2s\nrandom-faults\n", ""},
+		{"no storage fault", "servers 3\nfaults-until 2s\nat 1s kill n2 until 1500ms\n", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := scenarios.Parse("t.scn", []byte(tc.script))
+			require.NoError(t, err)
+			native := s.Options(1)
+			assert.Empty(t, s.Missing(native), "raftsim has a recovering mode")
+			s.Subject = "etcd"
+			why := s.Missing(s.Options(1))
+			if tc.skip == "" {
+				assert.Empty(t, why)
+				return
+			}
+			assert.True(t, strings.HasPrefix(why, "etcd lacks recovery: "), why)
+			assert.True(t, strings.HasSuffix(why, tc.skip), why)
+		})
+	}
+}

@@ -60,8 +60,18 @@ func (s *Scenario) Missing(opts runner.Options) string {
 // damagesStorage names the script's first storage fault (a fault line,
 // or a kind its random-faults line lists), whose servers only a subject
 // with a recovering mode can bring back; "" if none. A random-faults line
-// without kinds draws none for such a subject (runner.SubjectKinds).
+// without kinds draws none for such a subject (runner.SubjectKinds). A
+// script that expects beyond-model damage needs no recovering mode: its
+// damage is what no checksum sees (a consistent rollback), so a server
+// restarts on it as if nothing happened, and what the script tests is the
+// harness saying so; if its damage is seen after all, the server halts
+// and the run fails, visibly.
 func (s *Scenario) damagesStorage() string {
+	for _, e := range s.Expect {
+		if e.Kind == ExpectBeyondModel {
+			return ""
+		}
+	}
 	for _, f := range s.Faults {
 		if f.Kind.Storage() {
 			return fmt.Sprintf("%s at %s", f.Kind, f.At)

@@ -110,7 +110,9 @@ func TestRaftBugsAreSkippedOnEtcd(t *testing.T) {
 // A script that damages storage (a fault line, or a random-faults kind)
 // is skipped on a subject without a recovering mode even with no requires
 // line, naming the fault; raftsim runs it. A random-faults line without
-// kinds is not skipped: it draws no storage fault for such a subject.
+// kinds is not skipped: it draws no storage fault for such a subject; nor
+// is a script that expects damage beyond the model (no recovering mode
+// sees a consistent rollback).
 func TestStorageDamageIsSkippedOnEtcd(t *testing.T) {
 	for _, tc := range []struct {
 		name, script, skip string
@@ -119,6 +121,7 @@ func TestStorageDamageIsSkippedOnEtcd(t *testing.T) {
 		{"random kinds", "servers 3\nfaults-until 2s\nrandom-faults kinds=kill,wipe\n", "(the script damages storage: random-faults draws wipe)"},
 		{"random, no kinds", "servers 3\nfaults-until 2s\nrandom-faults\n", ""},
 		{"no storage fault", "servers 3\nfaults-until 2s\nat 1s kill n2 until 1500ms\n", ""},
+		{"beyond the model", "servers 3\nfaults-until 2s\nat 1s truncate 300B n2 until 1500ms\nat 1s truncate-mark 450B n2 until 1500ms\nexpect beyond-model\n", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := scenarios.Parse("t.scn", []byte(tc.script))

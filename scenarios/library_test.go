@@ -107,6 +107,7 @@ const maxSeeds = 10
 
 // Every library scenario fails with each bug it is there to catch.
 func TestLibraryCatchesItsBugs(t *testing.T) {
+	plant.Skip(t)
 	for _, e := range scenarios.List() {
 		for _, bug := range e.Catches {
 			t.Run(e.Name+"/"+bug.String(), func(t *testing.T) {
@@ -137,6 +138,7 @@ func TestMajorityFailureIsExpectedUnavailable(t *testing.T) {
 // The cost checks catch a resent log on their own: lagging-follower fails
 // on them, not only on liveness.
 func TestLaggingFollowerFailsOnCost(t *testing.T) {
+	plant.Skip(t)
 	out := libraryRun(t, "lagging-follower", 1, plant.Of(plant.ResendWholeLog))
 	require.False(t, out.Pass)
 	var failed []string
@@ -180,6 +182,7 @@ func TestMarkRollbackIsLabelledBeyondTheModel(t *testing.T) {
 // The classic-test scenarios catch their bugs by what they count, not
 // only by the always-judged checks.
 func TestClassicBudgetsFailOnTheirCounts(t *testing.T) {
+	plant.Skip(t)
 	for _, tt := range []struct {
 		name string
 		bug  plant.Bug
@@ -210,6 +213,7 @@ func TestClassicBudgetsFailOnTheirCounts(t *testing.T) {
 // naive change does: the old voters' majority and the new voters'
 // majority decide apart, and a committed entry is lost.
 func TestNaiveChangeLosesCommittedEntries(t *testing.T) {
+	plant.Skip(t)
 	s, err := scenarios.Load("naive-change")
 	require.NoError(t, err)
 	for seed := uint64(1); seed <= maxSeeds; seed++ {

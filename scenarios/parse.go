@@ -276,6 +276,9 @@ func (p *parser) command() error {
 		if err != nil {
 			return err
 		}
+		if err := plant.Check(plant.Of(bugs...)); err != nil {
+			return p.errf(p.toks[1].col, "%v", err)
+		}
 		for _, b := range bugs {
 			p.s.Planted |= plant.Of(b)
 		}

@@ -75,6 +75,7 @@ func TestLibraryOnEtcd(t *testing.T) {
 // caught with etcd-io/raft as the Raft too: the harness's checks do not
 // lean on raftsim's Raft to see them.
 func TestLibraryCatchesHostBugsOnEtcd(t *testing.T) {
+	plant.Skip(t)
 	for _, e := range scenarios.List() {
 		if _, skipped := etcdSkips[e.Name]; skipped {
 			continue

@@ -263,6 +263,22 @@ var optionsHook func(attempt int, o *runner.Options)
 // the runner refuses), or a *panicError.
 func (s *runSpec) run(seed uint64) (*seedRun, error) { return s.runWith(seed, 0, sim.TraceHashOnly) }
 
+// validate checks the options the run of seed would have, without running
+// it (a soak refuses bad input before it writes anything).
+func (s *runSpec) validate(seed uint64) error {
+	opts := s.base
+	if s.sc != nil {
+		opts = s.sc.Options(seed)
+		opts.Planted |= s.base.Planted
+	}
+	opts.Seed = seed
+	opts.Defaults()
+	if err := opts.Validate(); err != nil {
+		return badInput("%v", err)
+	}
+	return nil
+}
+
 func (s *runSpec) runWith(seed uint64, attempt int, trace sim.TraceMode) (sr *seedRun, err error) {
 	defer func() {
 		if p := recover(); p != nil {

@@ -217,6 +217,9 @@ func (o *soakOptions) soak(stdout, stderr io.Writer) error {
 	if o.shrinkBudget < 0 || o.progress < 0 {
 		return badInput("--shrink-budget %v, --progress-every %v: want 0 or more", o.shrinkBudget, o.progress)
 	}
+	if err := spec.validate(lo); err != nil {
+		return err // before anything is written: bad input leaves no journal
+	}
 	shard := fmt.Sprintf("%d/%d", si, sn)
 	out := o.run.out
 	if err := os.MkdirAll(out, 0o755); err != nil {

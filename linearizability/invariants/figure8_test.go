@@ -185,6 +185,7 @@ func cutOff(t testing.TB, r *run, l2, l3 int, term uint64) {
 }
 
 func TestCommitPriorTermIsCaught(t *testing.T) {
+	plant.Skip(t)
 	mustCatch(t, plant.CommitPriorTerm, 10,
 		[]string{invariants.LeaderCompleteness, invariants.CommittedNeverLost, invariants.StateMachineSafety},
 		func(seed uint64) *run {

@@ -23,7 +23,9 @@ func TestNamesRoundTrip(t *testing.T) {
 
 func TestSet(t *testing.T) {
 	s := Of(NoHeartbeats, CommitPriorTerm)
-	assert.True(t, s.Has(NoHeartbeats))
+	assert.True(t, s.Contains(NoHeartbeats))
+	assert.Equal(t, Compiled, s.Has(NoHeartbeats), "Has plants only in a build with the tag")
+	assert.False(t, s.Contains(BlankRestart))
 	assert.False(t, s.Has(BlankRestart))
 	assert.Equal(t, 2, s.Len())
 	assert.Equal(t, "no-heartbeats,commit-prior-term", s.String())

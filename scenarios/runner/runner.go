@@ -141,6 +141,9 @@ func (o *Options) Defaults() {
 
 // Validate names the first nonsensical option.
 func (o *Options) Validate() error {
+	if err := plant.Check(o.Planted); err != nil {
+		return err
+	}
 	switch {
 	case o.Servers < 1:
 		return fmt.Errorf("servers = %d, want at least 1", o.Servers)

@@ -457,7 +457,15 @@ func (s *Server) Receive(from uint64, msg []byte) {
 func (s *Server) handleRequest(from uint64, req kv.Request) {
 	s.stats.ClientRequests++
 	st := s.node.BasicStatus()
-	if req.Cmd.Op == kv.OpGet && !(s.cfg.Planted.Has(plant.StaleLeaderReads) && st.Role == subject.Leader) && s.handleGet(from, req, &st) {
+	if req.Cmd.Op == kv.OpGet && s.cfg.Planted.Has(plant.StaleLeaderReads) && st.Role == subject.Leader {
+		// The bug: a leader answers from its own state, without
+		// confirming it still leads.
+		v, found := s.store.Get(req.Cmd.Key)
+		s.respond(from, kv.Response{ClientID: req.ClientID, Seq: req.Seq, Status: kv.StatusOK,
+			Result: kv.Result{Value: v, Found: found}})
+		return
+	}
+	if req.Cmd.Op == kv.OpGet && s.handleGet(from, req, &st) {
 		return
 	}
 	if st.Role != subject.Leader {
@@ -467,12 +475,6 @@ func (s *Server) handleRequest(from uint64, req kv.Request) {
 			hint = 0 // removed (or not yet added): what it knows of leaders is stale
 		}
 		s.respond(from, kv.Response{ClientID: req.ClientID, Seq: req.Seq, Status: kv.StatusNotLeader, LeaderHint: hint})
-		return
-	}
-	if req.Cmd.Op == kv.OpGet && s.cfg.Planted.Has(plant.StaleLeaderReads) {
-		v, found := s.store.Get(req.Cmd.Key)
-		s.respond(from, kv.Response{ClientID: req.ClientID, Seq: req.Seq, Status: kv.StatusOK,
-			Result: kv.Result{Value: v, Found: found}})
 		return
 	}
 	if err := s.node.Propose(req.Cmd.Encode()); err != nil {
@@ -518,7 +520,7 @@ func (s *Server) ready() {
 			return
 		}
 		s.stats.Readies++
-		if s.cfg.Planted.Has(plant.SnapshotPastApplied) {
+		if s.snapshotsPastApplied() {
 			// The bug: snapshot before this Ready's entries are applied.
 			if err := s.maybeSnapshot(false); err != nil {
 				s.halt(fmt.Errorf("server %d: %w", s.cfg.ID, err))
@@ -596,7 +598,7 @@ func (s *Server) ready() {
 			s.halt(fmt.Errorf("server %d: %w", s.cfg.ID, err))
 			return
 		}
-		if !s.cfg.Planted.Has(plant.SnapshotPastApplied) {
+		if !s.snapshotsPastApplied() {
 			if err := s.maybeSnapshot(rd.WantSnapshot); err != nil {
 				s.halt(fmt.Errorf("server %d: %w", s.cfg.ID, err))
 				return

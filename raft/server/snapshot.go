@@ -194,7 +194,7 @@ func (s *Server) maybeSnapshot(wanted bool) error {
 	switch {
 	case s.cfg.Planted.Has(plant.SnapshotOffByOne):
 		index-- // the bug: metadata one entry behind the state
-	case s.cfg.Planted.Has(plant.SnapshotPastApplied):
+	case s.snapshotsPastApplied():
 		index = st.Commit // the bug: entries still being applied
 	}
 	meta, err := s.node.SnapshotMeta(index)
@@ -273,3 +273,8 @@ func (e SnapshotEvent) String() string {
 	}
 	return "restored"
 }
+
+// snapshotsPastApplied is the planted SnapshotPastApplied bug on the host's
+// side (the protocol's is raft's snapshotLimit): snapshots taken when the
+// commit index moves, before the entries are applied, at the commit index.
+func (s *Server) snapshotsPastApplied() bool { return s.cfg.Planted.Has(plant.SnapshotPastApplied) }

@@ -241,6 +241,6 @@ func TestTruncatedFollowerCatchesUp(t *testing.T) {
 	fs, ls := c.Server(f), c.Server(lead)
 	require.NotNil(t, fs)
 	require.NotNil(t, ls)
-	assert.GreaterOrEqual(t, fs.Status().Commit+50, ls.Status().Commit, "n%d caught up with leader n%d", f, lead)
+	assert.GreaterOrEqual(t, fs.BasicStatus().Commit+50, ls.BasicStatus().Commit, "n%d caught up with leader n%d", f, lead)
 	assert.Less(t, w.Net().Stats(sim.NodeID(lead), sim.NodeID(f)).BytesSent-sent, uint64(10<<20), "bytes leader -> n%d in 3s", f)
 }

@@ -102,7 +102,18 @@ func (n *Node) promotable() bool {
 // voting: it may have lost entries a commit counted on (recovering), or
 // the vote it cast in a term it no longer knows (voteLost).
 func (n *Node) withholdsVotes() bool {
-	return (n.recovering || n.voteLost) && !n.planted.Has(plant.IgnoreRecovery)
+	recovering, voteLost := n.storageDamage()
+	return recovering || voteLost
+}
+
+// storageDamage is what lost durable data holds this node to: recovering
+// (it may have lost entries a commit counted on) and voteLost (it may have
+// lost a vote). The planted IgnoreRecovery bug ignores both, here alone.
+func (n *Node) storageDamage() (recovering, voteLost bool) {
+	if n.planted.Has(plant.IgnoreRecovery) {
+		return false, false
+	}
+	return n.recovering, n.voteLost
 }
 
 // maybeRecovered ends recovery once the log is known to match a leader's
@@ -708,7 +719,7 @@ func (n *Node) handleHeartbeat(m *raftpb.Message) {
 	}
 	// The leader caps Commit at our Match, so it is within the log unless
 	// the log lost acknowledged entries; never commit past the log.
-	recovering := n.recovering && !n.planted.Has(plant.IgnoreRecovery)
+	recovering, _ := n.storageDamage()
 	if !recovering {
 		// (A recovering node may hold an older log than the one it
 		// acknowledged, which the leader's Match cannot know: it

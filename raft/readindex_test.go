@@ -146,6 +146,7 @@ func TestReadIndexOnAFollower(t *testing.T) {
 // A leader cut off from its quorum never answers, and after it steps down
 // (CheckQuorum) it holds no reads.
 func TestReadIndexOnACutOffLeader(t *testing.T) {
+	plant.Skip(t)
 	for _, tc := range []struct {
 		bug     plant.Set
 		answers int

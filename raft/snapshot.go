@@ -33,7 +33,7 @@ func (r *snapRecv) is(meta *raftpb.SnapshotMetadata, total uint64) bool {
 // force at i. i must be applied (the host snapshots what it has applied)
 // and still in the log.
 func (n *Node) SnapshotMeta(i uint64) (raftpb.SnapshotMetadata, error) {
-	if i == 0 || i > n.log.applied && !(n.planted.Has(plant.SnapshotPastApplied) && i <= n.log.committed) {
+	if i == 0 || i > n.snapshotLimit() {
 		return raftpb.SnapshotMetadata{}, fmt.Errorf("%w: snapshot at %d: applied is %d", ErrCompacted, i, n.log.applied)
 	}
 	t, ok := n.log.term(i)
@@ -59,7 +59,7 @@ func (n *Node) Compact(snap raftpb.Snapshot, trailing uint64) error {
 	if meta.Index <= n.snap.Metadata.Index {
 		return fmt.Errorf("%w: snapshot at %d is not newer than the one at %d", ErrCompacted, meta.Index, n.snap.Metadata.Index)
 	}
-	if meta.Index > n.log.applied && !n.planted.Has(plant.SnapshotPastApplied) {
+	if meta.Index > n.snapshotLimit() {
 		return fmt.Errorf("%w: snapshot at %d beyond applied %d", ErrCompacted, meta.Index, n.log.applied)
 	}
 	if t, ok := n.log.term(meta.Index); !ok || t != meta.Term {
@@ -203,4 +203,14 @@ func (n *Node) installSnapshot(snap raftpb.Snapshot) {
 	// The configuration comes with the snapshot.
 	n.trk.SetConfig(confchange.Restore(meta.ConfState), n.log.lastIndex()+1)
 	n.confApplied = meta.Index
+}
+
+// snapshotLimit is the highest index a snapshot may cover: what the host
+// has applied. The planted SnapshotPastApplied bug lets it reach the
+// commit index (entries still being applied), here alone.
+func (n *Node) snapshotLimit() uint64 {
+	if n.planted.Has(plant.SnapshotPastApplied) {
+		return n.log.committed
+	}
+	return n.log.applied
 }

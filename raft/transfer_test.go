@@ -74,6 +74,7 @@ func TestTransferCatchesTheTargetUpFirst(t *testing.T) {
 // election timeout; the old leader goes on leading and takes proposals
 // again. With the planted bug it takes them all along.
 func TestTransferToAnUnreachableNodeIsGivenUp(t *testing.T) {
+	plant.Skip(t)
 	for _, tc := range []struct {
 		bug      plant.Set
 		proposal error

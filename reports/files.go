@@ -252,7 +252,7 @@ func plural(n int, what string) string {
 	return strconv.Itoa(n) + " " + what + "s"
 }
 
-// roleWord is a raft.Role's String as reports print it: "leader",
+// roleWord is a subject.Role's String as reports print it: "leader",
 // "pre-candidate".
 func roleWord(s string) string {
 	if s == "PreCandidate" {

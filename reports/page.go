@@ -159,6 +159,15 @@ func facts(res *runner.Result, sum Summary) []fact {
 	if sum.Scenario != "" {
 		out = append(out, fact{"scenario", sum.Scenario})
 	}
+	if sum.Subject != "" {
+		out = append(out, fact{"subject", sum.Subject + " (" + sum.SubjectVersion + ")"})
+		if len(sum.SubjectLacks) > 0 {
+			out = append(out, fact{"subject lacks", strings.Join(sum.SubjectLacks, "; ")})
+		}
+		if len(sum.SubjectNotes) > 0 {
+			out = append(out, fact{"left out for the subject", strings.Join(sum.SubjectNotes, "; ")})
+		}
+	}
 	out = append(out, fact{"cluster", fmt.Sprintf("%d servers (n1..n%d), %d clients (c1..c%d)", sum.Servers, sum.Servers, sum.Clients, sum.Clients)})
 	if sum.Planted != "" {
 		out = append(out, fact{"planted bug", sum.Planted})

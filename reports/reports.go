@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/seed4fee1fef/raftsim/raft/plant"
 	"github.com/seed4fee1fef/raftsim/scenarios/runner"
 )
 
@@ -31,12 +32,19 @@ const (
 // Summary is summary.json: what a person or a script needs to know about a
 // run without reading its trace, and what `simrun replay` needs to rerun it.
 type Summary struct {
-	Seed     uint64   `json:"seed"`
-	Scenario string   `json:"scenario,omitempty"`
-	Servers  int      `json:"servers"`
-	Clients  int      `json:"clients"`
-	Verdict  string   `json:"verdict"`
-	Failures []string `json:"failures,omitempty"`
+	Seed     uint64 `json:"seed"`
+	Scenario string `json:"scenario,omitempty"`
+	// Subject is the Raft implementation under test and SubjectVersion
+	// its version; SubjectLacks the harness mechanisms it does not have,
+	// in plain words (subject.Capabilities.Lacks).
+	Subject        string   `json:"subject"`
+	SubjectVersion string   `json:"subject_version"`
+	SubjectLacks   []string `json:"subject_lacks,omitempty"`
+	SubjectNotes   []string `json:"subject_notes,omitempty"`
+	Servers        int      `json:"servers"`
+	Clients        int      `json:"clients"`
+	Verdict        string   `json:"verdict"`
+	Failures       []string `json:"failures,omitempty"`
 	// Signature is how the run failed, in words the same for every seed
 	// that fails the same way (runner.Result.Signature).
 	Signature string `json:"signature,omitempty"`
@@ -144,6 +152,10 @@ func Summarize(res *runner.Result, scenario string, args []string) Summary {
 	if res.Options.Planted != 0 {
 		s.Planted = res.Options.Planted.String()
 	}
+	if sub := res.Options.Server.Subject; sub.Name != "" {
+		s.Subject, s.SubjectVersion, s.SubjectLacks = sub.Name, sub.Version, sub.Capabilities.Lacks()
+		s.SubjectNotes = res.SubjectNotes
+	}
 	if v := res.Invariant; v != nil {
 		s.Invariants = v.String()
 	}
@@ -155,6 +167,23 @@ func Summarize(res *runner.Result, scenario string, args []string) Summary {
 	return s
 }
 
+// CommandPrefix is how a person runs this build of simrun from the source
+// tree: with the planted bugs compiled in when this build has them, so a
+// report's command reproduces it with the same build.
+func CommandPrefix() string {
+	if plant.Compiled {
+		return "go run -tags " + plant.Tag + " ./cmd/simrun "
+	}
+	return "go run ./cmd/simrun "
+}
+
+// SameCommand reports whether two rendered commands run the same thing,
+// whichever build (with planted bugs compiled in or not) rendered them.
+func SameCommand(a, b string) bool {
+	norm := func(c string) string { return strings.Replace(c, "go run -tags "+plant.Tag+" ", "go run ", 1) }
+	return norm(a) == norm(b)
+}
+
 // Command renders simrun arguments as a command a person can paste.
 func Command(args []string) string {
 	quoted := make([]string, len(args))
@@ -164,7 +193,7 @@ func Command(args []string) string {
 		}
 		quoted[i] = a
 	}
-	return strings.TrimSpace("go run ./cmd/simrun " + strings.Join(quoted, " "))
+	return strings.TrimSpace(CommandPrefix() + strings.Join(quoted, " "))
 }
 
 // Write writes the report of res into dir: the data files, the page
@@ -334,7 +363,8 @@ func writeRepro(b *bytes.Buffer, sum Summary) error {
 		fmt.Fprintf(b, "cd %s\nexec %s\n", shellQuote(root), sum.Command)
 		return nil
 	}
-	fmt.Fprintf(b, "exec simrun %s\n", strings.TrimPrefix(sum.Command, "go run ./cmd/simrun "))
+	args := strings.TrimPrefix(strings.TrimPrefix(sum.Command, "go run ./cmd/simrun "), "go run -tags "+plant.Tag+" ./cmd/simrun ")
+	fmt.Fprintf(b, "exec simrun %s\n", args)
 	return nil
 }
 

@@ -35,6 +35,8 @@ type Soak struct {
 	Seeds   string   `json:"seeds"`
 	Shards  []string `json:"shards"`
 	Build   string   `json:"build"`
+	// Subject is the Raft implementation the seeds ran ("etcd (go.etcd.io/raft/v3 v3.7.0)").
+	Subject string `json:"subject,omitempty"`
 	// Runs are every seed's result, in seed order; a long soak lists its
 	// passing runs only up to a bound and counts the rest in MorePassed.
 	Runs       []SeedRun `json:"runs"`
@@ -195,7 +197,7 @@ func MergeSoaks(shards []Soak) Soak {
 	var shardGroups []FailureGroup
 	for i, s := range shards {
 		if i == 0 {
-			out.Command, out.Seeds, out.Build, out.Parallel = s.Command, s.Seeds, s.Build, s.Parallel
+			out.Command, out.Seeds, out.Build, out.Parallel, out.Subject = s.Command, s.Seeds, s.Build, s.Parallel, s.Subject
 		}
 		out.Shards = append(out.Shards, s.Shards...)
 		out.WallNS = max(out.WallNS, s.WallNS)
@@ -331,6 +333,9 @@ func WriteSoakPage(b *bytes.Buffer, s Soak) error {
 	}
 	v.Throughput = append(v.Throughput, fact{listed, virt.Round(time.Millisecond).String()},
 		fact{"build", s.Build})
+	if s.Subject != "" {
+		v.Throughput = append(v.Throughput, fact{"subject", s.Subject})
+	}
 	metric := func(f func(SeedRun) float64) []float64 {
 		out := make([]float64, len(s.Runs))
 		for i, r := range s.Runs {

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/seed4fee1fef/raftsim/linearizability/model"
-	"github.com/seed4fee1fef/raftsim/raft"
 	"github.com/seed4fee1fef/raftsim/raft/raftpb"
+	"github.com/seed4fee1fef/raftsim/raft/subject"
 	"github.com/seed4fee1fef/raftsim/scenarios/cluster"
 	"github.com/seed4fee1fef/raftsim/scenarios/runner"
 	"github.com/seed4fee1fef/raftsim/sim"
@@ -92,6 +92,10 @@ func (ev *evaluator) check(e Expectation) Check {
 	case ExpectLeaderChange:
 		c.OK, c.Detail = ev.leaderChange(e.After, e.Within)
 	case ExpectReadsPerRound:
+		if why := ev.lacks("read-batching"); why != "" {
+			c.Skipped, c.Detail = true, why
+			break
+		}
 		c.OK, c.Detail = ev.readsPerRound(e)
 	case ExpectRestartBytes:
 		c.OK, c.Skipped, c.Detail = ev.restartBytes(e.Node, e.Factor)
@@ -161,7 +165,7 @@ func (ev *evaluator) in(from, to time.Duration) []runner.Sample {
 // leaders lists the up nodes whose role is leader, with their terms.
 func leaders(s runner.Sample) (ids []int, terms []uint64) {
 	for i, n := range s.Nodes {
-		if n.Up && n.Role == raft.Leader {
+		if n.Up && n.Role == subject.Leader {
 			ids, terms = append(ids, i+1), append(terms, n.Term)
 		}
 	}
@@ -357,6 +361,19 @@ func (ev *evaluator) readsPerRound(e Expectation) (bool, string) {
 // resends the whole log breaks it by the ratio of log length to missed
 // entries. It fails if the node never restarts, or has not caught up when
 // the run ends; a restart cut short by another crash is not judged.
+// lacks says which of the named mechanisms the run's subject lacks ("" if
+// none): an expectation about one of them is skipped, saying why.
+func (ev *evaluator) lacks(names ...string) string {
+	if ev.res == nil {
+		return ""
+	}
+	sub := ev.res.Options.Server.Subject
+	if why := sub.Capabilities.Missing(names...); why != "" && sub.Open != nil {
+		return sub.Name + " lacks " + why
+	}
+	return ""
+}
+
 func (ev *evaluator) restartBytes(node int, factor float64) (ok, skipped bool, detail string) {
 	i := node - 1
 	ss := ev.samples
@@ -741,15 +758,14 @@ func meanEntryBytes(res *runner.Result) float64 {
 		return 0
 	}
 	s := c.Server(best)
+	size := s.Subject().EntrySize
 	var total, n int
-	var buf []byte
 	for i := uint64(1); i <= last; i++ {
 		e, ok := s.LogEntry(i)
 		if !ok {
 			continue
 		}
-		buf = raftpb.AppendEntry(buf[:0], &e)
-		total += len(buf)
+		total += size(&e)
 		n++
 	}
 	if n == 0 {

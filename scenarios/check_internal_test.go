@@ -8,8 +8,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/seed4fee1fef/raftsim/linearizability/model"
-	"github.com/seed4fee1fef/raftsim/raft"
 	"github.com/seed4fee1fef/raftsim/raft/raftpb"
+	"github.com/seed4fee1fef/raftsim/raft/subject"
 	cl "github.com/seed4fee1fef/raftsim/scenarios/cluster"
 	"github.com/seed4fee1fef/raftsim/scenarios/runner"
 	"github.com/seed4fee1fef/raftsim/sim"
@@ -23,10 +23,10 @@ func threeNodes(n int, edit func(k int, s *runner.Sample)) []runner.Sample {
 	for k := range out {
 		s := runner.Sample{At: sim.Time(time.Duration(k) * runner.SampleEvery), Nodes: make([]runner.NodeSample, 3)}
 		for i := range s.Nodes {
-			s.Nodes[i] = runner.NodeSample{Up: true, Role: raft.Follower, Term: 2, Lead: 1,
+			s.Nodes[i] = runner.NodeSample{Up: true, Role: subject.Follower, Term: 2, Lead: 1,
 				Commit: uint64(10 * k), LastIndex: uint64(10 * k), BytesReceived: uint64(300 * k)}
 		}
-		s.Nodes[0].Role = raft.Leader
+		s.Nodes[0].Role = subject.Leader
 		if edit != nil {
 			edit(k, &s)
 		}
@@ -53,7 +53,7 @@ func TestStableLeader(t *testing.T) {
 
 	c = judge(t, threeNodes(100, func(k int, s *runner.Sample) {
 		if k >= 50 {
-			s.Nodes[0].Role, s.Nodes[1].Role = raft.Follower, raft.Leader
+			s.Nodes[0].Role, s.Nodes[1].Role = subject.Follower, subject.Leader
 			s.Nodes[1].Term = 3
 		}
 	}), "expect stable-leader from 1s to 4s")
@@ -62,7 +62,7 @@ func TestStableLeader(t *testing.T) {
 
 	c = judge(t, threeNodes(100, func(k int, s *runner.Sample) {
 		if k == 30 {
-			s.Nodes[2].Role, s.Nodes[2].Term = raft.Leader, 3
+			s.Nodes[2].Role, s.Nodes[2].Term = subject.Leader, 3
 		}
 	}), "expect stable-leader from 1s to 4s")
 	assert.Equal(t, "2 leaders at 1.5s (n1 term 2, n3 term 3)", c.Detail)

@@ -29,6 +29,7 @@ func fullRun(t *testing.T, name string, seed uint64, bugs plant.Set) *scenarios.
 // server in which term while which server led a higher one, the write it
 // missed, and the partition that cut the old leader off.
 func TestStaleReadIsExplained(t *testing.T) {
+	plant.Skip(t)
 	var out *scenarios.Outcome
 	for seed := uint64(1); seed <= 20 && (out == nil || out.Pass); seed++ {
 		out = fullRun(t, "minority-partition", seed, plant.Of(plant.StaleLeaderReads))
@@ -90,6 +91,7 @@ func contains(g []int, x int) bool {
 // A broken invariant is told with the event after which it broke, every
 // server's state, and the faults around it.
 func TestInvariantIsExplained(t *testing.T) {
+	plant.Skip(t)
 	out := fullRun(t, "figure8", 1, plant.Of(plant.CommitPriorTerm))
 	require.False(t, out.Pass)
 	require.NotEmpty(t, out.Result.Explanations)

@@ -194,7 +194,11 @@ func TestFaultLineRoundTrip(t *testing.T) {
 func TestScriptRoundTrip(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		n := 2 * rapid.IntRange(2, 3).Draw(t, "half")
-		s := &scenarios.Scenario{Name: "rt", Servers: n, NoHeal: true, Description: "random faults"}
+		s := &scenarios.Scenario{Name: "rt", Servers: n, NoHeal: true, Description: "random faults",
+			Subject: rapid.SampledFrom([]string{"", "etcd"}).Draw(t, "subject")}
+		if rapid.Bool().Draw(t, "requires") {
+			s.Requires = []string{"recovery", "plants"}
+		}
 		for range rapid.IntRange(0, 8).Draw(t, "faults") {
 			s.Faults = append(s.Faults, drawFault(t, n))
 		}

@@ -1,6 +1,7 @@
 package scenarios_test
 
 import (
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/seed4fee1fef/raftsim/linearizability/invariants"
 	"github.com/seed4fee1fef/raftsim/linearizability/model"
 	"github.com/seed4fee1fef/raftsim/raft/plant"
+	"github.com/seed4fee1fef/raftsim/raft/subject/subjects"
 	"github.com/seed4fee1fef/raftsim/scenarios"
 	"github.com/seed4fee1fef/raftsim/scenarios/runner"
 	"github.com/seed4fee1fef/raftsim/sim"
@@ -105,6 +107,7 @@ const maxSeeds = 10
 
 // Every library scenario fails with each bug it is there to catch.
 func TestLibraryCatchesItsBugs(t *testing.T) {
+	plant.Skip(t)
 	for _, e := range scenarios.List() {
 		for _, bug := range e.Catches {
 			t.Run(e.Name+"/"+bug.String(), func(t *testing.T) {
@@ -135,6 +138,7 @@ func TestMajorityFailureIsExpectedUnavailable(t *testing.T) {
 // The cost checks catch a resent log on their own: lagging-follower fails
 // on them, not only on liveness.
 func TestLaggingFollowerFailsOnCost(t *testing.T) {
+	plant.Skip(t)
 	out := libraryRun(t, "lagging-follower", 1, plant.Of(plant.ResendWholeLog))
 	require.False(t, out.Pass)
 	var failed []string
@@ -178,6 +182,7 @@ func TestMarkRollbackIsLabelledBeyondTheModel(t *testing.T) {
 // The classic-test scenarios catch their bugs by what they count, not
 // only by the always-judged checks.
 func TestClassicBudgetsFailOnTheirCounts(t *testing.T) {
+	plant.Skip(t)
 	for _, tt := range []struct {
 		name string
 		bug  plant.Bug
@@ -208,6 +213,7 @@ func TestClassicBudgetsFailOnTheirCounts(t *testing.T) {
 // naive change does: the old voters' majority and the new voters'
 // majority decide apart, and a committed entry is lost.
 func TestNaiveChangeLosesCommittedEntries(t *testing.T) {
+	plant.Skip(t)
 	s, err := scenarios.Load("naive-change")
 	require.NoError(t, err)
 	for seed := uint64(1); seed <= maxSeeds; seed++ {
@@ -230,4 +236,56 @@ func TestNaiveChangeLosesCommittedEntries(t *testing.T) {
 		return
 	}
 	t.Fatalf("the naive change lost nothing on seeds 1..%d", maxSeeds)
+}
+
+// TestEtcdFinding1 pins finding 1 of docs/SUBJECTS.md: with Ready.MustSync
+// as etcd-io/raft sets it, the removed servers of testdata/etcd-finding-1.scn
+// restart in the configuration they left and elect a leader of their own
+// (every seed tried); with the adapter's sync of the commit index before
+// a change takes effect (the etcd subject), and with raftsim's Raft, the
+// same script is safe.
+func TestEtcdFinding1(t *testing.T) {
+	src, err := os.ReadFile("testdata/etcd-finding-1.scn")
+	require.NoError(t, err)
+	sc, err := scenarios.Parse("etcd-finding-1.scn", src)
+	require.NoError(t, err)
+	for seed := uint64(1); seed <= 3; seed++ {
+		oc, err := scenarios.Run(sc, seed, nil)
+		require.NoError(t, err)
+		require.False(t, oc.Pass, "seed %d: etcd-literal kept its removed servers out", seed)
+		require.NotNil(t, oc.Result.Invariant, "seed %d", seed)
+		for _, name := range []string{"etcd", "raftsim"} {
+			sub, err := subjects.ByName(name)
+			require.NoError(t, err)
+			oc, err := scenarios.Run(sc, seed, func(o *runner.Options) { o.Server.Subject = sub })
+			require.NoError(t, err)
+			assert.True(t, oc.Pass, "seed %d %s: %v", seed, name, oc.Failures)
+		}
+	}
+}
+
+// TestEtcdFinding2 pins finding 2 of docs/SUBJECTS.md: etcd-io/raft's
+// lease reads return a stale value under a plain partition (most seeds),
+// while raftsim's drift-bounded lease stays linearizable on the same
+// script.
+func TestEtcdFinding2(t *testing.T) {
+	src, err := os.ReadFile("testdata/etcd-finding-2.scn")
+	require.NoError(t, err)
+	sc, err := scenarios.Parse("etcd-finding-2.scn", src)
+	require.NoError(t, err)
+	stale := 0
+	for seed := uint64(1); seed <= 5; seed++ {
+		oc, err := scenarios.Run(sc, seed, nil)
+		require.NoError(t, err)
+		if !oc.Pass {
+			require.Equal(t, model.NotLinearizable, oc.Result.Linearizability.Verdict, "seed %d: %v", seed, oc.Failures)
+			stale++
+		}
+		native, err := subjects.ByName("raftsim")
+		require.NoError(t, err)
+		oc, err = scenarios.Run(sc, seed, func(o *runner.Options) { o.Server.Subject = native })
+		require.NoError(t, err)
+		assert.True(t, oc.Pass, "seed %d raftsim: %v", seed, oc.Failures)
+	}
+	assert.GreaterOrEqual(t, stale, 3, "etcd-io/raft served a stale lease read on %d of 5 seeds", stale)
 }

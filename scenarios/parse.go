@@ -13,6 +13,8 @@ import (
 	"github.com/seed4fee1fef/raftsim/linearizability/client"
 	"github.com/seed4fee1fef/raftsim/raft/plant"
 	"github.com/seed4fee1fef/raftsim/raft/server"
+	"github.com/seed4fee1fef/raftsim/raft/subject"
+	"github.com/seed4fee1fef/raftsim/raft/subject/subjects"
 	"github.com/seed4fee1fef/raftsim/scenarios/cluster"
 	"github.com/seed4fee1fef/raftsim/scenarios/runner"
 	"github.com/seed4fee1fef/raftsim/sim"
@@ -64,7 +66,7 @@ const (
 )
 
 // commands lists every command, in the order errors suggest them.
-var commands = []string{"describe", "catches", "servers", "voters", "min-voters", "clients", "keys", "mix", "think", "value-size", "reads", "link", "server",
+var commands = []string{"describe", "catches", "subject", "requires", "servers", "voters", "min-voters", "clients", "keys", "mix", "think", "value-size", "reads", "link", "server",
 	"faults-until", "settle", "drain", "no-heal", "plant", "random-faults", "at", "every", "expect"}
 
 type token struct {
@@ -249,7 +251,7 @@ func (p *parser) command() error {
 	cmd := p.toks[0]
 	switch cmd.text {
 	case "describe", "catches", "servers", "voters", "min-voters", "keys", "mix", "think", "value-size", "reads", "faults-until", "settle",
-		"drain", "no-heal", "random-faults":
+		"drain", "no-heal", "random-faults", "subject", "requires":
 		if err := p.setOnce(cmd.text, cmd.col); err != nil {
 			return err
 		}
@@ -273,6 +275,9 @@ func (p *parser) command() error {
 		bugs, err := p.bugs(1)
 		if err != nil {
 			return err
+		}
+		if err := plant.Check(plant.Of(bugs...)); err != nil {
+			return p.errf(p.toks[1].col, "%v", err)
 		}
 		for _, b := range bugs {
 			p.s.Planted |= plant.Of(b)
@@ -317,6 +322,36 @@ func (p *parser) command() error {
 		return err
 	case "value-size":
 		return p.valueSize()
+	case "subject":
+		want := "a subject (" + strings.Join(subjects.Names(), ", ") + ")"
+		t, err := p.tok(1, want)
+		if err != nil {
+			return err
+		}
+		if _, err := subjects.ByName(t.text); err != nil {
+			return p.errf(t.col, "unknown subject %q; expected %s", echo(t.text), strings.Join(subjects.Names(), ", "))
+		}
+		p.s.Subject = subjectName(t.text)
+		return p.noMore(2, "end of line after the subject")
+	case "requires":
+		var names []string
+		for _, t := range p.toks[1:] {
+			off := 0
+			for _, name := range strings.Split(t.text, ",") {
+				if name != "" {
+					if !subject.IsMechanism(name) {
+						return p.errf(t.col+off, "unknown mechanism %q; expected one of %s", echo(name), strings.Join(subject.Mechanisms(), ", "))
+					}
+					names = append(names, name)
+				}
+				off += len(name) + 1
+			}
+		}
+		if len(names) == 0 {
+			return p.errf(p.endCol()+1, "expected a mechanism like %s", subject.Mechanisms()[0])
+		}
+		p.s.Requires = names
+		return nil
 	case "reads":
 		t, err := p.tok(1, "a read mode (index, lease, log, local)")
 		if err != nil {

@@ -1,6 +1,10 @@
 package scenarios
 
 import (
+	"fmt"
+	"slices"
+
+	"github.com/seed4fee1fef/raftsim/raft/subject/native"
 	"github.com/seed4fee1fef/raftsim/scenarios/runner"
 	"github.com/seed4fee1fef/raftsim/sim"
 )
@@ -21,6 +25,66 @@ type Outcome struct {
 	Verdict  runner.Verdict
 	Pass     bool
 	Failures []string
+	// Skipped, if not empty, says why the scenario did not run: the
+	// subject lacks a mechanism it requires. Result is then nil.
+	Skipped string
+}
+
+// Missing says which mechanisms the scenario requires (its requires line;
+// "plants" when opts plant a bug of the Raft layer; "recovery" when the
+// script damages storage) that the subject in opts lacks, in plain words;
+// "" if none.
+func (s *Scenario) Missing(opts runner.Options) string {
+	need := slices.Clone(s.Requires)
+	if opts.Planted.InRaft() != 0 && !slices.Contains(need, "plants") {
+		need = append(need, "plants")
+	}
+	damage := s.damagesStorage()
+	if damage != "" && !slices.Contains(need, "recovery") {
+		need = append(need, "recovery")
+	}
+	sub := opts.Server.Subject
+	if sub.Open == nil {
+		sub = native.Subject()
+	}
+	why := sub.Capabilities.Missing(need...)
+	if why == "" {
+		return ""
+	}
+	if damage != "" && sub.Capabilities.Missing("recovery") != "" {
+		why += " (the script damages storage: " + damage + ")"
+	}
+	return sub.Name + " lacks " + why
+}
+
+// damagesStorage names the script's first storage fault (a fault line,
+// or a kind its random-faults line lists), whose servers only a subject
+// with a recovering mode can bring back; "" if none. A random-faults line
+// without kinds draws none for such a subject (runner.SubjectKinds). A
+// script that expects beyond-model damage needs no recovering mode: its
+// damage is what no checksum sees (a consistent rollback), so a server
+// restarts on it as if nothing happened, and what the script tests is the
+// harness saying so; if its damage is seen after all, the server halts
+// and the run fails, visibly.
+func (s *Scenario) damagesStorage() string {
+	for _, e := range s.Expect {
+		if e.Kind == ExpectBeyondModel {
+			return ""
+		}
+	}
+	for _, f := range s.Faults {
+		if f.Kind.Storage() {
+			return fmt.Sprintf("%s at %s", f.Kind, f.At)
+		}
+	}
+	if s.Random != nil {
+		for _, k := range s.Random.Kinds {
+			if k.Storage() {
+				return fmt.Sprintf("random-faults draws %s", k)
+			}
+		}
+	}
+	return ""
 }
 
 // Run runs s once with seed through runner.Run (mutate, if set, may change
@@ -31,10 +95,14 @@ func Run(s *Scenario, seed uint64, mutate func(*runner.Options)) (*Outcome, erro
 	if mutate != nil {
 		mutate(&opts)
 	}
+	if why := s.Missing(opts); why != "" {
+		return &Outcome{Scenario: s, Skipped: why, Verdict: runner.Skip, Pass: true}, nil
+	}
 	res, err := runner.Run(opts)
 	if err != nil {
 		return nil, err
 	}
+	res.SubjectNotes = append(res.SubjectNotes, s.SubjectNotes(seed)...)
 	return Judge(s, res), nil
 }
 

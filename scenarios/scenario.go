@@ -11,6 +11,7 @@ import (
 	"github.com/seed4fee1fef/raftsim/linearizability/client"
 	"github.com/seed4fee1fef/raftsim/raft/plant"
 	"github.com/seed4fee1fef/raftsim/raft/server"
+	"github.com/seed4fee1fef/raftsim/raft/subject/subjects"
 	"github.com/seed4fee1fef/raftsim/scenarios/cluster"
 	"github.com/seed4fee1fef/raftsim/scenarios/runner"
 	"github.com/seed4fee1fef/raftsim/sim"
@@ -57,6 +58,14 @@ type Scenario struct {
 	NoHeal bool
 	// Planted bugs (for tests of the harness itself).
 	Planted plant.Set
+	// Subject names the Raft implementation under test (subject NAME);
+	// empty: raftsim's own (subjects.Default).
+	Subject string
+	// Requires names the optional mechanisms (subject.Mechanisms) the
+	// scenario tests (requires recovery,...): a subject without one of
+	// them skips it, saying why. Planting a bug of the Raft layer requires
+	// "plants" without saying so.
+	Requires []string
 
 	// Faults are the explicit fault lines, in script order (At never
 	// decreases).
@@ -124,6 +133,9 @@ func (s *Scenario) baseOptions(seed uint64) runner.Options {
 	o.Record = true // expectations are judged on the samples
 	o.Server.Reads = s.Reads
 	o.Server.MaxDriftPPM = s.Server.MaxDriftPPM
+	if sub, err := subjects.ByName(s.Subject); err == nil { // Parse accepts only known names
+		o.Server.Subject = sub
+	}
 	return o
 }
 
@@ -148,6 +160,26 @@ func (s *Scenario) Options(seed uint64) runner.Options {
 	return o
 }
 
+// SubjectNotes say what a run of s with seed leaves out of its random
+// faults and reads because the subject lacks what they need.
+func (s *Scenario) SubjectNotes(seed uint64) []string {
+	if s.Random == nil {
+		return nil
+	}
+	var notes []string
+	o := s.baseOptions(seed)
+	if note := runner.SwarmReads(seed, &o); note != "" {
+		notes = append(notes, note)
+	}
+	if len(s.Random.Kinds) == 0 {
+		eff := s.effective()
+		if _, note := runner.SubjectKinds(eff.Server.Subject, runner.DefaultKinds(eff.Servers)); note != "" {
+			notes = append(notes, note)
+		}
+	}
+	return notes
+}
+
 // Schedule is the fault schedule of one run with seed.
 func (s *Scenario) Schedule(seed uint64) faults.Schedule {
 	eff := s.effective()
@@ -159,7 +191,7 @@ func (s *Scenario) Schedule(seed uint64) faults.Schedule {
 	if r := s.Random; r != nil {
 		kinds := r.Kinds
 		if len(kinds) == 0 {
-			kinds = runner.DefaultKinds(eff.Servers)
+			kinds, _ = runner.SubjectKinds(eff.Server.Subject, runner.DefaultKinds(eff.Servers))
 		}
 		runner.SwarmServer(seed, &eff.Server) // the timing the run draws (Options)
 		election := eff.Server.ElectionTimeout()
@@ -224,6 +256,7 @@ func FromSchedule(opts runner.Options, sched faults.Schedule) *Scenario {
 		// The timing and the snapshot interval are written even where
 		// they are the defaults: a replay (a shrunk regression script)
 		// must not change when a default does.
+		Subject: subjectName(o.Server.Subject.Name),
 		Server: ServerTuning{TickInterval: cmpOr(o.Server.TickInterval, server.DefaultTickInterval),
 			ElectionTicks:  cmpOr(o.Server.ElectionTicks, server.DefaultElectionTicks),
 			HeartbeatTicks: cmpOr(o.Server.HeartbeatTicks, server.DefaultHeartbeatTicks), MaxSizePerMsg: o.Server.MaxSizePerMsg,
@@ -255,6 +288,14 @@ func FromSchedule(opts runner.Options, sched faults.Schedule) *Scenario {
 	return s
 }
 
+// subjectName is how a script names a subject: nothing for the default.
+func subjectName(name string) string {
+	if name == subjects.Default {
+		return ""
+	}
+	return name
+}
+
 // Script renders s in the scenario language; Parse reads it back to an
 // equal Scenario (Name aside, which comes from the file name).
 func (s *Scenario) Script() string {
@@ -265,6 +306,12 @@ func (s *Scenario) Script() string {
 	}
 	if s.Description != "" {
 		line("describe %s", s.Description)
+	}
+	if s.Subject != "" {
+		line("subject %s", s.Subject)
+	}
+	if len(s.Requires) > 0 {
+		line("requires %s", strings.Join(s.Requires, ","))
 	}
 	if len(s.Catches) > 0 {
 		names := make([]string, len(s.Catches))

@@ -161,7 +161,7 @@ func (j *journal) read(head journalHeader, prior *journaled) (int64, error) {
 			if n != 1 {
 				return 0, badInput("%s:%d: a second header; expected one soak per journal", j.path, n)
 			}
-			if *l.Header != head {
+			if l.Header.Build != head.Build || !reports.SameCommand(l.Header.Soak, head.Soak) {
 				other := &otherSoak{path: j.path, head: *l.Header}
 				other.complete = j.finished(r)
 				return 0, other

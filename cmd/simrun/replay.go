@@ -160,7 +160,7 @@ func checkArgs(path string, data []byte, s reports.Summary) error {
 	if opts.seed != s.Seed {
 		return badInput("%s:%d: seed %d, but its args run seed %d", path, keyLine(data, "seed"), s.Seed, opts.seed)
 	}
-	if cmd := reports.Command(s.Args); s.Command != cmd {
+	if cmd := reports.Command(s.Args); !reports.SameCommand(s.Command, cmd) {
 		return badInput("%s:%d: command %q is not its args (%q)", path, keyLine(data, "command"), s.Command, cmd)
 	}
 	return nil

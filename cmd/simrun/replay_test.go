@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/seed4fee1fef/raftsim/reports"
 )
 
 // report writes the report of a short passing run and returns its directory.
@@ -51,7 +53,7 @@ func TestReplayVerifiesTheTrace(t *testing.T) {
 	assert.Equal(t, field(t, out, "recorded-trace-events"), field(t, out, "trace-events"))
 	assert.Equal(t, field(t, out, "recorded-trace-sha256"), field(t, out, "trace-sha256"))
 	assert.Len(t, field(t, out, "trace-sha256"), 64)
-	assert.Equal(t, "go run ./cmd/simrun --seed 3 --servers 5 --duration 2s --settle 2s", field(t, out, "command"))
+	assert.Equal(t, reports.CommandPrefix()+"--seed 3 --servers 5 --duration 2s --settle 2s", field(t, out, "command"))
 
 	other := report(t, "4")
 	otherTrace, err := os.ReadFile(filepath.Join(other, "trace.jsonl"))

@@ -17,6 +17,8 @@ import (
 	"github.com/seed4fee1fef/raftsim/raft"
 	"github.com/seed4fee1fef/raftsim/raft/plant"
 	"github.com/seed4fee1fef/raftsim/raft/server"
+	"github.com/seed4fee1fef/raftsim/raft/subject"
+	"github.com/seed4fee1fef/raftsim/raft/subject/subjects"
 	"github.com/seed4fee1fef/raftsim/reports"
 	"github.com/seed4fee1fef/raftsim/scenarios"
 	"github.com/seed4fee1fef/raftsim/scenarios/runner"
@@ -38,6 +40,7 @@ type runOptions struct {
 	report   bool
 	scenario string
 	emit     string
+	subject  string
 	// explicit records flags the user set, so a scenario's own settings
 	// are overridden only by what was asked for.
 	explicit func(name string) bool
@@ -52,6 +55,7 @@ func (o *runOptions) register(cmd *cobra.Command) {
 	f.DurationVar(&o.settle, "settle", 10*time.Second, "liveness bound: time after the last fault heals to elect a leader and complete an operation")
 	f.StringVar(&o.faults, "faults", "", "comma-separated fault kinds the seed may draw from (default: all)")
 	f.BoolVar(&o.noFaults, "no-faults", false, "run without any fault")
+	f.StringVar(&o.subject, "subject", subjects.Default, "the Raft implementation under test: "+strings.Join(subjects.Names(), ", ")+" (overrides a scenario's own subject command when given)")
 	f.StringVar(&o.plant, "plant", "", "comma-separated bugs to plant on purpose (see raft/plant), to see the harness catch them")
 	f.StringVar(&o.reads, "reads", "", "how gets are answered: index, lease, log or local (default: a random run's swarm draws index, lease or log; a scenario says)")
 	f.BoolVar(&o.json, "json", false, "print one JSON object instead of key: value lines")
@@ -70,6 +74,9 @@ func (o *runOptions) set(name string) bool { return o.explicit != nil && o.expli
 func (o *runOptions) reproArgs(seed uint64) []string {
 	if o.scenario != "" {
 		args := []string{"--scenario", o.scenario, "--seed", fmt.Sprint(seed)}
+		if o.set("subject") {
+			args = append(args, "--subject", o.subject)
+		}
 		if o.plant != "" {
 			args = append(args, "--plant", o.plant)
 		}
@@ -79,6 +86,9 @@ func (o *runOptions) reproArgs(seed uint64) []string {
 		return args
 	}
 	args := []string{"--seed", fmt.Sprint(seed), "--servers", fmt.Sprint(o.servers)}
+	if o.subject != "" && o.subject != subjects.Default {
+		args = append(args, "--subject", o.subject)
+	}
 	if o.set("clients") {
 		// Unset, the seed draws the clients (runner.SwarmWorkload).
 		args = append(args, "--clients", fmt.Sprint(o.clients))
@@ -144,6 +154,11 @@ func (o *runOptions) options() (runner.Options, error) {
 			opts.FaultKinds = append(opts.FaultKinds, k)
 		}
 	}
+	sub, err := subjects.ByName(o.subject)
+	if err != nil {
+		return opts, badInput("--subject: %v", err)
+	}
+	opts.Server.Subject = sub
 	if o.reads != "" {
 		m, ok := server.ParseReadMode(o.reads)
 		if !ok {
@@ -199,6 +214,14 @@ func (o *runOptions) spec() (*runSpec, error) {
 		return nil, err
 	}
 	s.sc, s.script = sc, string(src)
+	if o.set("subject") {
+		// Before the scenario draws anything: its random faults and
+		// reads depend on what the subject can take.
+		sc.Subject = base.Server.Subject.Name
+		if sc.Subject == subjects.Default {
+			sc.Subject = ""
+		}
+	}
 	if isFile(o.scenario) {
 		// The repro command works from any directory; the report embeds
 		// the script itself for replay.
@@ -215,6 +238,9 @@ type seedRun struct {
 	seed   uint64
 	res    *runner.Result
 	checks []scenarios.Check
+	// skipped says why the scenario did not run (its subject lacks a
+	// mechanism it requires); res is then nil.
+	skipped string
 }
 
 // panicError is a simulated run that panicked: a failure of the run (the
@@ -236,6 +262,22 @@ var optionsHook func(attempt int, o *runner.Options)
 // again with its full trace: reportedRun). An error is bad input (options
 // the runner refuses), or a *panicError.
 func (s *runSpec) run(seed uint64) (*seedRun, error) { return s.runWith(seed, 0, sim.TraceHashOnly) }
+
+// validate checks the options the run of seed would have, without running
+// it (a soak refuses bad input before it writes anything).
+func (s *runSpec) validate(seed uint64) error {
+	opts := s.base
+	if s.sc != nil {
+		opts = s.sc.Options(seed)
+		opts.Planted |= s.base.Planted
+	}
+	opts.Seed = seed
+	opts.Defaults()
+	if err := opts.Validate(); err != nil {
+		return badInput("%v", err)
+	}
+	return nil
+}
 
 func (s *runSpec) runWith(seed uint64, attempt int, trace sim.TraceMode) (sr *seedRun, err error) {
 	defer func() {
@@ -269,7 +311,7 @@ func (s *runSpec) runWith(seed uint64, attempt int, trace sim.TraceMode) (sr *se
 	if err != nil {
 		return nil, badInput("scenario %s: %v", s.o.scenario, err)
 	}
-	return &seedRun{seed: seed, res: oc.Result, checks: oc.Checks}, nil
+	return &seedRun{seed: seed, res: oc.Result, checks: oc.Checks, skipped: oc.Skipped}, nil
 }
 
 // notRepeated makes a run that did not repeat a failure of its own kind.
@@ -333,6 +375,16 @@ func (o *runOptions) run(stdout, stderr io.Writer) error {
 	}
 	if err != nil {
 		return err
+	}
+	if sr.skipped != "" {
+		// Nothing ran: say what and why, and that nothing failed.
+		out := &summary{}
+		out.add("scenario", spec.sc.Name)
+		out.add("seed", o.seed)
+		out.add("subject", subjectLine(spec.sc.Options(o.seed).Server.Subject))
+		out.add("skipped", sr.skipped)
+		out.add("result", string(runner.Skip))
+		return out.print(stdout, o.json)
 	}
 	// What is printed and reported comes from the run again with its
 	// full trace, if it is worth a report, so explanations can name the
@@ -405,6 +457,8 @@ func (o *runOptions) run(stdout, stderr io.Writer) error {
 func summarize(out *summary, res *runner.Result) {
 	m := res.Metrics
 	out.add("seed", res.Options.Seed)
+	out.add("subject", subjectLine(res.Options.Server.Subject))
+	out.list("subject-note", listOf(res.SubjectNotes)...)
 	out.add("servers", res.Options.Servers)
 	out.add("clients", res.Options.AllClients())
 	planted := ""
@@ -583,4 +637,12 @@ func loadScenario(arg string) (*scenarios.Scenario, []byte, error) {
 		return nil, nil, badInput("--scenario: %v", err)
 	}
 	return sc, src, nil
+}
+
+// subjectLine names the Raft under test and its version.
+func subjectLine(s subject.Subject) string {
+	if s.Name == "" {
+		return subjects.Default
+	}
+	return s.Name + " (" + s.Version + ")"
 }

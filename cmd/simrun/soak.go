@@ -194,6 +194,19 @@ func (o *soakOptions) soak(stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if spec.sc != nil {
+		// A scenario its subject cannot run is skipped whole, saying why.
+		opts := spec.sc.Options(lo)
+		opts.Planted |= spec.base.Planted
+		if why := spec.sc.Missing(opts); why != "" {
+			sum := &summary{}
+			sum.add("seeds", o.seeds)
+			sum.add("subject", subjectLine(opts.Server.Subject))
+			sum.add("skipped", why)
+			sum.add("result", string(runner.Skip))
+			return sum.print(stdout, o.run.json)
+		}
+	}
 	si, sn, err := o.shardOf()
 	if err != nil {
 		return err
@@ -203,6 +216,9 @@ func (o *soakOptions) soak(stdout, stderr io.Writer) error {
 	}
 	if o.shrinkBudget < 0 || o.progress < 0 {
 		return badInput("--shrink-budget %v, --progress-every %v: want 0 or more", o.shrinkBudget, o.progress)
+	}
+	if err := spec.validate(lo); err != nil {
+		return err // before anything is written: bad input leaves no journal
 	}
 	shard := fmt.Sprintf("%d/%d", si, sn)
 	out := o.run.out
@@ -284,7 +300,7 @@ func (o *soakOptions) soak(stdout, stderr io.Writer) error {
 	if sk.stopErr == nil {
 		groups = sk.shrinkGroups(groups, prior.shrunk, stderr)
 	}
-	soak := reports.Soak{Command: command, Seeds: o.seeds, Shards: []string{shard}, Build: reports.Build(),
+	soak := reports.Soak{Command: command, Seeds: o.seeds, Shards: []string{shard}, Build: reports.Build(), Subject: subjectLine(spec.base.Server.Subject),
 		Runs: sk.runs, MorePassed: sk.morePassed, Groups: groups, WallNS: int64(time.Since(started)), Parallel: o.parallel}
 	if soak.Groups == nil {
 		soak.Groups = []reports.FailureGroup{}
@@ -542,6 +558,7 @@ func finishSoak(stdout, stderr io.Writer, soak reports.Soak, out, junit string, 
 	}
 	sum := &summary{}
 	sum.add("seeds", soak.Seeds)
+	sum.opt("subject", soak.Subject)
 	sum.list("shards", listOf(soak.Shards)...)
 	sum.add("runs", passed+failed)
 	sum.add("passed", passed)

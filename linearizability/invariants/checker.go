@@ -82,10 +82,10 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/seed4fee1fef/raftsim/raft"
 	"github.com/seed4fee1fef/raftsim/raft/confchange"
 	"github.com/seed4fee1fef/raftsim/raft/kv"
 	"github.com/seed4fee1fef/raftsim/raft/raftpb"
+	"github.com/seed4fee1fef/raftsim/raft/subject"
 	"github.com/seed4fee1fef/raftsim/raft/tracker"
 	"github.com/seed4fee1fef/raftsim/sim"
 )
@@ -95,7 +95,7 @@ import (
 // server. Any Raft a host drives can offer it.
 type Node interface {
 	// BasicStatus is the node's Raft state without slices.
-	BasicStatus() raft.Status
+	BasicStatus() subject.Status
 	// LogTerm is the term of the entry at index i (ok false if the log
 	// does not hold it, or only as the snapshot's last index).
 	LogTerm(i uint64) (term uint64, ok bool)
@@ -115,8 +115,9 @@ type Configured interface {
 // nothing the checker reads of the node can have changed, so the checker
 // looks again only at what depends on other nodes (leader completeness,
 // as commits become known elsewhere) and skips the rest.
+// ok is false when the node keeps no count (then it is looked at in full).
 type Changer interface {
-	Changes() uint64
+	Changes() (n uint64, ok bool)
 }
 
 // Replayer is an optional extension of Node: what the server replayed
@@ -184,6 +185,12 @@ type Options struct {
 	// another invariant catches the same bug on its own). An unknown id
 	// panics.
 	Skip []string
+	// ApplyConfChange is how a committed configuration change makes a
+	// configuration under the rules of the Raft implementation being
+	// checked (subject.Subject.ApplyConfChange); nil is raftsim's own,
+	// confchange.Apply. A change it refuses is skipped, as every node
+	// skips it.
+	ApplyConfChange func(tracker.Config, raftpb.ConfChangeV2) (tracker.Config, error)
 }
 
 // Violation is the first broken invariant of a run.
@@ -276,22 +283,22 @@ type committedEntry struct {
 }
 
 // lastSeen is what the checker keeps of a node's status between looks:
-// scalars only, so keeping it costs no write barriers (a raft.Status
+// scalars only, so keeping it costs no write barriers (a subject.Status
 // holds slices; copying one into the heap on every event was a tenth of
 // the checker's time).
 type lastSeen struct {
-	role                              raft.Role
+	role                              subject.Role
 	term, vote, commit, applied, lead uint64
 	lastIndex, lastTerm, firstIndex   uint64
 }
 
-func (l *lastSeen) set(st *raft.Status) {
+func (l *lastSeen) set(st *subject.Status) {
 	*l = lastSeen{role: st.Role, term: st.Term, vote: st.Vote, commit: st.Commit, applied: st.Applied, lead: st.Lead,
 		lastIndex: st.LastIndex, lastTerm: st.LastTerm, firstIndex: st.FirstIndex}
 }
 
-func (l *lastSeen) status() raft.Status {
-	return raft.Status{Role: l.role, Term: l.term, Vote: l.vote, Commit: l.commit, Applied: l.applied, Lead: l.lead,
+func (l *lastSeen) status() subject.Status {
+	return subject.Status{Role: l.role, Term: l.term, Vote: l.vote, Commit: l.commit, Applied: l.applied, Lead: l.lead,
 		LastIndex: l.lastIndex, LastTerm: l.lastTerm, FirstIndex: l.firstIndex}
 }
 
@@ -420,6 +427,13 @@ func New(opts Options) *Checker {
 }
 
 func (ck *Checker) skipped(i inv) bool { return ck.skip[i] }
+
+func (ck *Checker) applyConfChange(cfg tracker.Config, cc raftpb.ConfChangeV2) (tracker.Config, error) {
+	if ck.opts.ApplyConfChange != nil {
+		return ck.opts.ApplyConfChange(cfg, cc)
+	}
+	return confchange.Apply(cfg, cc)
+}
 
 // Attach gives the checker its cluster. Call it once, right after
 // cluster.New, before the world runs.
@@ -579,7 +593,7 @@ func (ck *Checker) check(mask uint64, boundary bool, sender int) {
 		}
 		ck.stats.Looks++
 		if s == ns.srv && ns.changer != nil {
-			if c := ns.changer.Changes(); c == ns.changes {
+			if c, ok := ns.changer.Changes(); ok && c == ns.changes {
 				ck.stats.Unchanged++
 				ck.unchanged(id, ns, s, boundary, sender)
 				continue
@@ -589,7 +603,7 @@ func (ck *Checker) check(mask uint64, boundary bool, sender int) {
 			ns.changer, _ = s.(Changer)
 		}
 		if ns.changer != nil {
-			ns.changes = ns.changer.Changes()
+			ns.changes, _ = ns.changer.Changes()
 		}
 		status := s.BasicStatus()
 		st := &status
@@ -617,7 +631,7 @@ func (ck *Checker) check(mask uint64, boundary bool, sender int) {
 // was last looked at: its own state is what the checker saw then, so
 // only what depends on other nodes is looked at again.
 func (ck *Checker) unchanged(id int, ns *nodeState, s Node, boundary bool, sender int) {
-	if ns.last.role == raft.Leader {
+	if ns.last.role == subject.Leader {
 		// Other nodes may have revealed commits it must hold.
 		st := ns.last.status()
 		ck.checkLeader(id, ns, &st)
@@ -649,7 +663,7 @@ func (ck *Checker) durable(id int, ns *nodeState, term, vote uint64) {
 }
 
 // startIncarnation is the first sight of server s at node id.
-func (ck *Checker) startIncarnation(id int, ns *nodeState, s Node, st *raft.Status) {
+func (ck *Checker) startIncarnation(id int, ns *nodeState, s Node, st *subject.Status) {
 	ck.stats.Incarnations++
 	ns.srv, ns.stale = s, nil
 	// A node that says it cannot vouch for its vote (its record of it was
@@ -666,7 +680,7 @@ func (ck *Checker) startIncarnation(id int, ns *nodeState, s Node, st *raft.Stat
 			ck.fail(invDurable, "n%d restarted at term %d%s but had made term %d (vote %d) durable before it went down",
 				id, st.Term, replayed, ns.durTerm, ns.durVote)
 			return
-		case st.Term == ns.durTerm && ns.durVote != raft.None && st.Vote != ns.durVote:
+		case st.Term == ns.durTerm && ns.durVote != 0 && st.Vote != ns.durVote:
 			ck.fail(invDurable, "n%d restarted in term %d with vote %d%s but had durably voted for n%d in that term before it went down",
 				id, st.Term, st.Vote, replayed, ns.durVote)
 			return
@@ -692,17 +706,17 @@ func (ck *Checker) startIncarnation(id int, ns *nodeState, s Node, st *raft.Stat
 	ns.checkedCommit = 0
 }
 
-func (ck *Checker) checkNode(id int, ns *nodeState, s Node, st *raft.Status) {
+func (ck *Checker) checkNode(id int, ns *nodeState, s Node, st *subject.Status) {
 	// Term, vote and commit move forward only.
 	if !ck.skipped(invDurable) {
 		switch {
 		case st.Term < ns.term:
 			ck.fail(invDurable, "n%d's term went back from %d to %d", id, ns.term, st.Term)
 			return
-		case st.Term == ns.term && ns.vote != raft.None && st.Vote != ns.vote:
+		case st.Term == ns.term && ns.vote != 0 && st.Vote != ns.vote:
 			ck.fail(invDurable, "n%d changed its vote in term %d from n%d to %d", id, st.Term, ns.vote, st.Vote)
 			return
-		case ns.voteLostTerm > 0 && st.Term > ns.voteLostTerm && st.Vote != raft.None:
+		case ns.voteLostTerm > 0 && st.Term > ns.voteLostTerm && st.Vote != 0:
 			ck.fail(invDurable, "n%d voted for n%d in term %d after losing the record of its vote (it came back at term %d): it may have voted in that term before",
 				id, st.Vote, st.Term, ns.voteLostTerm)
 			return
@@ -723,7 +737,7 @@ func (ck *Checker) checkNode(id int, ns *nodeState, s Node, st *raft.Status) {
 	if ck.viol != nil {
 		return
 	}
-	if st.Role == raft.Leader {
+	if st.Role == subject.Leader {
 		ck.checkLeader(id, ns, st)
 	}
 }
@@ -744,8 +758,8 @@ func (ck *Checker) checkConfig(id int, ns *nodeState, s Node) {
 
 // checkConfAppend checks a configuration change the leader id appended
 // at index j in its term: the change before it must be committed, and so
-// must an entry of the leader's term.
-func (ck *Checker) checkConfAppend(id int, ns *nodeState, st *raft.Status, s Node, j uint64) {
+// must every entry of an earlier term.
+func (ck *Checker) checkConfAppend(id int, ns *nodeState, st *subject.Status, s Node, j uint64) {
 	if ck.skipped(invConfig) {
 		return
 	}
@@ -760,9 +774,14 @@ func (ck *Checker) checkConfAppend(id int, ns *nodeState, st *raft.Status, s Nod
 			id, st.Term, j, prev, st.Commit)
 		return
 	}
-	if t, ok := s.LogTerm(st.Commit); ok && t != st.Term {
-		ck.fail(invConfig, "n%d leads term %d and appended a configuration change at %d before committing an entry of its term (commit %d has term %d)",
-			id, st.Term, j, st.Commit, t)
+	// Every entry of an earlier term must be committed: then the leader
+	// has applied every change that committed before its term (they are
+	// all in its log), and its configuration is the latest. raftsim's Raft
+	// waits for an entry of its own term to commit, which implies it;
+	// etcd-io/raft waits for what its log held when it took office.
+	if t, ok := s.LogTerm(st.Commit + 1); ok && t != st.Term {
+		ck.fail(invConfig, "n%d leads term %d and appended a configuration change at %d while entry %d of term %d is not committed (commit %d): it may not have applied every committed change",
+			id, st.Term, j, st.Commit+1, t, st.Commit)
 	}
 }
 
@@ -775,7 +794,7 @@ func (ck *Checker) checkConfAppend(id int, ns *nodeState, st *raft.Status, s Nod
 // change (a follower may truncate a suffix and commit over the new
 // entries in one step, so only entries at or below prevCommit count), and
 // a log must never be shorter than its own commit index.
-func (ck *Checker) trackLog(id int, ns *nodeState, s Node, st *raft.Status, prevCommit uint64) {
+func (ck *Checker) trackLog(id int, ns *nodeState, s Node, st *subject.Status, prevCommit uint64) {
 	if st.LastIndex < st.Commit && !ck.skipped(invCommittedNeverLost) {
 		ck.fail(invCommittedNeverLost, "n%d's log ends at %d, below its own commit index %d: committed entries are gone",
 			id, st.LastIndex, st.Commit)
@@ -834,7 +853,7 @@ func (ck *Checker) trackLog(id int, ns *nodeState, s Node, st *raft.Status, prev
 		ns.shadow.append(shadowEntry{term: e.Term, hash: h})
 		ck.stats.Registered++
 		if e.Type == raftpb.EntryConfChange {
-			if st.Role == raft.Leader && e.Term == st.Term {
+			if st.Role == subject.Leader && e.Term == st.Term {
 				ck.checkConfAppend(id, ns, st, s, j)
 				if ck.viol != nil {
 					return
@@ -937,7 +956,7 @@ func (ck *Checker) register(id int, index, term, prev, h uint64) {
 // trackCommit compares the node's newly committed entries, term and
 // data, with the committed table, filling it where the node is the first
 // to know.
-func (ck *Checker) trackCommit(id int, ns *nodeState, s Node, st *raft.Status) {
+func (ck *Checker) trackCommit(id int, ns *nodeState, s Node, st *subject.Status) {
 	top := min(st.Commit, ns.shadow.last())
 	// (Entries behind the snapshot are not in the log to compare.)
 	for j := max(ns.checkedCommit+1, st.FirstIndex); j <= top; j++ {
@@ -997,7 +1016,7 @@ func (ck *Checker) observeCommitted(id int, index, term, h, obs uint64, applied 
 
 // checkLeader checks election safety and leader completeness for a node
 // that leads its term.
-func (ck *Checker) checkLeader(id int, ns *nodeState, st *raft.Status) {
+func (ck *Checker) checkLeader(id int, ns *nodeState, st *subject.Status) {
 	term := st.Term
 	if ns.leaderTerm != term {
 		ns.leaderTerm = term
@@ -1043,7 +1062,7 @@ func (ck *Checker) checkLeader(id int, ns *nodeState, st *raft.Status) {
 	}
 }
 
-func (ck *Checker) leaderHolds(id int, ns *nodeState, st *raft.Status, j uint64, ce *committedEntry) bool {
+func (ck *Checker) leaderHolds(id int, ns *nodeState, st *subject.Status, j uint64, ce *committedEntry) bool {
 	how := "committed on"
 	if ce.applied {
 		how = "applied by"
@@ -1082,7 +1101,7 @@ func (ck *Checker) OnApply(id uint64, e *raftpb.Entry) {
 	ns.applied, ns.appliedAny = e.Index, true
 	if e.Type == raftpb.EntryConfChange {
 		if cc, err := raftpb.DecodeConfChangeV2(e.Data); err == nil {
-			if next, err := confchange.Apply(ns.conf, cc); err == nil {
+			if next, err := ck.applyConfChange(ns.conf, cc); err == nil {
 				ns.conf = next
 			}
 		}
@@ -1232,7 +1251,7 @@ func (ck *Checker) dump() string {
 	return b.String()
 }
 
-func formatStatus(st *raft.Status) string {
+func formatStatus(st *subject.Status) string {
 	return fmt.Sprintf("%s term=%d vote=%d commit=%d applied=%d last=%d/%d lead=%d",
 		st.Role, st.Term, st.Vote, st.Commit, st.Applied, st.LastIndex, st.LastTerm, st.Lead)
 }

@@ -7,19 +7,19 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/seed4fee1fef/raftsim/linearizability/invariants"
-	"github.com/seed4fee1fef/raftsim/raft"
 	"github.com/seed4fee1fef/raftsim/raft/raftpb"
+	"github.com/seed4fee1fef/raftsim/raft/subject"
 	"github.com/seed4fee1fef/raftsim/sim"
 )
 
 // fakeNode is a scripted server: tests change its log the way a buggy
 // Raft would and the checker must see every change that matters.
 type fakeNode struct {
-	st  raft.Status
+	st  subject.Status
 	log []raftpb.Entry // index i at log[i-1]
 }
 
-func (f *fakeNode) BasicStatus() raft.Status {
+func (f *fakeNode) BasicStatus() subject.Status {
 	s := f.st
 	s.LastIndex = uint64(len(f.log))
 	s.LastTerm = 0
@@ -82,12 +82,12 @@ func newFakeCluster(t *testing.T) (*fakeCluster, *invariants.Checker) {
 	require.NoError(t, err)
 	c := &fakeCluster{w: w, nodes: make([]*fakeNode, 4)}
 	for id := 1; id <= 3; id++ {
-		n := &fakeNode{st: raft.Status{ID: uint64(id), Term: 2, Role: raft.Follower}}
+		n := &fakeNode{st: subject.Status{ID: uint64(id), Term: 2, Role: subject.Follower}}
 		n.replace(1, ent(1, "a"), ent(1, "b"), ent(2, "c"), ent(2, "d"), ent(2, "e"))
 		n.st.Commit = 5
 		c.nodes[id] = n
 	}
-	c.nodes[1].st.Role = raft.Leader
+	c.nodes[1].st.Role = subject.Leader
 	ck := invariants.New(invariants.Options{})
 	ck.Attach(c)
 	ck.Check()

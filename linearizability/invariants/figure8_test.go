@@ -9,9 +9,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/seed4fee1fef/raftsim/linearizability/invariants"
-	"github.com/seed4fee1fef/raftsim/raft"
 	"github.com/seed4fee1fef/raftsim/raft/kv"
 	"github.com/seed4fee1fef/raftsim/raft/plant"
+	"github.com/seed4fee1fef/raftsim/raft/subject"
 	"github.com/seed4fee1fef/raftsim/scenarios/cluster"
 	"github.com/seed4fee1fef/raftsim/sim"
 )
@@ -129,7 +129,7 @@ func figure8(t testing.TB, seed uint64, bugs plant.Set, opts invariants.Options)
 				continue
 			}
 			st := s.BasicStatus()
-			if st.Role != raft.Leader {
+			if st.Role != subject.Leader {
 				continue
 			}
 			k := lt{id, st.Term}
@@ -185,6 +185,7 @@ func cutOff(t testing.TB, r *run, l2, l3 int, term uint64) {
 }
 
 func TestCommitPriorTermIsCaught(t *testing.T) {
+	plant.Skip(t)
 	mustCatch(t, plant.CommitPriorTerm, 10,
 		[]string{invariants.LeaderCompleteness, invariants.CommittedNeverLost, invariants.StateMachineSafety},
 		func(seed uint64) *run {

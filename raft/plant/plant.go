@@ -5,9 +5,17 @@
 //
 // Every bug here is one raftsim exists to catch; its comment says which
 // check must report it.
+//
+// The checks are compiled only with the build tag raftsim_plant (the
+// tests and `simrun --plant` use it: `go test -tags raftsim_plant ./...`,
+// `go run -tags raftsim_plant ./cmd/simrun --plant BUG`). Without it,
+// Set.Has is the constant false, so every planted branch is dead code the
+// compiler removes, and Check refuses a non-empty Set: a production build
+// carries no planted bug, and cannot be asked for one.
 package plant
 
 import (
+	"errors"
 	"fmt"
 	"math/bits"
 	"sort"
@@ -200,6 +208,23 @@ func Parse(name string) (Bug, error) {
 	return 0, fmt.Errorf("unknown bug %q (known: %s)", name, strings.Join(known, ", "))
 }
 
+// inRaft are the bugs planted in the Raft protocol itself (raft.Node:
+// the subject under test), as opposed to its host (raft/server: the WAL,
+// the mark, snapshots on disk, reads): only a subject that can plant
+// bugs runs a scenario that plants one of these; the host's bugs plant
+// under any subject.
+var inRaft = Of(NoHeartbeats, ResendWholeLog, CommitPriorTerm, LooseQuorum, NoStepDown, IgnoreRecovery,
+	SnapshotPastApplied, FixedElectionTimeout, NaiveChange, TwoPendingChanges, LearnerCounts,
+	PromoteLaggingLearner, EarlyRemoval, ReadIndexWithoutRound, LeaseNoDriftMargin,
+	LeaseWithoutCheckQuorum, TransferKeepsProposing)
+
+// InRaft reports whether b is planted in the Raft protocol (the subject)
+// rather than in its host.
+func (b Bug) InRaft() bool { return inRaft&Set(b) != 0 }
+
+// InRaft is the part of s planted in the Raft protocol (the subject).
+func (s Set) InRaft() Set { return s & inRaft }
+
 // Set is a set of planted bugs.
 type Set uint32
 
@@ -212,8 +237,10 @@ func Of(bugs ...Bug) Set {
 	return s
 }
 
-// Has reports whether b is planted.
-func (s Set) Has(b Bug) bool { return s&Set(b) != 0 }
+// Contains reports whether s names b. It is bookkeeping (printing,
+// validating); whether a bug is planted in the code is Has, which a
+// build without the raftsim_plant tag compiles to false.
+func (s Set) Contains(b Bug) bool { return s&Set(b) != 0 }
 
 // Len is the number of bugs planted.
 func (s Set) Len() int { return bits.OnesCount32(uint32(s)) }
@@ -224,9 +251,35 @@ func (s Set) String() string {
 	}
 	var parts []string
 	for _, b := range All() {
-		if s.Has(b) {
+		if s.Contains(b) {
 			parts = append(parts, b.String())
 		}
 	}
 	return strings.Join(parts, ",")
+}
+
+// ErrNotCompiled is what Check returns in a build without the checks.
+var ErrNotCompiled = errors.New("planted bugs are compiled out of this build")
+
+// Tag is the build tag that compiles the planted bugs in.
+const Tag = "raftsim_plant"
+
+// Check returns an error if s plants bugs this build cannot plant.
+func Check(s Set) error {
+	if s != 0 && !Compiled {
+		return fmt.Errorf("%w (asked for %s): build with -tags %s, e.g. go run -tags %s ./cmd/simrun --plant %s",
+			ErrNotCompiled, s, Tag, Tag, s)
+	}
+	return nil
+}
+
+// Skip skips a test that needs planted bugs in a build without them.
+func Skip(t interface {
+	Helper()
+	Skip(args ...any)
+}) {
+	t.Helper()
+	if !Compiled {
+		t.Skip("planted bugs are compiled out: run with -tags " + Tag)
+	}
 }

@@ -7,8 +7,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/seed4fee1fef/raftsim/raft"
 	"github.com/seed4fee1fef/raftsim/raft/raftpb"
+	"github.com/seed4fee1fef/raftsim/raft/subject"
 	"github.com/seed4fee1fef/raftsim/raft/vfs"
 	"github.com/seed4fee1fef/raftsim/raft/wal"
 	"github.com/seed4fee1fef/raftsim/scenarios/diskfs"
@@ -25,7 +25,7 @@ type quietEnv struct {
 func (e *quietEnv) Send(uint64, []byte)                {}
 func (e *quietEnv) After(time.Duration, func())        {}
 func (e *quietEnv) Disk() vfs.FS                       { return diskfs.New(e.d) }
-func (e *quietEnv) Rand() raft.Rand                    { return firstRand{} }
+func (e *quietEnv) Rand() subject.Rand                 { return firstRand{} }
 func (e *quietEnv) Note(string)                        {}
 func (e *quietEnv) Exit(err error)                     { e.exited = err }
 func (e *quietEnv) Monotonic() time.Duration           { return 0 }

@@ -1,19 +1,26 @@
 package server
 
 import (
-	"github.com/seed4fee1fef/raftsim/raft"
 	"github.com/seed4fee1fef/raftsim/raft/raftpb"
+	"github.com/seed4fee1fef/raftsim/raft/subject"
 )
 
 // Read-only views of the node's Raft state for invariant checkers; see the
-// methods of the same names on raft.Node.
+// methods of the same names on subject.View.
 
-// BasicStatus is Status without Voters and Progress: it does not allocate.
-func (s *Server) BasicStatus() raft.Status { return s.node.BasicStatus() }
+// BasicStatus is the node's Raft state: it does not allocate.
+func (s *Server) BasicStatus() subject.Status { return s.node.BasicStatus() }
 
 // Changes counts the calls that may have changed the Raft node
-// (raft.Node.Changes): the same count means the same state.
-func (s *Server) Changes() uint64 { return s.node.Changes() }
+// (subject.Changer): the same count means the same state. ok is false
+// when the subject keeps no count.
+func (s *Server) Changes() (n uint64, ok bool) {
+	c, ok := s.node.(subject.Changer)
+	if !ok {
+		return 0, false
+	}
+	return c.Changes(), true
+}
 
 // LogTerm returns the term of the entry at index i of the node's log.
 func (s *Server) LogTerm(i uint64) (uint64, bool) { return s.node.LogTerm(i) }

@@ -2,12 +2,13 @@ package server
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
 
-	"github.com/seed4fee1fef/raftsim/raft"
 	"github.com/seed4fee1fef/raftsim/raft/kv"
 	"github.com/seed4fee1fef/raftsim/raft/plant"
+	"github.com/seed4fee1fef/raftsim/raft/subject"
 )
 
 // ReadMode is how a server answers gets.
@@ -23,7 +24,7 @@ const (
 	// leader. Linearizable whatever the clocks do.
 	ReadIndex
 	// ReadLease: as ReadIndex, except that the leader skips the round
-	// while its lease holds (raft.ReadOnlyLeaseBased). Linearizable while
+	// while its lease holds (subject.ReadLease). Linearizable while
 	// every clock's drift stays within MaxDriftPPM.
 	ReadLease
 	// ReadLog: a get goes through the log like a write, and is answered
@@ -86,7 +87,7 @@ func parseReadCtx(b []byte) (client, seq uint64, ok bool) {
 
 // handleGet answers a get by the server's read mode; it reports false if
 // the get is to go through the log.
-func (s *Server) handleGet(from uint64, req kv.Request, st *raft.Status) bool {
+func (s *Server) handleGet(from uint64, req kv.Request, st *subject.Status) bool {
 	switch s.cfg.Reads {
 	case ReadLocal:
 		s.answerGet(from, req.ClientID, req.Seq, req.Cmd.Key)
@@ -102,6 +103,10 @@ func (s *Server) handleGet(from uint64, req kv.Request, st *raft.Status) bool {
 		return true
 	}
 	if err := s.node.ReadIndex(readCtx(req.ClientID, req.Seq)); err != nil {
+		if errors.Is(err, subject.ErrPanicked) {
+			s.halt(fmt.Errorf("server %d: %w", s.cfg.ID, err))
+			return true
+		}
 		// No leader to ask (or the leader has too many reads pending):
 		// nothing was done, the client tries elsewhere.
 		s.stats.Redirects++
@@ -117,7 +122,7 @@ func (s *Server) handleGet(from uint64, req kv.Request, st *raft.Status) bool {
 }
 
 // confirmRead records a read index Raft confirmed.
-func (s *Server) confirmRead(rs raft.ReadState) {
+func (s *Server) confirmRead(rs subject.ReadState) {
 	client, seq, ok := parseReadCtx(rs.RequestCtx)
 	if !ok {
 		return
@@ -188,7 +193,7 @@ func (s *Server) answerGet(to, client, seq uint64, key string) {
 // observe looks at what a Ready changed: a new leader or term drops the
 // reads Raft held unconfirmed; the hooks see the leader's commits and the
 // node's counters.
-func (s *Server) observe(soft *raft.SoftState) {
+func (s *Server) observe(soft *subject.SoftState) {
 	st := s.node.BasicStatus()
 	if soft != nil && *soft != s.soft || st.Term != s.term {
 		if soft != nil {
@@ -198,7 +203,7 @@ func (s *Server) observe(soft *raft.SoftState) {
 		s.failReads()
 	}
 	if st.Commit > s.commit {
-		if st.Role == raft.Leader && s.cfg.OnCommit != nil {
+		if st.Role == subject.Leader && s.cfg.OnCommit != nil {
 			s.cfg.OnCommit(s.cfg.ID, st.Commit)
 		}
 		s.commit = st.Commit
@@ -212,8 +217,8 @@ func (s *Server) observe(soft *raft.SoftState) {
 }
 
 // subCounters is a - b, field by field.
-func subCounters(a, b raft.Counters) raft.Counters {
-	return raft.Counters{
+func subCounters(a, b subject.Counters) subject.Counters {
+	return subject.Counters{
 		EntryBytesSent: a.EntryBytesSent - b.EntryBytesSent, SnapshotBytesSent: a.SnapshotBytesSent - b.SnapshotBytesSent,
 		SnapshotsInstalled: a.SnapshotsInstalled - b.SnapshotsInstalled, Campaigns: a.Campaigns - b.Campaigns,
 		ReadRounds: a.ReadRounds - b.ReadRounds, RoundReads: a.RoundReads - b.RoundReads, LeaseReads: a.LeaseReads - b.LeaseReads,
@@ -223,13 +228,8 @@ func subCounters(a, b raft.Counters) raft.Counters {
 
 // TransferLeadership asks this server, if it leads, to hand leadership to
 // server to (0: the follower whose log is the most up to date). It returns
-// raft.ErrNotLeader if it does not lead; the transfer itself may still
-// fail, and is given up after an election timeout.
+// subject.ErrNotLeader if it does not lead; the transfer itself may
+// still fail, and is given up after an election timeout.
 func (s *Server) TransferLeadership(to uint64) error {
-	if s.halted {
-		return raft.ErrNotLeader
-	}
-	err := s.node.TransferLeadership(to)
-	s.ready()
-	return err
+	return s.input(func() error { return s.node.TransferLeadership(to) })
 }

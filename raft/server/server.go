@@ -6,10 +6,11 @@ import (
 	"slices"
 	"time"
 
-	"github.com/seed4fee1fef/raftsim/raft"
 	"github.com/seed4fee1fef/raftsim/raft/kv"
 	"github.com/seed4fee1fef/raftsim/raft/plant"
 	"github.com/seed4fee1fef/raftsim/raft/raftpb"
+	"github.com/seed4fee1fef/raftsim/raft/subject"
+	"github.com/seed4fee1fef/raftsim/raft/subject/native"
 	"github.com/seed4fee1fef/raftsim/raft/tracker"
 	"github.com/seed4fee1fef/raftsim/raft/vfs"
 	"github.com/seed4fee1fef/raftsim/raft/wal"
@@ -24,7 +25,7 @@ type Env interface {
 	// Disk is the node's durable storage.
 	Disk() vfs.FS
 	// Rand is the node's own random stream (election timeouts).
-	Rand() raft.Rand
+	Rand() subject.Rand
 	// Note records an annotation in the run's trace.
 	Note(s string)
 	// Exit stops the process (fail-stop) with err.
@@ -37,6 +38,10 @@ type Env interface {
 
 // Config is a server's tuning. Zero fields take defaults.
 type Config struct {
+	// Subject is the Raft implementation the server drives (the zero
+	// value: raftsim's own, native.Subject).
+	Subject subject.Subject
+
 	ID    uint64
 	Peers []uint64 // the initial voters, for a node with an empty disk
 	// EmptyDisk says what a server whose disk holds nothing is: an
@@ -78,7 +83,7 @@ type Config struct {
 	// keep e.Data.
 	OnApply func(id uint64, e *raftpb.Entry)
 	// OnRole, if set, sees every change of the node's role or leader.
-	OnRole func(id uint64, role raft.Role, lead, term uint64)
+	OnRole func(id uint64, role subject.Role, lead, term uint64)
 	// OnSnapshot, if set, sees every snapshot the server takes, installs
 	// or restores at start, with the state its store holds after it (the
 	// checker compares it with the committed prefix the snapshot claims).
@@ -89,15 +94,18 @@ type Config struct {
 	// index while it leads. Together: commit latency on the leader.
 	OnPropose func(id, index uint64)
 	OnCommit  func(id, index uint64)
-	// OnCounters, if set, sees how much the node's raft.Counters rose in
-	// each Ready in which they did (they restart from zero with the
+	// OnCounters, if set, sees how much the node's subject.Counters rose
+	// in each Ready in which they did (they restart from zero with the
 	// server, so the increases add up across restarts).
-	OnCounters func(id uint64, delta raft.Counters)
+	OnCounters func(id uint64, delta subject.Counters)
 
 	_ struct{}
 }
 
 func (c *Config) setDefaults() {
+	if c.Subject.Open == nil {
+		c.Subject = native.Subject()
+	}
 	if c.Reads == ReadDefault {
 		c.Reads = ReadIndex
 	}
@@ -148,7 +156,7 @@ const (
 	Join
 	// Replaced: a server that ran before and lost its whole disk. It
 	// starts like Join, but whatever votes it cast are gone with the
-	// disk, so it never votes again (raft.Restored.VoteLost); a
+	// disk, so it never votes again (subject.Restored.VoteLost); a
 	// membership change replaces it.
 	Replaced
 )
@@ -190,7 +198,7 @@ func (c Config) ElectionTimeout() time.Duration {
 type Server struct {
 	cfg   Config
 	env   Env
-	node  *raft.Node
+	node  subject.Replica
 	log   *wal.WAL
 	store *kv.Store
 	// pending maps a client to the request it is waiting on at this
@@ -208,10 +216,10 @@ type Server struct {
 	ticked    uint64
 	// soft, term, commit and counters are what the last Ready left, to
 	// see what changed.
-	soft     raft.SoftState
+	soft     subject.SoftState
 	term     uint64
 	commit   uint64
-	counters raft.Counters
+	counters subject.Counters
 	// Replayed is what the WAL gave back at start, for tests and reports.
 	Replayed wal.State
 	// marks is the durable high-water mark file; mark is its last record.
@@ -347,7 +355,7 @@ func Start(env Env, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server %d: write %s: %w", cfg.ID, hwmFile, err)
 	}
 	if cfg.Planted.Has(plant.ForgetVoteOnRestart) {
-		st.HardState.Vote = raft.None
+		st.HardState.Vote = 0
 	}
 	store := kv.New()
 	if !snap.IsEmpty() {
@@ -357,14 +365,20 @@ func Start(env Env, cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("server %d: snapshot %d does not restore (applied %d): %v", cfg.ID, snap.Metadata.Index, store.AppliedIndex(), err)
 		}
 	}
-	readOnly := raft.ReadOnlySafe
+	readOnly := subject.ReadSafe
 	if cfg.Reads == ReadLease {
-		readOnly = raft.ReadOnlyLeaseBased
+		readOnly = subject.ReadLease
 	}
-	node, err := raft.NewNode(raft.Config{
-		ID:               cfg.ID,
-		Peers:            cfg.Peers,
-		Join:             emptyDisk && cfg.EmptyDisk != Bootstrap,
+	node, err := cfg.Subject.Open(subject.Config{
+		ID:    cfg.ID,
+		Peers: cfg.Peers,
+		// An empty disk that is not a bootstrap, or a server that is no
+		// initial voter: with no log it is outside the configuration (a
+		// joiner may have learned a term before any entry; raftsim's
+		// Raft looks at Join only with nothing restored, etcd-io/raft's
+		// adapter also with a term alone). EmptyDisk alone does not say
+		// the latter: a restarted initial voter's is Replaced.
+		Join:             emptyDisk && cfg.EmptyDisk != Bootstrap || !slices.Contains(cfg.Peers, cfg.ID),
 		ElectionTick:     cfg.ElectionTicks,
 		HeartbeatTick:    cfg.HeartbeatTicks,
 		PreVote:          true,
@@ -374,12 +388,15 @@ func Start(env Env, cfg Config) (*Server, error) {
 		MaxSizePerMsg:    cfg.MaxSizePerMsg,
 		MaxInflightMsgs:  cfg.MaxInflightMsgs,
 		Rand:             env.Rand(),
-		Planted:          cfg.Planted,
-	}, raft.Restored{HardState: st.HardState, Entries: st.Entries, Snapshot: snap,
+		Planted:          cfg.Planted.InRaft(),
+	}, subject.Restored{HardState: st.HardState, Entries: st.Entries, Snapshot: snap,
 		Recovering: rec.Recovering, RecoverTo: rec.RecoverTo, VoteLost: rec.VoteLost})
 	if err != nil {
 		_ = w.Close()
 		marks.close()
+		if errors.Is(err, subject.ErrUnsupported) {
+			return nil, fmt.Errorf("server %d: %s cannot run here: %w", cfg.ID, cfg.Subject.Name, err)
+		}
 		return nil, fmt.Errorf("server %d: restore raft state: %w", cfg.ID, err)
 	}
 	s := &Server{cfg: cfg, env: env, node: node, log: w, store: store,
@@ -391,7 +408,7 @@ func Start(env Env, cfg Config) (*Server, error) {
 	if !snap.IsEmpty() && cfg.OnSnapshot != nil {
 		cfg.OnSnapshot(cfg.ID, SnapshotRestored, &raftpb.Snapshot{Metadata: snap.Metadata, Data: store.Snapshot()})
 	}
-	s.soft, s.term, s.commit = raft.SoftState{Role: raft.Follower}, node.BasicStatus().Term, node.BasicStatus().Commit
+	s.soft, s.term, s.commit = subject.SoftState{Role: subject.Follower}, node.BasicStatus().Term, node.BasicStatus().Commit
 	s.tickFn = s.tick
 	env.After(cfg.TickInterval, s.tickFn)
 	s.ready()
@@ -408,7 +425,10 @@ func (s *Server) tick() {
 	}
 	for range ticks {
 		s.stats.Ticks++
-		s.node.Tick()
+		if err := s.node.Tick(); err != nil {
+			s.halt(fmt.Errorf("server %d: %w", s.cfg.ID, err))
+			return
+		}
 	}
 	s.ready()
 	s.env.After(next, s.tickFn)
@@ -441,13 +461,17 @@ func (s *Server) Receive(from uint64, msg []byte) {
 	}
 	switch tag {
 	case kv.TagRaft:
-		m, err := raftpb.Unmarshal(body)
-		if err != nil {
-			s.env.Note(fmt.Sprintf("bad raft message from %d: %v", from, err))
+		switch err := s.node.Step(from, body); {
+		case err == nil, errors.Is(err, subject.ErrIgnored):
+		case errors.Is(err, subject.ErrPanicked):
+			s.halt(fmt.Errorf("server %d: %w", s.cfg.ID, err))
 			return
-		}
-		if err := s.node.Step(m); err != nil && !errors.Is(err, raft.ErrStepIgnored) {
-			s.env.Note(fmt.Sprintf("step %s from %d: %v", m.Type, from, err))
+		default:
+			what := "message"
+			if h, ok := s.cfg.Subject.Peek(body); ok {
+				what = h.Type.String()
+			}
+			s.env.Note(fmt.Sprintf("step %s from %d: %v", what, from, err))
 		}
 	case kv.TagRequest:
 		req, err := kv.DecodeRequest(body)
@@ -466,31 +490,38 @@ func (s *Server) Receive(from uint64, msg []byte) {
 func (s *Server) handleRequest(from uint64, req kv.Request) {
 	s.stats.ClientRequests++
 	st := s.node.BasicStatus()
-	if req.Cmd.Op == kv.OpGet && !(s.cfg.Planted.Has(plant.StaleLeaderReads) && st.Role == raft.Leader) && s.handleGet(from, req, &st) {
-		return
-	}
-	if st.Role != raft.Leader {
-		s.stats.Redirects++
-		hint := st.Lead
-		if !s.node.Member() {
-			hint = raft.None // removed (or not yet added): what it knows of leaders is stale
-		}
-		s.respond(from, kv.Response{ClientID: req.ClientID, Seq: req.Seq, Status: kv.StatusNotLeader, LeaderHint: hint})
-		return
-	}
-	if req.Cmd.Op == kv.OpGet && s.cfg.Planted.Has(plant.StaleLeaderReads) {
+	if req.Cmd.Op == kv.OpGet && s.cfg.Planted.Has(plant.StaleLeaderReads) && st.Role == subject.Leader {
+		// The bug: a leader answers from its own state, without
+		// confirming it still leads.
 		v, found := s.store.Get(req.Cmd.Key)
 		s.respond(from, kv.Response{ClientID: req.ClientID, Seq: req.Seq, Status: kv.StatusOK,
 			Result: kv.Result{Value: v, Found: found}})
 		return
 	}
+	if req.Cmd.Op == kv.OpGet && s.handleGet(from, req, &st) {
+		return
+	}
+	if st.Role != subject.Leader {
+		s.stats.Redirects++
+		hint := st.Lead
+		if !s.node.Member() {
+			hint = 0 // removed (or not yet added): what it knows of leaders is stale
+		}
+		s.respond(from, kv.Response{ClientID: req.ClientID, Seq: req.Seq, Status: kv.StatusNotLeader, LeaderHint: hint})
+		return
+	}
 	if err := s.node.Propose(req.Cmd.Encode()); err != nil {
+		if errors.Is(err, subject.ErrPanicked) {
+			s.halt(fmt.Errorf("server %d: %w", s.cfg.ID, err))
+			return
+		}
 		s.respond(from, kv.Response{ClientID: req.ClientID, Seq: req.Seq, Status: kv.StatusNotLeader, LeaderHint: st.Lead})
 		return
 	}
 	s.pending[req.ClientID] = pendingRequest{from: from, seq: req.Seq}
 	if s.cfg.OnPropose != nil {
-		s.cfg.OnPropose(s.cfg.ID, s.node.BasicStatus().LastIndex)
+		// Appended right after the log's last entry (Replica.Propose).
+		s.cfg.OnPropose(s.cfg.ID, st.LastIndex+1)
 	}
 }
 
@@ -516,11 +547,15 @@ func (s *Server) send(to uint64, b []byte) {
 // then send, then apply.
 func (s *Server) ready() {
 	for !s.halted && s.node.HasReady() {
-		rd := s.node.Ready()
+		rd, err := s.node.Ready()
+		if err != nil {
+			s.halt(fmt.Errorf("server %d: %w", s.cfg.ID, err))
+			return
+		}
 		s.stats.Readies++
-		if s.cfg.Planted.Has(plant.SnapshotPastApplied) {
+		if s.snapshotsPastApplied() {
 			// The bug: snapshot before this Ready's entries are applied.
-			if err := s.maybeSnapshot(); err != nil {
+			if err := s.maybeSnapshot(false); err != nil {
 				s.halt(fmt.Errorf("server %d: %w", s.cfg.ID, err))
 				return
 			}
@@ -556,8 +591,8 @@ func (s *Server) ready() {
 		if !rd.HardState.IsEmpty() {
 			next.Term, next.Vote = rd.HardState.Term, rd.HardState.Vote
 		}
-		next.Recovering, next.RecoverTo = s.node.Recovery()
-		next.VoteLost = s.node.VoteLost()
+		st := s.node.BasicStatus()
+		next.Recovering, next.RecoverTo, next.VoteLost = st.Recovering, st.RecoverTo, st.VoteLost
 		if next != s.mark {
 			if err := s.marks.put(next); err != nil {
 				s.halt(fmt.Errorf("server %d: persist %s: %w", s.cfg.ID, hwmFile, err))
@@ -571,15 +606,14 @@ func (s *Server) ready() {
 		if rd.SoftState != nil {
 			s.env.Note(fmt.Sprintf("role=%s lead=%d", rd.SoftState.Role, rd.SoftState.Lead))
 			if s.cfg.OnRole != nil {
-				s.cfg.OnRole(s.cfg.ID, rd.SoftState.Role, rd.SoftState.Lead, s.node.BasicStatus().Term)
+				s.cfg.OnRole(s.cfg.ID, rd.SoftState.Role, rd.SoftState.Lead, st.Term)
 			}
-			if rd.SoftState.Role != raft.Leader {
+			if rd.SoftState.Role != subject.Leader {
 				s.failPending()
 			}
 		}
-		for i := range rd.Messages {
-			m := &rd.Messages[i]
-			s.wire = raftpb.AppendMessage(append(s.wire[:0], kv.TagRaft), m)
+		for _, m := range rd.Messages {
+			s.wire = append(append(s.wire[:0], kv.TagRaft), m.Data...)
 			s.send(m.To, s.wire)
 		}
 		for i := range rd.CommittedEntries {
@@ -593,9 +627,12 @@ func (s *Server) ready() {
 		}
 		s.observe(rd.SoftState)
 		s.answerReads()
-		s.node.Advance(rd)
-		if !s.cfg.Planted.Has(plant.SnapshotPastApplied) {
-			if err := s.maybeSnapshot(); err != nil {
+		if err := s.node.Advance(rd); err != nil {
+			s.halt(fmt.Errorf("server %d: %w", s.cfg.ID, err))
+			return
+		}
+		if !s.snapshotsPastApplied() {
+			if err := s.maybeSnapshot(rd.WantSnapshot); err != nil {
 				s.halt(fmt.Errorf("server %d: %w", s.cfg.ID, err))
 				return
 			}
@@ -718,22 +755,27 @@ func (s *Server) halt(err error) {
 // application, or a benchmark filling the log); it fails unless the node
 // leads. Clients go through Receive.
 func (s *Server) Propose(data []byte) error {
-	if s.halted {
-		return raft.ErrNotLeader
-	}
-	err := s.node.Propose(data)
-	s.ready()
-	return err
+	return s.input(func() error { return s.node.Propose(data) })
 }
 
 // ProposeConfChange proposes a membership change (an operator's); it
 // fails unless the node leads, with the reason Raft gives (a change
 // pending, or one the configuration cannot take).
 func (s *Server) ProposeConfChange(cc raftpb.ConfChangeV2) error {
+	return s.input(func() error { return s.node.ProposeConfChange(cc) })
+}
+
+// input runs an operator's or an embedded application's input on a live
+// server and drains what it caused; a subject that panics halts it.
+func (s *Server) input(f func() error) error {
 	if s.halted {
-		return raft.ErrNotLeader
+		return subject.ErrNotLeader
 	}
-	err := s.node.ProposeConfChange(cc)
+	err := f()
+	if errors.Is(err, subject.ErrPanicked) {
+		s.halt(fmt.Errorf("server %d: %w", s.cfg.ID, err))
+		return err
+	}
 	s.ready()
 	return err
 }
@@ -741,8 +783,11 @@ func (s *Server) ProposeConfChange(cc raftpb.ConfChangeV2) error {
 // Config is the configuration in force at this server.
 func (s *Server) Config() tracker.Config { return s.node.Config() }
 
-// Status is the Raft node's state, for checkers and metrics.
-func (s *Server) Status() raft.Status { return s.node.Status() }
+// Match is what this server, if it leads, knows peer holds.
+func (s *Server) Match(peer uint64) (uint64, bool) { return s.node.Match(peer) }
+
+// Subject is the Raft implementation the server drives.
+func (s *Server) Subject() subject.Subject { return s.cfg.Subject }
 
 // Store is the server's state machine, for checkers (read only).
 func (s *Server) Store() *kv.Store { return s.store }

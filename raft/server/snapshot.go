@@ -172,28 +172,29 @@ func (s *Server) recordSnapshot(snap *raftpb.Snapshot) error {
 	return nil
 }
 
-// maybeSnapshot takes a snapshot if the policy says so: at least
+// maybeSnapshot takes a snapshot if the policy says so (or the subject
+// wants one): at least
 // SnapshotEntries entries applied since the last one, and (unless
 // SnapshotRatio is 0) a log larger than SnapshotRatio times the last
 // snapshot. It keeps TrailingEntries entries before the snapshot.
-func (s *Server) maybeSnapshot() error {
+func (s *Server) maybeSnapshot(wanted bool) error {
 	n := s.cfg.SnapshotEntries
-	if n <= 0 {
-		return nil
-	}
 	applied := s.store.AppliedIndex()
-	if applied < s.snapIndex+uint64(n) {
-		return nil
-	}
 	st := s.node.BasicStatus()
-	if k := s.cfg.SnapshotRatio; k > 0 && st.LogBytes <= uint64(k*float64(s.snapBytes)) {
+	switch {
+	case wanted && applied > s.snapIndex:
+		// The subject cannot serve a peer from the snapshot it has
+		// (subject.Ready.WantSnapshot): one now, whatever the policy.
+	case n <= 0, applied < s.snapIndex+uint64(n):
+		return nil
+	case s.cfg.SnapshotRatio > 0 && st.LogBytes <= uint64(s.cfg.SnapshotRatio*float64(s.snapBytes)):
 		return nil
 	}
 	index := applied
 	switch {
 	case s.cfg.Planted.Has(plant.SnapshotOffByOne):
 		index-- // the bug: metadata one entry behind the state
-	case s.cfg.Planted.Has(plant.SnapshotPastApplied):
+	case s.snapshotsPastApplied():
 		index = st.Commit // the bug: entries still being applied
 	}
 	meta, err := s.node.SnapshotMeta(index)
@@ -272,3 +273,8 @@ func (e SnapshotEvent) String() string {
 	}
 	return "restored"
 }
+
+// snapshotsPastApplied is the planted SnapshotPastApplied bug on the host's
+// side (the protocol's is raft's snapshotLimit): snapshots taken when the
+// commit index moves, before the entries are applied, at the commit index.
+func (s *Server) snapshotsPastApplied() bool { return s.cfg.Planted.Has(plant.SnapshotPastApplied) }

@@ -19,8 +19,8 @@ import (
 	"github.com/seed4fee1fef/raftsim/linearizability/client"
 	"github.com/seed4fee1fef/raftsim/linearizability/history"
 	"github.com/seed4fee1fef/raftsim/linearizability/invariants"
-	"github.com/seed4fee1fef/raftsim/raft"
 	"github.com/seed4fee1fef/raftsim/raft/server"
+	"github.com/seed4fee1fef/raftsim/raft/subject"
 	"github.com/seed4fee1fef/raftsim/raft/vfs"
 	"github.com/seed4fee1fef/raftsim/scenarios/diskfs"
 	"github.com/seed4fee1fef/raftsim/sim"
@@ -157,7 +157,7 @@ func New(w *sim.World, cfg Config) (*Cluster, error) {
 	}
 	c := &Cluster{W: w, cfg: cfg, servers: make([]*server.Server, cfg.Servers+1), History: history.New(),
 		ran: make([]bool, cfg.Servers+1)}
-	w.Trace().SetDescriber(Wire{})
+	w.Trace().SetDescriber(Wire{Peek: cfg.Server.Subject.Peek})
 	peers := make([]uint64, cfg.Servers)
 	for i := range peers {
 		peers[i] = uint64(i + 1)
@@ -353,7 +353,7 @@ func (c *Cluster) Node(id int) invariants.Node {
 func (c *Cluster) Leader() (id int, term uint64) {
 	for i := 1; i <= c.cfg.Servers; i++ {
 		if s := c.Server(i); s != nil {
-			if st := s.Status(); st.Role == raft.Leader && st.Term >= term {
+			if st := s.BasicStatus(); st.Role == subject.Leader && st.Term >= term {
 				id, term = i, st.Term
 			}
 		}
@@ -400,7 +400,7 @@ func (a serverEnv) Send(to uint64, msg []byte) {
 }
 func (a serverEnv) After(d time.Duration, fn func()) { a.e.After(d, fn) }
 func (a serverEnv) Disk() vfs.FS                     { return diskfs.New(a.e.Disk()) }
-func (a serverEnv) Rand() raft.Rand                  { return a.e.Rand() }
+func (a serverEnv) Rand() subject.Rand               { return a.e.Rand() }
 func (a serverEnv) Note(s string)                    { a.e.Note(s) }
 func (a serverEnv) Exit(err error)                   { a.e.Exit(err) }
 func (a serverEnv) Monotonic() time.Duration         { return time.Duration(a.e.Monotonic()) }

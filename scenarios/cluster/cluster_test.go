@@ -10,10 +10,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/seed4fee1fef/raftsim/linearizability/client"
-	"github.com/seed4fee1fef/raftsim/raft"
 	"github.com/seed4fee1fef/raftsim/raft/kv"
 	"github.com/seed4fee1fef/raftsim/raft/plant"
 	"github.com/seed4fee1fef/raftsim/raft/raftpb"
+	"github.com/seed4fee1fef/raftsim/raft/subject"
 	"github.com/seed4fee1fef/raftsim/scenarios/cluster"
 	"github.com/seed4fee1fef/raftsim/sim"
 )
@@ -56,7 +56,7 @@ func watchLeaders(t *testing.T, w *sim.World, c *cluster.Cluster) map[uint64]int
 			if s == nil {
 				continue
 			}
-			if st := s.Status(); st.Role == raft.Leader {
+			if st := s.BasicStatus(); st.Role == subject.Leader {
 				if prev, ok := leaders[st.Term]; ok && prev != i {
 					t.Fatalf("at %v: n%d and n%d both lead term %d", w.Now(), prev, i, st.Term)
 				}
@@ -136,6 +136,7 @@ func TestRestartedNodeRemembersAndReceivesOnlyWhatItMissed(t *testing.T) {
 }
 
 func TestBlankRestartIsCaught(t *testing.T) {
+	plant.Skip(t)
 	mustCatch(t, plant.BlankRestart.String(), func(t T) { restartRemembers(t, 3, plant.Of(plant.BlankRestart)) })
 }
 
@@ -151,7 +152,7 @@ func restartRemembers(t T, n int, planted plant.Set) {
 	if f == lead {
 		f = 2
 	}
-	before := c.Server(f).Status()
+	before := c.Server(f).BasicStatus()
 	receivedWhileUp := w.Net().Received(sim.NodeID(f)).BytesDelivered
 	require.NoError(t, w.Kill(sim.NodeID(f), false))
 	w.RunFor(1 * time.Second)
@@ -172,8 +173,8 @@ func restartRemembers(t T, n int, planted plant.Set) {
 	c.StopLoad()
 	w.RunFor(2 * time.Second)
 	lead, _ = leaderNow(t, w, c)
-	leaderLast := c.Server(lead).Status().LastIndex
-	require.Equal(t, leaderLast, c.Server(f).Status().LastIndex, "caught up")
+	leaderLast := c.Server(lead).BasicStatus().LastIndex
+	require.Equal(t, leaderLast, c.Server(f).BasicStatus().LastIndex, "caught up")
 	caughtUp := w.Net().Received(sim.NodeID(f)).BytesDelivered - atRestart
 
 	missed := leaderLast - missedFrom
@@ -193,6 +194,7 @@ func TestQuietLeaderKeepsItsTerm(t *testing.T) {
 }
 
 func TestNoHeartbeatsIsCaught(t *testing.T) {
+	plant.Skip(t)
 	mustCatch(t, plant.NoHeartbeats.String(), func(t T) { quietLeaderKeepsTerm(t, 3, plant.Of(plant.NoHeartbeats)) })
 }
 
@@ -203,7 +205,7 @@ func quietLeaderKeepsTerm(t T, n int, planted plant.Set) {
 	id, term := leaderNow(t, w, c)
 	w.RunFor(30 * time.Second)
 	for i := 1; i <= n; i++ {
-		st := c.Server(i).Status()
+		st := c.Server(i).BasicStatus()
 		assert.Equal(t, term, st.Term, "n%d changed term during a quiet period", i)
 		assert.Equal(t, uint64(id), st.Lead, "n%d lost its leader", i)
 	}
@@ -220,6 +222,7 @@ func TestWriteCostIndependentOfLogLength(t *testing.T) {
 }
 
 func TestResendWholeLogIsCaught(t *testing.T) {
+	plant.Skip(t)
 	mustCatch(t, plant.ResendWholeLog.String(), func(t T) { writeCostIndependentOfLog(t, 2_000, plant.Of(plant.ResendWholeLog)) })
 }
 
@@ -276,7 +279,7 @@ func writeCostIndependentOfLog(t T, largeLog int, planted plant.Set) {
 	fill(100)
 	small := measure()
 	fill(largeLog)
-	require.Greater(t, c.Server(lead).Status().LastIndex, uint64(largeLog))
+	require.Greater(t, c.Server(lead).BasicStatus().LastIndex, uint64(largeLog))
 	large := measure()
 	t.Logf("%d writes to an up-to-date follower: log ~100: %+v; log ~%d: %+v", writes, small, largeLog, large)
 	assert.Equal(t, writes, small.entries, "each write sends its entry once")

@@ -8,9 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/seed4fee1fef/raftsim/raft"
-	"github.com/seed4fee1fef/raftsim/raft/confchange"
 	"github.com/seed4fee1fef/raftsim/raft/raftpb"
+	"github.com/seed4fee1fef/raftsim/raft/subject"
 	"github.com/seed4fee1fef/raftsim/raft/tracker"
 	"github.com/seed4fee1fef/raftsim/sim"
 )
@@ -170,11 +169,11 @@ func (c *Cluster) attempt(op *operation) {
 	switch {
 	case err == nil:
 		c.note(op, fmt.Sprintf("proposed %s at leader n%d", cc, lead))
-	case errors.Is(err, confchange.ErrInvalid):
+	case errors.Is(err, subject.ErrConfChangeInvalid):
 		op.done = true
 		c.note(op, "refused: "+err.Error())
 		return
-	case errors.Is(err, raft.ErrConfChangePending), errors.Is(err, raft.ErrLearnerBehind), errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrProposalDropped):
+	case errors.Is(err, subject.ErrConfChangePending), errors.Is(err, subject.ErrNotLeader), errors.Is(err, subject.ErrProposalDropped):
 		// Try again later.
 	default:
 		c.note(op, "error: "+err.Error())
@@ -277,13 +276,9 @@ func votersAfter(cfg tracker.Config, cc *raftpb.ConfChangeV2) int {
 // caughtUp reports whether the leader knows id holds everything it has
 // committed.
 func (c *Cluster) caughtUp(lead, id int) bool {
-	st := c.servers[lead].Status()
-	for _, p := range st.Progress {
-		if p.ID == uint64(id) {
-			return p.Match >= st.Commit
-		}
-	}
-	return false
+	s := c.servers[lead]
+	match, ok := s.Match(uint64(id))
+	return ok && match >= s.BasicStatus().Commit
 }
 
 // Config is the configuration in force at the leader (or, without one,

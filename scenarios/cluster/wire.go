@@ -5,14 +5,20 @@ import (
 
 	"github.com/seed4fee1fef/raftsim/raft/kv"
 	"github.com/seed4fee1fef/raftsim/raft/raftpb"
+	"github.com/seed4fee1fef/raftsim/raft/subject"
 	"github.com/seed4fee1fef/raftsim/sim"
 )
 
 // Wire describes the cluster's messages for the trace (a sim.Describer):
-// a Raft message by its type, term and index, a client request or
-// response by its channel. New installs it on the world's trace, so every
-// message event carries what it was, and the kernel never learns Raft.
-type Wire struct{}
+// a Raft message by its type, term and index, read by the subject's Peek
+// in the shared vocabulary, a client request or response by its channel.
+// New installs it on the world's trace, so every message event carries
+// what it was, and the kernel never learns Raft.
+type Wire struct {
+	// Peek reads a Raft message's header (the subject's); nil reads
+	// raftsim's own wire format.
+	Peek func(b []byte) (subject.Header, bool)
+}
 
 // Message types as the trace records them (sim.MsgInfo.Type): Raft's
 // type plus one (0 means "not described"), then the client protocol's.
@@ -39,13 +45,17 @@ var typeNames = map[uint8]string{
 }
 
 // Describe implements sim.Describer without allocating.
-func (Wire) Describe(b []byte) sim.MsgInfo {
+func (w Wire) Describe(b []byte) sim.MsgInfo {
 	if len(b) == 0 {
 		return sim.MsgInfo{}
 	}
 	switch b[0] {
 	case kv.TagRaft:
-		if h, ok := raftpb.PeekHeader(b[1:]); ok {
+		if w.Peek != nil {
+			if h, ok := w.Peek(b[1:]); ok {
+				return sim.MsgInfo{Type: RaftType(h.Type), Term: h.Term, Index: h.Index}
+			}
+		} else if h, ok := raftpb.PeekHeader(b[1:]); ok {
 			return sim.MsgInfo{Type: RaftType(h.Type), Term: h.Term, Index: h.Index}
 		}
 	case kv.TagRequest:

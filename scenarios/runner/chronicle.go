@@ -7,8 +7,8 @@ import (
 
 	"github.com/seed4fee1fef/raftsim/faults"
 	"github.com/seed4fee1fef/raftsim/linearizability/history"
-	"github.com/seed4fee1fef/raftsim/raft"
 	"github.com/seed4fee1fef/raftsim/raft/kv"
+	"github.com/seed4fee1fef/raftsim/raft/subject"
 	"github.com/seed4fee1fef/raftsim/scenarios/cluster"
 	"github.com/seed4fee1fef/raftsim/sim"
 )
@@ -53,7 +53,7 @@ type Chronicle struct {
 type RoleChange struct {
 	At   sim.Time
 	Node int
-	Role raft.Role
+	Role subject.Role
 	Lead int
 	Term uint64
 }
@@ -115,7 +115,7 @@ func (f FaultSpan) Holds(t sim.Time) bool {
 // saw itself when it sent that answer.
 type Answer struct {
 	Server int
-	Role   raft.Role
+	Role   subject.Role
 	Term   uint64
 	Lead   int
 	At     sim.Time
@@ -163,8 +163,8 @@ func (ch *Chronicle) Leaderless(end sim.Time) time.Duration {
 	return end.Duration() - led
 }
 
-func (ch *Chronicle) role(id uint64, role raft.Role, lead, term uint64) {
-	ch.lead(int(id), role == raft.Leader)
+func (ch *Chronicle) role(id uint64, role subject.Role, lead, term uint64) {
+	ch.lead(int(id), role == subject.Leader)
 	ch.Roles = append(ch.Roles, RoleChange{At: ch.w.Now(), Node: int(id), Role: role, Lead: int(lead), Term: term})
 }
 
@@ -322,7 +322,7 @@ func (ch *Chronicle) Tenures() []Tenure {
 	}
 	for _, e := range evs {
 		switch {
-		case e.role != nil && e.role.Role == raft.Leader:
+		case e.role != nil && e.role.Role == subject.Leader:
 			if _, ok := leading[e.role.Node]; ok {
 				continue // a change of leader id only
 			}

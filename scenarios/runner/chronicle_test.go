@@ -7,8 +7,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/seed4fee1fef/raftsim/raft"
 	"github.com/seed4fee1fef/raftsim/raft/kv"
+	"github.com/seed4fee1fef/raftsim/raft/subject"
 	"github.com/seed4fee1fef/raftsim/scenarios/runner"
 	"github.com/seed4fee1fef/raftsim/sim"
 )
@@ -45,7 +45,7 @@ func TestChronicleAgreesWithTheRun(t *testing.T) {
 			if op.Input.Op != kv.OpGet {
 				// (A get may be answered by a follower: with read index
 				// it forwards the read and answers from its own state.)
-				assert.Equal(t, raft.Leader, a.Role, "only a leader answers a write")
+				assert.Equal(t, subject.Leader, a.Role, "only a leader answers a write")
 			}
 			assert.GreaterOrEqual(t, int64(a.At), op.Call)
 			assert.LessOrEqual(t, int64(a.At), op.Return)

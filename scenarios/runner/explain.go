@@ -9,8 +9,8 @@ import (
 	"github.com/seed4fee1fef/raftsim/faults"
 	"github.com/seed4fee1fef/raftsim/linearizability/history"
 	"github.com/seed4fee1fef/raftsim/linearizability/model"
-	"github.com/seed4fee1fef/raftsim/raft"
 	"github.com/seed4fee1fef/raftsim/raft/kv"
+	"github.com/seed4fee1fef/raftsim/raft/subject"
 	"github.com/seed4fee1fef/raftsim/sim"
 )
 
@@ -431,9 +431,9 @@ func answeredBy(x ExplainedOp) string {
 // verb names an operation by its kind: "get", "put", ...
 func verb(op history.Operation) string { return op.Input.Op.String() }
 
-func roleWord(r raft.Role) string {
+func roleWord(r subject.Role) string {
 	switch r {
-	case raft.PreCandidate:
+	case subject.PreCandidate:
 		return "pre-candidate"
 	}
 	return strings.ToLower(r.String())

@@ -4,9 +4,10 @@ import (
 	"time"
 
 	"github.com/seed4fee1fef/raftsim/linearizability/history"
-	"github.com/seed4fee1fef/raftsim/raft"
 	"github.com/seed4fee1fef/raftsim/raft/kv"
 	"github.com/seed4fee1fef/raftsim/raft/raftpb"
+	"github.com/seed4fee1fef/raftsim/raft/subject"
+	"github.com/seed4fee1fef/raftsim/raft/subject/native"
 	"github.com/seed4fee1fef/raftsim/scenarios/cluster"
 	"github.com/seed4fee1fef/raftsim/sim"
 	"github.com/seed4fee1fef/raftsim/sim/disk"
@@ -83,7 +84,9 @@ type metrics struct {
 	entryBytes       uint64
 	snapBytes        uint64
 	// raft counters, summed over servers and restarts
-	counters raft.Counters
+	counters subject.Counters
+	// peek reads a Raft message's header (the subject's).
+	peek func([]byte) (subject.Header, bool)
 	// proposed are each leader's client commands awaiting commit, in
 	// index order (index id-1), and commitLat the latencies measured.
 	proposed  [][]proposal
@@ -104,7 +107,7 @@ type proposal struct {
 
 func newMetrics(w *sim.World, servers int) *metrics {
 	return &metrics{w: w, taken: make([]uint64, servers), installed: make([]uint64, servers),
-		proposed: make([][]proposal, servers)}
+		proposed: make([][]proposal, servers), peek: native.Peek}
 }
 
 // propose and commit measure commit latency on the leader.
@@ -127,7 +130,7 @@ func (m *metrics) commit(id, index uint64) {
 }
 
 // count adds a server's raft counters' rise.
-func (m *metrics) count(d raft.Counters) {
+func (m *metrics) count(d subject.Counters) {
 	c := &m.counters
 	c.Campaigns += d.Campaigns
 	c.ReadRounds += d.ReadRounds
@@ -179,7 +182,8 @@ func (m *metrics) sent(msg []byte) {
 	if err != nil || tag != kv.TagRaft {
 		return
 	}
-	switch t, _ := raftpb.PeekType(body); t {
+	h, _ := m.peek(body)
+	switch h.Type {
 	case raftpb.MsgApp:
 		m.entryBytes += uint64(len(msg))
 	case raftpb.MsgSnap:
@@ -187,9 +191,9 @@ func (m *metrics) sent(msg []byte) {
 	}
 }
 
-func (m *metrics) role(id uint64, role raft.Role, term uint64) {
+func (m *metrics) role(id uint64, role subject.Role, term uint64) {
 	m.maxTerm = max(m.maxTerm, term)
-	if role != raft.Leader {
+	if role != subject.Leader {
 		if id >= 1 && int(id) <= len(m.proposed) {
 			m.proposed[id-1] = nil // what it proposed commits, if at all, under another leader
 		}
@@ -243,7 +247,7 @@ func (m *metrics) finish(c *cluster.Cluster) Metrics {
 	for id := 1; id <= c.Servers(); id++ {
 		var last uint64
 		if s := c.Server(id); s != nil {
-			st := s.Status()
+			st := s.BasicStatus()
 			last = st.LastIndex
 			out.CommittedEntries = max(out.CommittedEntries, s.Store().AppliedIndex())
 		}

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/seed4fee1fef/raftsim/raft"
+	"github.com/seed4fee1fef/raftsim/raft/subject"
 	"github.com/seed4fee1fef/raftsim/scenarios/cluster"
 	"github.com/seed4fee1fef/raftsim/sim"
 )
@@ -23,7 +23,7 @@ type Sample struct {
 // NodeSample is one server's state in a Sample.
 type NodeSample struct {
 	Up        bool
-	Role      raft.Role
+	Role      subject.Role
 	Term      uint64
 	Lead      uint64
 	Commit    uint64
@@ -44,7 +44,7 @@ type NodeSample struct {
 // Leader returns the id of the up node that leads with the highest term, or 0.
 func (s Sample) Leader() (id int, term uint64) {
 	for i, n := range s.Nodes {
-		if n.Up && n.Role == raft.Leader && n.Term >= term {
+		if n.Up && n.Role == subject.Leader && n.Term >= term {
 			id, term = i+1, n.Term
 		}
 	}

@@ -28,7 +28,11 @@ func TestOnlineCheckAgreesOnRuns(t *testing.T) {
 	require.NoError(t, err)
 	rechecked, failed := 0, 0
 	checked := 0
-	for _, bugs := range []plant.Set{0, plant.Of(plant.StaleLeaderReads), plant.Of(plant.NoHeartbeats)} {
+	sets := []plant.Set{0}
+	if plant.Compiled {
+		sets = append(sets, plant.Of(plant.StaleLeaderReads), plant.Of(plant.NoHeartbeats))
+	}
+	for _, bugs := range sets {
 		for seed := uint64(1); seed <= seeds; seed++ {
 			opts := runner.Options{Seed: seed, FaultTime: 10 * time.Second, Trace: sim.TraceHashOnly, Planted: bugs}
 			if bugs != 0 && seed%2 == 0 {
@@ -71,7 +75,10 @@ func TestOnlineCheckAgreesOnRuns(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d of %d runs rechecked; %d not linearizable, %d failing term-stable", rechecked, 3*seeds, failed, checked)
+	t.Logf("%d of %d runs rechecked; %d not linearizable, %d failing term-stable", rechecked, uint64(len(sets))*seeds, failed, checked)
+	if !plant.Compiled {
+		return // the failures below come from planted bugs
+	}
 	assert.Positive(t, failed, "some runs show the stale reads")
 	assert.Positive(t, checked, "some runs fail the term-stable check (judged on every sample)")
 }

@@ -24,7 +24,11 @@ type Result struct {
 	VirtualTime sim.Time
 	HealedAt    sim.Time
 	Liveness    Liveness
-	Halted      []Halt
+	// SubjectNotes say what a random run left out because the subject
+	// lacks the mechanism it needs (storage faults without a recovering
+	// mode, lease reads without a drift bound), in plain words.
+	SubjectNotes []string
+	Halted       []Halt
 	// Invariant is the first Raft safety invariant broken, if any; the run
 	// stopped there.
 	Invariant       *invariants.Violation
@@ -98,6 +102,9 @@ const (
 	// Unknown: nothing failed, but the linearizability check did not
 	// finish. Never a pass.
 	Unknown Verdict = "UNKNOWN"
+	// Skip: the run did not happen (a scenario requires a mechanism the
+	// subject lacks); the reason is given next to it.
+	Skip Verdict = "SKIP"
 )
 
 // Liveness is the separate verdict on recovery after the last fault.

@@ -17,10 +17,11 @@ import (
 	"github.com/seed4fee1fef/raftsim/linearizability/history"
 	"github.com/seed4fee1fef/raftsim/linearizability/invariants"
 	"github.com/seed4fee1fef/raftsim/linearizability/model"
-	"github.com/seed4fee1fef/raftsim/raft"
 	"github.com/seed4fee1fef/raftsim/raft/plant"
 	"github.com/seed4fee1fef/raftsim/raft/raftpb"
 	"github.com/seed4fee1fef/raftsim/raft/server"
+	"github.com/seed4fee1fef/raftsim/raft/subject"
+	"github.com/seed4fee1fef/raftsim/raft/subject/native"
 	"github.com/seed4fee1fef/raftsim/scenarios/cluster"
 	"github.com/seed4fee1fef/raftsim/sim"
 )
@@ -114,6 +115,9 @@ const (
 
 // Defaults fills zero fields.
 func (o *Options) Defaults() {
+	if o.Server.Subject.Open == nil {
+		o.Server.Subject = native.Subject()
+	}
 	if o.Servers == 0 {
 		o.Servers = 5
 	}
@@ -148,6 +152,9 @@ func (o *Options) Defaults() {
 
 // Validate names the first nonsensical option.
 func (o *Options) Validate() error {
+	if err := plant.Check(o.Planted); err != nil {
+		return err
+	}
 	switch {
 	case o.Servers < 1:
 		return fmt.Errorf("servers = %d, want at least 1", o.Servers)
@@ -212,11 +219,14 @@ func (e *LimitError) Error() string {
 // that found a problem returns a Result whose verdicts say so.
 func Run(opts Options) (*Result, error) {
 	swarm := opts.Schedule == nil && !opts.NoFaults
+	var notes []string
 	if swarm {
 		SwarmServer(opts.Seed, &opts.Server)
 		// Before the defaults: the swarm fills what opts leave unset.
 		SwarmLoad(opts.Seed, &opts, opts.FaultKinds)
-		SwarmReads(opts.Seed, &opts)
+		if note := SwarmReads(opts.Seed, &opts); note != "" {
+			notes = append(notes, note)
+		}
 	}
 	opts.Defaults()
 	if err := opts.Validate(); err != nil {
@@ -234,7 +244,10 @@ func Run(opts Options) (*Result, error) {
 		opts.MinVoters = SwarmMinVoters(opts.Servers, opts.MinVoters)
 		kinds := opts.FaultKinds
 		if len(kinds) == 0 {
-			kinds = DefaultKinds(opts.Servers)
+			var note string
+			if kinds, note = SubjectKinds(opts.Server.Subject, DefaultKinds(opts.Servers)); note != "" {
+				notes = append(notes, note)
+			}
 		}
 		election := opts.Server.ElectionTimeout()
 		s := faults.Generate(w.Rand("schedule"), SwarmGenOptions(opts.Seed, faults.GenOptions{
@@ -245,11 +258,12 @@ func Run(opts Options) (*Result, error) {
 		sched = &s
 	}
 	record := opts.Record || opts.Trace == sim.TraceFull
-	res := &Result{Options: opts, World: w}
+	res := &Result{Options: opts, World: w, SubjectNotes: notes}
 	m := newMetrics(w, opts.Servers)
+	m.peek = opts.Server.Subject.Peek
 	// The invariant checker watches every event and stops the world at the
 	// first violation, so the trace ends where things went wrong.
-	ck := invariants.New(invariants.Options{StopWorld: true, Skip: opts.SkipInvariants})
+	ck := invariants.New(invariants.Options{StopWorld: true, Skip: opts.SkipInvariants, ApplyConfChange: opts.Server.Subject.ApplyConfChange})
 	scfg := opts.Server
 	scfg.Planted = opts.Planted
 	scfg.OnApply = ck.OnApply
@@ -267,11 +281,11 @@ func Run(opts Options) (*Result, error) {
 		}
 	}
 	chron := newChronicle(w, opts.Servers, record)
-	scfg.OnRole = func(id uint64, role raft.Role, lead, term uint64) {
+	scfg.OnRole = func(id uint64, role subject.Role, lead, term uint64) {
 		m.role(id, role, term)
 		chron.role(id, role, lead, term)
 	}
-	scfg.OnPropose, scfg.OnCommit, scfg.OnCounters = m.propose, m.commit, func(_ uint64, d raft.Counters) { m.count(d) }
+	scfg.OnPropose, scfg.OnCommit, scfg.OnCounters = m.propose, m.commit, func(_ uint64, d subject.Counters) { m.count(d) }
 	w.OnDisk(m.disk)
 	// Installed before the servers start, so their first start is seen;
 	// it runs before the checker's hook.

@@ -48,6 +48,7 @@ const firstSeeds = 80
 // firstSeeds seeds: the swarm's load and shapes and the always-on checks
 // reach every bug but those in unreachable.
 func TestPlantedBugsAreCaught(t *testing.T) {
+	plant.Skip(t)
 	for _, bug := range plant.All() {
 		if _, ok := unreachable[bug]; ok {
 			continue
@@ -71,6 +72,7 @@ func TestPlantedBugsAreCaught(t *testing.T) {
 // Each always-on check catches the bug it exists for, by itself, in the
 // scenario made for that bug (whose own expectations are not needed).
 func TestChecksCatchTheirBugs(t *testing.T) {
+	plant.Skip(t)
 	for _, tt := range []struct {
 		scenario string
 		bug      plant.Bug

@@ -1,13 +1,17 @@
 package runner
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/seed4fee1fef/raftsim/faults"
 	"github.com/seed4fee1fef/raftsim/linearizability/client"
 	"github.com/seed4fee1fef/raftsim/raft"
 	"github.com/seed4fee1fef/raftsim/raft/server"
+	"github.com/seed4fee1fef/raftsim/raft/subject"
+	"github.com/seed4fee1fef/raftsim/raft/subject/native"
 	"github.com/seed4fee1fef/raftsim/sim"
 )
 
@@ -38,11 +42,16 @@ const ReadHeavyClients = 8
 // (with ReadHeavyClients clients unless their number is set). It draws
 // from the named stream "swarm-reads"; both draws are made whatever is
 // set, so one setting never shifts the other's.
-func SwarmReads(seed uint64, o *Options) {
+func SwarmReads(seed uint64, o *Options) (note string) {
 	r := sim.NewRand(seed, "swarm-reads")
 	mode := swarmReadModes[r.IntN(len(swarmReadModes))]
 	heavy := r.Chance(0.25)
 	if o.Server.Reads == server.ReadDefault {
+		if sub := subjectOf(o); mode == server.ReadLease && !sub.Capabilities.DriftBoundedLease {
+			// The draw stands (nothing else shifts); the subject reads
+			// by read index instead, and the run says so.
+			mode, note = server.ReadIndex, "lease reads drawn, read index used: "+sub.Name+" lacks drift-bounded-lease"
+		}
 		o.Server.Reads = mode
 	}
 	if heavy && o.Workload == (client.Workload{}) {
@@ -51,6 +60,41 @@ func SwarmReads(seed uint64, o *Options) {
 			o.Clients = ReadHeavyClients
 		}
 	}
+	return note
+}
+
+// subjectOf is the subject o runs (the default if unset).
+func subjectOf(o *Options) subject.Subject {
+	if o.Server.Subject.Open == nil {
+		return native.Subject()
+	}
+	return o.Server.Subject
+}
+
+// SubjectKinds is kinds without what the subject cannot take: storage
+// faults (which damage durable data) for a subject without a recovering
+// mode, whose servers would stay down rather than rejoin unsafely. The
+// note says what was left out, or is empty.
+func SubjectKinds(sub subject.Subject, kinds []faults.Kind) ([]faults.Kind, string) {
+	if sub.Open == nil || sub.Capabilities.Recovery {
+		return kinds, ""
+	}
+	var out, dropped []faults.Kind
+	for _, k := range kinds {
+		if k.Storage() {
+			dropped = append(dropped, k)
+		} else {
+			out = append(out, k)
+		}
+	}
+	if len(dropped) == 0 {
+		return kinds, ""
+	}
+	names := make([]string, len(dropped))
+	for i, k := range dropped {
+		names[i] = string(k)
+	}
+	return out, fmt.Sprintf("storage faults not drawn (%s): %s lacks recovery", strings.Join(names, ", "), sub.Name)
 }
 
 // SwarmTransfers are the leadership transfers the swarm adds to a run of

@@ -231,4 +231,14 @@ func TestLayeringCatchesABackwardArrow(t *testing.T) {
 	}
 	assert.Contains(t, strings.Join(msgs, "\n"), "scenarios/diskfs depends on sim/disk (scenarios/diskfs -> sim/disk)")
 	assert.Contains(t, strings.Join(msgs, "\n"), "scenarios/diskfs depends on raft/vfs (scenarios/diskfs -> raft/vfs)")
+
+	// An outside module, and an exception.
+	findings, err = Layering(moduleRoot(t), []Layer{{From: "raft/subject/", Except: []string{"raft/subject/subjects/"}, NotOn: []string{"go.etcd.io/raft/"}, Why: "test"}})
+	require.NoError(t, err)
+	msgs = msgs[:0]
+	for _, f := range findings {
+		msgs = append(msgs, f.Message)
+	}
+	assert.Contains(t, strings.Join(msgs, "\n"), "raft/subject/etcdraft depends on go.etcd.io/raft/v3")
+	assert.NotContains(t, strings.Join(msgs, "\n"), "raft/subject/subjects depends")
 }

@@ -141,7 +141,10 @@ func (l *raftLog) findConflict(ents []raftpb.Entry) uint64 {
 // term, with that term. It is the heart of fast backtracking: every entry
 // above it has a term the other side cannot hold at that index, so a whole
 // term's worth of entries is skipped per round trip. index is clamped to
-// the log; the walk stops at offset, whose term is known.
+// the log. Below offset the terms are unknown, so a match there is
+// possible: the walk returns the first such index with term 0 (unknown),
+// never more than index (a leader that took its first index for a hint
+// below it would probe above what the follower holds, forever).
 func (l *raftLog) findConflictByTerm(index, term uint64) (uint64, uint64) {
 	index = min(index, l.lastIndex())
 	for index > l.offset {
@@ -151,7 +154,15 @@ func (l *raftLog) findConflictByTerm(index, term uint64) (uint64, uint64) {
 		}
 		index--
 	}
-	return l.offset, l.offsetTerm
+	if index == l.offset {
+		if l.offsetTerm <= term {
+			return index, l.offsetTerm
+		}
+		if index > 0 {
+			index--
+		}
+	}
+	return index, 0
 }
 
 // truncateAndAppend appends ents (contiguous, ents[0].Index in

@@ -54,9 +54,19 @@ func TestFindConflictByTerm(t *testing.T) {
 	}
 	// With a snapshot offset the walk stops at the offset.
 	s := raftLog{offset: 10, offsetTerm: 3, entries: []raftpb.Entry{{Term: 4, Index: 11}, {Term: 4, Index: 12}}}
-	idx, term := s.findConflictByTerm(12, 3)
-	assert.Equal(t, uint64(10), idx)
-	assert.Equal(t, uint64(3), term)
+	for _, tc := range []struct {
+		index, term       uint64
+		wantIdx, wantTerm uint64
+	}{
+		{12, 3, 10, 3}, // the walk stops at the offset, whose term is known
+		{12, 2, 9, 0},  // the offset's term is too high: below it, unknown
+		{5, 1, 5, 0},   // a hint below the log stays where it is, term unknown
+		{10, 3, 10, 3},
+	} {
+		idx, term := s.findConflictByTerm(tc.index, tc.term)
+		assert.Equal(t, tc.wantIdx, idx, "findConflictByTerm(%d, %d) with offset 10", tc.index, tc.term)
+		assert.Equal(t, tc.wantTerm, term, "findConflictByTerm(%d, %d) with offset 10", tc.index, tc.term)
+	}
 }
 
 func TestEntriesFromRespectsSizeLimit(t *testing.T) {

@@ -254,3 +254,34 @@ func TestVoteLostNodeNeverVotes(t *testing.T) {
 	assert.Equal(t, raft.Follower, n.Status().Role)
 	assert.Equal(t, raft.None, n.Status().Vote)
 }
+
+// A follower that lost entries it had acknowledged, while the leader
+// compacted its log past what the follower still holds, is brought up by
+// the snapshot. (Its reject hinted an index below the leader's log; the
+// leader took its own first index for the hint, set its Match for the
+// follower there, and resent the first entries it holds forever, each
+// rejected: soak seed 1748.)
+func TestRecoveringFollowerBehindTheCompactedLogGetsTheSnapshot(t *testing.T) {
+	c := newCluster(t, rafttest.Config{N: 3})
+	require.NoError(t, c.ElectLeader(1))
+	for i := range 40 {
+		require.NoError(t, c.Propose(1, fmt.Appendf(nil, "w%d", i)))
+		stabilize(t, c)
+	}
+	heartbeat(t, c)
+	require.NoError(t, c.Snapshot(1, 10))
+	first := status(c, 1).FirstIndex
+	require.Greater(t, first, uint64(10), "the leader compacted its log")
+	sends := map[raftpb.MessageType]int{}
+	c.OnSend = func(m raftpb.Message, _ int) {
+		if m.To == 3 {
+			sends[m.Type]++
+		}
+	}
+	require.NoError(t, c.LoseDurable(3, 4))
+	require.True(t, status(c, 3).Recovering)
+	tickUntil(t, c, 60, func() bool { return !status(c, 3).Recovering })
+	assert.Positive(t, sends[raftpb.MsgSnap], "the snapshot was sent")
+	assert.Equal(t, status(c, 1).LastIndex, status(c, 3).LastIndex, "caught up")
+	assert.Equal(t, c.Applied(1), c.Applied(3), "same state machine")
+}

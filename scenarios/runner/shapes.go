@@ -185,7 +185,7 @@ type shapes struct {
 // arguments, so SwarmLoad and SwarmFaults draw the same plan.
 //
 // The shapes' timings are written for a 100ms election timeout (the fast
-// timing SwarmServer draws on half the seeds); at a longer one (the
+// timing SwarmServer draws on three seeds in four); at a longer one (the
 // default 500ms) every span a leader must be deposed or elected in
 // stretches with it (e), and what is timed to the messages and fsyncs
 // around an election does not. The draws are the same at any timing, so

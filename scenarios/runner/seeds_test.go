@@ -16,8 +16,8 @@ import (
 	"github.com/seed4fee1fef/raftsim/sim"
 )
 
-// seedCount is how many seeds the sweep runs: 200 by default,
-// RAFTSIM_SEEDS for longer soaks.
+// seedCount is how many seeds the sweep runs: def by default (a tenth
+// with -short), RAFTSIM_SEEDS for longer soaks.
 func seedCount(t *testing.T, def int) int {
 	if s := os.Getenv("RAFTSIM_SEEDS"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -44,7 +44,7 @@ func envInt(t *testing.T, name string, def int) int {
 // real implementation: every one must be linearizable, keep every
 // invariant, recover after the heal, and halt no node.
 func TestRandomRunsPass(t *testing.T) {
-	n := seedCount(t, 200)
+	n := seedCount(t, 500)
 	const shards = 4
 	for shard := 0; shard < shards; shard++ {
 		t.Run(fmt.Sprintf("shard-%d", shard), func(t *testing.T) {

@@ -71,6 +71,17 @@ type pendingRead struct {
 	confirmed bool
 }
 
+// ReadEvent is a get on its way through the read index (Config.OnRead):
+// asked of the node (Confirmed false), in Term, by a server that led
+// then (Leader) or not; or confirmed by it at read index Index.
+type ReadEvent struct {
+	Client, Seq uint64
+	Confirmed   bool
+	Term        uint64
+	Leader      bool
+	Index       uint64
+}
+
 // readCtx identifies a read to Raft: the client and its sequence number.
 func readCtx(client, seq uint64) []byte {
 	return binary.AppendUvarint(binary.AppendUvarint(make([]byte, 0, 12), client), seq)
@@ -118,6 +129,9 @@ func (s *Server) handleGet(from uint64, req kv.Request, st *subject.Status) bool
 	}
 	s.reads[req.ClientID] = pendingRead{from: from, seq: req.Seq, key: req.Cmd.Key}
 	s.stats.ReadsAsked++
+	if s.cfg.OnRead != nil {
+		s.cfg.OnRead(s.cfg.ID, ReadEvent{Client: req.ClientID, Seq: req.Seq, Term: st.Term, Leader: st.Role == subject.Leader})
+	}
 	return true
 }
 
@@ -131,6 +145,9 @@ func (s *Server) confirmRead(rs subject.ReadState) {
 		r.index, r.confirmed = rs.Index, true
 		s.reads[client] = r
 		s.confirmedReads++
+		if s.cfg.OnRead != nil {
+			s.cfg.OnRead(s.cfg.ID, ReadEvent{Client: client, Seq: seq, Confirmed: true, Index: rs.Index})
+		}
 	}
 }
 

@@ -98,6 +98,10 @@ type Config struct {
 	// in each Ready in which they did (they restart from zero with the
 	// server, so the increases add up across restarts).
 	OnCounters func(id uint64, delta subject.Counters)
+	// OnRead, if set, sees each get this server asks its node to confirm
+	// by read index (or lease), and each one the node confirmed: the
+	// harness holds every confirmation to the moment it was asked for.
+	OnRead func(id uint64, ev ReadEvent)
 
 	_ struct{}
 }
@@ -423,15 +427,36 @@ func (s *Server) tick() {
 	if s.cfg.Reads == ReadLease {
 		ticks, next = s.ticksDue()
 	}
-	for range ticks {
-		s.stats.Ticks++
-		if err := s.node.Tick(); err != nil {
-			s.halt(fmt.Errorf("server %d: %w", s.cfg.ID, err))
-			return
-		}
+	if !s.tickN(ticks) {
+		return
 	}
 	s.ready()
 	s.env.After(next, s.tickFn)
+}
+
+// tickN gives the node k ticks; false if it halted.
+func (s *Server) tickN(k int) bool {
+	for range k {
+		s.stats.Ticks++
+		if err := s.node.Tick(); err != nil {
+			s.halt(fmt.Errorf("server %d: %w", s.cfg.ID, err))
+			return false
+		}
+	}
+	return true
+}
+
+// catchUp gives the node, under a lease, the ticks the monotonic clock
+// says are overdue, before it handles a message: after a pause or a
+// stall, what waited is handled in arrival order, so a get that arrived
+// before the timer fired would otherwise be answered from a lease that
+// ran out during the pause. False if the node halted.
+func (s *Server) catchUp() bool {
+	if s.cfg.Reads != ReadLease {
+		return true
+	}
+	k, _ := s.ticksDue()
+	return s.tickN(k)
 }
 
 // ticksDue returns how many ticks the monotonic clock says are due since
@@ -457,6 +482,9 @@ func (s *Server) Receive(from uint64, msg []byte) {
 	tag, body, err := kv.SplitTag(msg)
 	if err != nil {
 		s.env.Note(fmt.Sprintf("bad message from %d: %v", from, err))
+		return
+	}
+	if !s.catchUp() {
 		return
 	}
 	switch tag {

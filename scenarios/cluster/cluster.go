@@ -144,6 +144,8 @@ type Cluster struct {
 	ops []*operation
 	// minVoters is the operator's floor (SetMinVoters).
 	minVoters int
+	// promotions are the learners' promotions leaders accepted.
+	promotions []Promotion
 }
 
 // New starts the servers and clients on w, which must have at least

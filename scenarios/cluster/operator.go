@@ -169,6 +169,7 @@ func (c *Cluster) attempt(op *operation) {
 	switch {
 	case err == nil:
 		c.note(op, fmt.Sprintf("proposed %s at leader n%d", cc, lead))
+		c.notePromotions(lead, cfg, cc)
 	case errors.Is(err, subject.ErrConfChangeInvalid):
 		op.done = true
 		c.note(op, "refused: "+err.Error())
@@ -271,6 +272,52 @@ func votersAfter(cfg tracker.Config, cc *raftpb.ConfChangeV2) int {
 		}
 	}
 	return len(voters)
+}
+
+// Promotion is a learner's promotion to voter that a leader accepted
+// (appended to its log), and what the learner's own log held at that
+// instant: a leader with the promotion guard accepts one only once the
+// learner holds every entry it has committed (see Cluster.Promotions).
+type Promotion struct {
+	At              sim.Time
+	Leader, Learner int
+	// Commit is the leader's commit index; Held says the learner's log
+	// holds entry Commit as the leader's does (or a snapshot covers it).
+	Commit uint64
+	Held   bool
+	// Down: the learner was down, so its log could not be read.
+	Down bool
+	// LearnerLast is the last index of the learner's log.
+	LearnerLast uint64
+}
+
+// Promotions are the promotions of learners that leaders accepted, in
+// order.
+func (c *Cluster) Promotions() []Promotion { return c.promotions }
+
+// notePromotions records each learner that cc, accepted by leader lead
+// whose configuration was cfg, promotes.
+func (c *Cluster) notePromotions(lead int, cfg tracker.Config, cc *raftpb.ConfChangeV2) {
+	for _, ch := range cc.Changes {
+		if ch.Type != raftpb.ConfChangeAddNode || !cfg.Learners.Contains(ch.NodeID) {
+			continue
+		}
+		ls := c.servers[lead]
+		commit := ls.BasicStatus().Commit
+		p := Promotion{At: c.W.Now(), Leader: lead, Learner: int(ch.NodeID), Commit: commit}
+		if s := c.Server(int(ch.NodeID)); s == nil {
+			p.Down = true
+		} else {
+			st := s.BasicStatus()
+			p.LearnerLast = st.LastIndex
+			want, ok := ls.LogTerm(commit)
+			have, hok := s.LogTerm(commit)
+			// Entries before a snapshot are committed ones, the same on
+			// every server.
+			p.Held = st.SnapshotIndex >= commit || ok && hok && want == have
+		}
+		c.promotions = append(c.promotions, p)
+	}
 }
 
 // caughtUp reports whether the leader knows id holds everything it has

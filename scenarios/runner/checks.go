@@ -71,6 +71,17 @@ func alwaysOn(r *Result) []string {
 	if s := r.electionRounds(); s != "" {
 		out = append(out, "check election-rounds: "+s)
 	}
+	if wt := r.watch; wt != nil {
+		if wt.readFound != "" {
+			out = append(out, "check read-safety: "+wt.readFound)
+		}
+		if wt.transferFound != "" {
+			out = append(out, "check transfer-pause: "+wt.transferFound)
+		}
+		if s := wt.promotion(r); s != "" {
+			out = append(out, "check promotion-guard: "+s)
+		}
+	}
 	return out
 }
 

@@ -83,6 +83,8 @@ type Result struct {
 	// calmWatch is the term-stable check as the run went, for a run that
 	// kept only its last sample.
 	calmWatch *calmWatch
+	// watch holds the checks that watched the run as it went (watch.go).
+	watch *watch
 	// WholeHistory says why the run's online linearizability check could
 	// not tell its result, so the run was run again keeping its whole
 	// history ("": it could; see Options.Record).

@@ -281,11 +281,18 @@ func Run(opts Options) (*Result, error) {
 		}
 	}
 	chron := newChronicle(w, opts.Servers, record)
+	wt := newWatch(w, &opts, sched)
+	res.watch = wt
 	scfg.OnRole = func(id uint64, role subject.Role, lead, term uint64) {
 		m.role(id, role, term)
 		chron.role(id, role, lead, term)
+		wt.role(id, role, term)
 	}
-	scfg.OnPropose, scfg.OnCommit, scfg.OnCounters = m.propose, m.commit, func(_ uint64, d subject.Counters) { m.count(d) }
+	scfg.OnPropose = func(id, index uint64) {
+		m.propose(id, index)
+		wt.propose(id, index)
+	}
+	scfg.OnCommit, scfg.OnCounters, scfg.OnRead = m.commit, func(_ uint64, d subject.Counters) { m.count(d) }, wt.read
 	w.OnDisk(m.disk)
 	// Installed before the servers start, so their first start is seen;
 	// it runs before the checker's hook.
@@ -304,7 +311,7 @@ func Run(opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res.Cluster, res.Chronicle, chron.c = c, chron, c
+	res.Cluster, res.Chronicle, chron.c, wt.c = c, chron, c, c
 	ck.Install(c)
 	// The history hands each operation on as it finishes: to the latency
 	// metrics, and without Record to the online linearizability check,

@@ -44,7 +44,20 @@ import (
 //     entries, with slow fsyncs widening the window between a Save's two
 //     fsyncs;
 //   - slow replication: one entry per append and one or two appends in
-//     flight, so partial replication lasts long enough to matter.
+//     flight, so partial replication lasts long enough to matter;
+//   - lease traps, in calm: the leader's clock slowed and the others'
+//     sped up by a drift near the bound lease reads are sized for, then
+//     the leader cut off alone with a client reading from it: its lease
+//     must end before the others can elect a leader;
+//   - a lagging promotion, in calm: a server removed, added back as a
+//     learner behind slow links, and promoted before it can have caught
+//     up: the leader must wait for it.
+//
+// The last two draw from streams of their own ("swarm-lease-traps",
+// "swarm-promote"), so the draws above are the same whatever they do;
+// they take the time after a leader storm or a learner trap (from the
+// start, if neither), and what the others would start then moves after
+// them, as do the generic faults.
 //
 // SwarmLoad, SwarmFaults and SwarmGenOptions are called by Run for a run
 // whose faults are drawn from its seed, and by a scenario with
@@ -65,6 +78,9 @@ const (
 	pStorm     = 0.25
 	pLearners  = 0.2
 	pSlowRepl  = 0.3
+	// Drawn from streams of their own.
+	pLeaseTraps = 0.5
+	pPromote    = 0.25
 )
 
 // SwarmLoad draws the client load of a run whose faults are drawn from
@@ -400,8 +416,112 @@ func drawShapes(seed uint64, n int, faultTime, election time.Duration, kinds []f
 		out.faults = append(out.faults, at(ltEnd, faults.Add, 4), at(ltEnd+200*time.Millisecond, faults.Add, 5))
 		out.calmUntil = ltEnd + time.Second
 	}
+
+	// The shapes below draw from streams of their own, so the ones above
+	// draw the same whatever they do. They need calm: they take the time
+	// after the leader storm or the learner trap (from the start, if
+	// neither), the shapes above that would start then move after them,
+	// and the generic faults start once they are done.
+	free := max(stormEnd, out.calmUntil)
+	lf, lg, calm := leaseTraps(seed, free, last/2, e, allowed)
+	pf, calm := laggingPromotion(seed, n, calm, last/2, faultTime, e, allowed)
+	if calm > free {
+		d := calm - free
+		out.faults = slices.DeleteFunc(out.faults, func(f faults.Fault) bool { return f.At >= free && f.Until+d > last })
+		for i := range out.faults {
+			if f := &out.faults[i]; f.At >= free {
+				f.At, f.Until = f.At+d, f.Until+d
+			}
+		}
+		out.groups = slices.DeleteFunc(out.groups, func(g cluster.ClientGroup) bool { return g.From >= free && g.Until+d > last })
+		for i := range out.groups {
+			if g := &out.groups[i]; g.From >= free {
+				g.From, g.Until = g.From+d, g.Until+d
+			}
+		}
+		out.faults = append(append(out.faults, lf...), pf...)
+		out.groups = append(out.groups, lg...)
+		out.calmUntil = calm
+	}
 	slices.SortStableFunc(out.faults, func(a, b faults.Fault) int { return cmpDur(a.At, b.At) })
 	return out
+}
+
+// leaseTraps draws, on about one seed in three (stream
+// "swarm-lease-traps"), up to three lease traps from the start of a run:
+// the leader's clock slowed and every other server's sped up by one
+// drift drawn per seed (15% to 25%: FitLease sizes lease reads for it),
+// then the leader cut off alone, with a client bound to it that only
+// reads while it is. Its lease must end before the others can elect a
+// leader: a lease a few ticks too long serves reads a newer leader may
+// already have overwritten (read-safety). A read index or a read through
+// the log are held to the same. It returns the traps' faults, their
+// clients, and when the last one is over (0: none, then nothing else).
+func leaseTraps(seed uint64, from, by time.Duration, e func(time.Duration) time.Duration, allowed func(...faults.Kind) bool) ([]faults.Fault, []cluster.ClientGroup, time.Duration) {
+	r := sim.NewRand(seed, "swarm-lease-traps")
+	ms := func(lo, hi int64) time.Duration { return time.Duration(r.Int64Range(lo, hi)) * time.Millisecond }
+	on, ppm, traps := r.Chance(pLeaseTraps), r.Int64Range(150_000, 250_000), 3+r.IntN(2)
+	if !on || !allowed(faults.Partition, faults.ClockDrift) {
+		return nil, nil, from
+	}
+	var fs []faults.Fault
+	var gs []cluster.ClientGroup
+	at, end := from+e(ms(800, 1500)), from
+	for i := 0; i < traps; i++ {
+		length, gap := e(ms(400, 800)), e(ms(500, 1000))
+		if at+length+gap > by {
+			break
+		}
+		fs = append(fs,
+			faults.Fault{Kind: faults.ClockDrift, At: at - 300*time.Millisecond, Until: at + length, PPM: -ppm, Leader: true},
+			faults.Fault{Kind: faults.ClockDrift, At: at - 300*time.Millisecond, Until: at + length, PPM: ppm, Nodes: []int{faults.RefNotLeader}},
+			faults.Fault{Kind: faults.Partition, At: at, Until: at + length, Groups: [][]int{{faults.RefLeader}, {faults.RefNotLeader}}})
+		gs = append(gs, cluster.ClientGroup{Count: 1, Servers: []int{faults.RefLeader}, From: at - 100*time.Millisecond, Until: at + length,
+			Mix: cluster.Mix{Get: 1}})
+		end = at + length + gap
+		at = end
+	}
+	return fs, gs, end
+}
+
+// laggingPromotion draws, on about one seed in four (stream
+// "swarm-promote") of five or more servers, a promotion of a learner that
+// lags, from from on: a server is removed, added back a second or so
+// later as a learner behind slow links, and its promotion asked for
+// within a few hundred milliseconds, while it is still catching up on
+// what was committed without it. The leader must refuse it until the
+// learner holds what is committed (promotion-guard); the operator
+// retries, and makes it a voter again later whatever happened. It
+// returns the faults and when the part that needs calm is over (from,
+// and nothing, if that would be after by): the operator's commands are
+// not ordered, so a removal slowed by other faults could commit after
+// the promotion.
+func laggingPromotion(seed uint64, n int, from, by, healAt time.Duration, e func(time.Duration) time.Duration, allowed func(...faults.Kind) bool) ([]faults.Fault, time.Duration) {
+	r := sim.NewRand(seed, "swarm-promote")
+	ms := func(lo, hi int64) time.Duration { return time.Duration(r.Int64Range(lo, hi)) * time.Millisecond }
+	on, id := r.Chance(pPromote), 1+r.IntN(max(n, 1))
+	at := from + e(ms(300, 800))
+	back := at + e(ms(600, 1200))
+	promote := back + ms(50, 300)
+	delay, slowFor := ms(30, 100), e(ms(1500, 3000))
+	calm := promote + e(500*time.Millisecond)
+	if !on || n < 5 || !allowed(faults.Remove, faults.AddLearner, faults.Promote, faults.Add, faults.Change, faults.Delay) || calm > by {
+		return nil, from
+	}
+	one := func(t time.Duration, k faults.Kind) faults.Fault {
+		return faults.Fault{Kind: k, At: t, Until: t, Nodes: []int{id}}
+	}
+	slowUntil := min(back+slowFor, healAt)
+	fs := []faults.Fault{one(at, faults.Remove), one(back, faults.AddLearner),
+		{Kind: faults.Delay, At: back - 100*time.Millisecond, Until: slowUntil, Delay: delay, Nodes: []int{id}},
+		one(promote, faults.Promote)}
+	if add := slowUntil + time.Second; add < healAt {
+		fs = append(fs, one(add, faults.Add))
+	}
+	// At the heal every server is a voter again, as faults.Generate
+	// leaves a run with membership changes: a removal slowed by other
+	// faults can commit after the commands above are done.
+	return append(fs, faults.Fault{Kind: faults.Change, At: healAt, Until: healAt, Groups: [][]int{seq(1, n), nil}}), calm
 }
 
 func cmpDur(a, b time.Duration) int {

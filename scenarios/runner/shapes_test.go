@@ -16,29 +16,6 @@ import (
 	"github.com/seed4fee1fef/raftsim/scenarios/runner"
 )
 
-// unreachable are the planted bugs random runs are not expected to catch
-// within firstSeeds, and why (docs/PERFORMANCE.md).
-var unreachable = map[plant.Bug]string{
-	// It only delays commits while the promoted server catches up: a
-	// timing expectation catches it (promote-lagging), no bound that
-	// holds under every fault does.
-	plant.PromoteLaggingLearner: "a delay of progress, not a violation",
-	// A transfer that never completes breaks nothing: the leader goes on
-	// (leader-transfer expects the change of leader within 300ms).
-	plant.TransferKeepsProposing: "a transfer given up, not a violation",
-	// Its window (the part of the lease its missing margin adds) is a
-	// few ticks; lease-drift-within widens it with 30-tick elections and
-	// drifts at the bound on every server.
-	plant.LeaseNoDriftMargin: "a window of a few ticks",
-	// Reached, rarely (1 or 2 seeds in 200): a deposed leader that answers
-	// reads by read index at once is stale only if a write committed on
-	// the other side first. read-index-partition catches it every time by
-	// counting the reads the cut-off side completes; an always-on check
-	// that no read completes at a server cut off from a majority for
-	// longer than its lease would do the same in any run.
-	plant.ReadIndexWithoutRound: "rare (1-2 seeds in 200)",
-}
-
 // firstSeeds bounds the seeds each bug needs to be caught, with room: the
 // rarest (unsafe-mark-overwrite) fails about one seed in 20.
 const firstSeeds = 80
@@ -46,13 +23,10 @@ const firstSeeds = 80
 // TestPlantedBugsAreCaught plants each bug of raft/plant in default
 // random runs, the ones a soak makes, and requires a failing run within
 // firstSeeds seeds: the swarm's load and shapes and the always-on checks
-// reach every bug but those in unreachable.
+// reach every bug.
 func TestPlantedBugsAreCaught(t *testing.T) {
 	plant.Skip(t)
 	for _, bug := range plant.All() {
-		if _, ok := unreachable[bug]; ok {
-			continue
-		}
 		t.Run(bug.String(), func(t *testing.T) {
 			t.Parallel()
 			for seed := uint64(1); seed <= firstSeeds; seed++ {
@@ -82,6 +56,10 @@ func TestChecksCatchTheirBugs(t *testing.T) {
 		{"quiet-leader", plant.NoHeartbeats, "check term-stable"},
 		{"lagging-follower", plant.ResendWholeLog, "check bytes-per-write"},
 		{"election-budget", plant.FixedElectionTimeout, "check election-rounds"},
+		{"leader-transfer", plant.TransferKeepsProposing, "check transfer-pause"},
+		{"promote-lagging", plant.PromoteLaggingLearner, "check promotion-guard"},
+		{"lease-drift-within", plant.LeaseNoDriftMargin, "check read-safety"},
+		{"read-index-partition", plant.ReadIndexWithoutRound, "check read-safety"},
 	} {
 		t.Run(tt.check, func(t *testing.T) {
 			sc, err := scenarios.Load(tt.scenario)

@@ -72,6 +72,44 @@ func TestSwarmTransfers(t *testing.T) {
 	assert.Empty(t, runner.SwarmTransfers(1, 1, time.Minute, 0), "nobody to transfer to")
 }
 
+// The shapes that need calm (lease traps, a lagging promotion) come on
+// the seeds that draw them, before the generic faults start, and are
+// valid faults within the fault phase; every server is a voter again at
+// the heal of a seed that promotes.
+func TestSwarmCalmShapes(t *testing.T) {
+	const faultTime, election = 20 * time.Second, 100 * time.Millisecond
+	kinds := runner.DefaultKinds(5)
+	leaseSeeds, promoteSeeds := 0, 0
+	for seed := uint64(1); seed <= 200; seed++ {
+		fs := runner.SwarmFaults(seed, 5, faultTime, election, kinds)
+		assert.Equal(t, fs, runner.SwarmFaults(seed, 5, faultTime, election, kinds), "seed %d", seed)
+		gen := runner.SwarmGenOptions(seed, faults.GenOptions{Servers: 5, Duration: faultTime, Kinds: kinds, Election: election})
+		traps, promotes := 0, 0
+		for _, f := range fs {
+			require.NoError(t, f.Validate(5), "seed %d: %s", seed, f)
+			assert.LessOrEqual(t, f.Until, faultTime, "seed %d: %s", seed, f)
+			switch {
+			case f.Kind == faults.Partition && len(f.Groups) == 2 && len(f.Groups[0]) == 1 && f.Groups[0][0] == faults.RefLeader:
+				traps++
+				assert.LessOrEqual(t, f.Until, gen.Warmup, "seed %d: a lease trap before the generic faults", seed)
+			case f.Kind == faults.Promote:
+				promotes++
+				assert.Less(t, f.At, gen.Warmup, "seed %d: the promotion before the generic faults", seed)
+				assert.Equal(t, faults.Change, fs[len(fs)-1].Kind, "seed %d: every server a voter at the heal", seed)
+				assert.Equal(t, faultTime, fs[len(fs)-1].At)
+			}
+		}
+		if traps > 0 {
+			leaseSeeds++
+		}
+		if promotes > 0 {
+			promoteSeeds++
+		}
+	}
+	assert.InDelta(t, 60, leaseSeeds, 25, "lease traps on about three seeds in ten")
+	assert.InDelta(t, 30, promoteSeeds, 15, "a lagging promotion on about one seed in seven")
+}
+
 // A swarm lease is sized to the drift its schedule's clock faults can
 // reach on one server, overlapping faults added up; where no lease would
 // be left, the run reads by read index. A bound the options set is kept.

@@ -149,12 +149,19 @@ func (wt *watch) promotion(r *Result) string {
 	if !wt.promotions || wt.c == nil {
 		return ""
 	}
-	for _, p := range wt.c.Promotions() {
-		if p.Down || p.Held || slices.Contains(r.StorageHit, p.Learner) {
+	return promotionBehind(wt.c.Promotions(), r.StorageHit, wt.names)
+}
+
+// promotionBehind is the first of ps whose learner did not hold the
+// leader's commit index, its storage not hit by a fault (hit), as a
+// failure; "" if none.
+func promotionBehind(ps []cluster.Promotion, hit []int, names cluster.Names) string {
+	for _, p := range ps {
+		if p.Down || p.Held || slices.Contains(hit, p.Learner) {
 			continue
 		}
 		return fmt.Sprintf("%s accepted the promotion of learner %s to voter at %v, when it had committed entry %d and the learner's log did not hold it (its log ended at %d)",
-			wt.names.Name(p.Leader), wt.names.Name(p.Learner), p.At, p.Commit, p.LearnerLast)
+			names.Name(p.Leader), names.Name(p.Learner), p.At, p.Commit, p.LearnerLast)
 	}
 	return ""
 }

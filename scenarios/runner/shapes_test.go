@@ -59,7 +59,7 @@ func TestChecksCatchTheirBugs(t *testing.T) {
 		{"leader-transfer", plant.TransferKeepsProposing, "check transfer-pause"},
 		{"promote-lagging", plant.PromoteLaggingLearner, "check promotion-guard"},
 		{"lease-drift-within", plant.LeaseNoDriftMargin, "check read-safety"},
-		{"read-index-partition", plant.ReadIndexWithoutRound, "check read-safety"},
+		{"minority-partition", plant.ReadIndexWithoutRound, "check read-safety"},
 	} {
 		t.Run(tt.check, func(t *testing.T) {
 			sc, err := scenarios.Load(tt.scenario)

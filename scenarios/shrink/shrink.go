@@ -1,10 +1,13 @@
 // Package shrink cuts a failing run down to a short scenario script that
 // still fails the same way: it removes faults, shortens their windows,
-// cuts the run short and reduces clients, keys and servers, rerunning
-// every candidate and keeping it only if it fails with the same
-// signature (runner.Result.Signature). What it returns is a script a
-// person can read and a test can keep: `simrun --scenario FILE --seed N`
-// reproduces the failure.
+// merges two faults of a kind into one, cuts the run short and reduces
+// clients, keys and servers, rerunning every candidate and keeping it
+// only if it fails with the same signature (runner.Result.Signature).
+// Once nothing helps on the run's own seed, a fault dropped or a pair
+// merged may be kept if it fails so on one of the next seeds, which the
+// script then goes with. What it returns is a script a person can read
+// and a test can keep: `simrun --scenario FILE --seed N` reproduces the
+// failure (N is Result.Seed).
 //
 // It runs simulations one after another and reads the wall clock only
 // for its time budget; it lives above the simulator and never changes
@@ -121,7 +124,7 @@ func Shrink(sc *scenarios.Scenario, seed uint64, opts Options) (*Result, error) 
 	done := s.loop()
 	best := clone(s.best)
 	best.Description = fmt.Sprintf("seed %d shrunk to what still fails with: %s", seed, s.sig)
-	out := &Result{Scenario: best, Seed: seed, Signature: s.sig}
+	out := &Result{Scenario: best, Seed: s.seed, Signature: s.sig}
 	out.Stats = reports.ShrinkStats{Before: before, After: size(s.best, s.bestRun), Runs: s.runs, Done: done}
 	if opts.Now != nil {
 		out.Stats.WallNS = int64(opts.Now().Sub(start))
@@ -131,7 +134,7 @@ func Shrink(sc *scenarios.Scenario, seed uint64, opts Options) (*Result, error) 
 
 // loop applies every step until none helps (true) or the budget is spent.
 func (s *shrinker) loop() bool {
-	steps := []func() bool{s.dropAfterStop, s.dropFaults, s.shortenFaults, s.cutRun, s.fewerClients, s.fewerKeys, s.fewerServers, s.shorterDrain, s.plainer}
+	steps := []func() bool{s.dropAfterStop, s.dropFaults, s.shortenFaults, s.mergeFaults, s.cutRun, s.fewerClients, s.fewerKeys, s.fewerServers, s.shorterDrain, s.plainer}
 	for {
 		progress := false
 		for _, step := range steps {
@@ -142,10 +145,50 @@ func (s *shrinker) loop() bool {
 				progress = true
 			}
 		}
-		if !progress {
+		if !progress && !s.reseed() {
 			return !s.spent()
 		}
 	}
+}
+
+// reseedTries is how many seeds after the current one reseed runs a
+// candidate with.
+const reseedTries = 64
+
+// reseed is the last resort, once no step helps on the run's own seed:
+// each fault dropped, and each pair written in one line (mergings), is run with
+// the next few seeds, and the first candidate that fails the same way on
+// one of them is kept, with that seed. A failure that needs a fault only
+// for this seed's message timings is as well shown by a shorter script
+// on another: the script is the reproduction, and its seed (Result.Seed)
+// goes with it.
+func (s *shrinker) reseed() bool {
+	fs := s.best.Faults
+	if len(fs) > maxMerge {
+		return false
+	}
+	var cands []*scenarios.Scenario
+	for i := len(fs) - 1; i >= 0; i-- {
+		c := clone(s.best)
+		c.Faults = slices.Delete(c.Faults, i, i+1)
+		cands = append(cands, c)
+	}
+	for i := range fs {
+		for j := i + 1; j < len(fs); j++ {
+			cands = append(cands, s.mergings(i, j)...)
+		}
+	}
+	seed := s.seed
+	for _, c := range cands {
+		for k := uint64(1); k <= reseedTries && !s.spent(); k++ {
+			s.seed = seed + k
+			if s.try(c) {
+				return true
+			}
+		}
+	}
+	s.seed = seed
+	return false
 }
 
 func (s *shrinker) spent() bool {
@@ -237,13 +280,100 @@ func (s *shrinker) shortenFaults() bool {
 			}
 			c := clone(s.best)
 			c.Faults[i].Until = f.At + (length / 2).Round(time.Millisecond)
-			if !s.try(c) {
-				break
+			if FaultLines(c) > FaultLines(s.best) || !s.try(c) {
+				break // (a window that no longer folds with its neighbours costs a line)
 			}
 			progress = true
 		}
 	}
 	return progress
+}
+
+// maxMerge is the most faults mergeFaults tries pairs of: it runs once
+// the list is short, and a merge saves a line only a reader counts.
+const maxMerge = 16
+
+// mergeFaults makes two faults of one kind one fault, one line: two that
+// start together on different servers become one on all of them, lasting
+// as long as the longer; two on the same servers (or sides, or the
+// leader), with the same parameters but perhaps their delay, become one
+// spanning both, with the delay of either. Each merge is kept only if the
+// run still fails the same way; a merge the language cannot say is
+// refused by the parse and not kept.
+func (s *shrinker) mergeFaults() bool {
+	progress := false
+	for i := 0; i < len(s.best.Faults) && len(s.best.Faults) <= maxMerge; i++ {
+		for j := i + 1; j < len(s.best.Faults) && !s.spent(); j++ {
+			for _, c := range s.mergings(i, j) {
+				if s.try(c) {
+					progress = true
+					j = i // the list changed: look again from i
+					break
+				}
+			}
+		}
+	}
+	return progress
+}
+
+// mergings are the candidates that write faults i and j of the best
+// script as one (merged).
+func (s *shrinker) mergings(i, j int) []*scenarios.Scenario {
+	a, b := s.best.Faults[i], s.best.Faults[j]
+	var out []*scenarios.Scenario
+	for _, m := range merged(a, b) {
+		c := clone(s.best)
+		c.Faults[i] = m
+		c.Faults = slices.Delete(c.Faults, j, j+1)
+		out = append(out, c)
+	}
+	return out
+}
+
+// merged are the single faults that could stand for a and b (a first in
+// the list), most alike a first; none if they differ in kind or in more
+// than their targets or windows (and delay).
+func merged(a, b faults.Fault) []faults.Fault {
+	type params struct {
+		kind               faults.Kind
+		prob               float64
+		ppm, bytes, offset int64
+		bit                uint8
+	}
+	of := func(f faults.Fault) params { return params{f.Kind, f.Prob, f.PPM, f.Bytes, f.Offset, f.Bit} }
+	if of(a) != of(b) {
+		return nil
+	}
+	sameTargets := a.Leader == b.Leader && slices.Equal(a.Nodes, b.Nodes) && slices.EqualFunc(a.Groups, b.Groups, slices.Equal)
+	var out []faults.Fault
+	if a.At == b.At && a.Delay == b.Delay && !a.Leader && !b.Leader && len(a.Groups) == 0 && len(b.Groups) == 0 &&
+		len(a.Nodes) > 0 && len(b.Nodes) > 0 && !sameTargets {
+		m := a
+		m.Nodes = slices.Sorted(slices.Values(union(a.Nodes, b.Nodes)))
+		m.Until = max(a.Until, b.Until)
+		out = append(out, m)
+	}
+	if sameTargets {
+		m := a
+		m.At, m.Until = min(a.At, b.At), max(a.Until, b.Until)
+		out = append(out, m)
+		if b.Delay != a.Delay {
+			m.Delay = b.Delay
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// union is a's elements and those of b not in a.
+func union(a, b []int) []int {
+	out := slices.Clone(a)
+	for _, x := range b {
+		if !slices.Contains(out, x) {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 // cutRun moves the heal (faults-until) earlier: to just after the last

@@ -79,8 +79,11 @@ const (
 	pLearners  = 0.2
 	pSlowRepl  = 0.3
 	// Drawn from streams of their own.
-	pLeaseTraps = 0.5
-	pPromote    = 0.25
+	// Lease traps come to seeds that draw lease reads (SwarmReads) more
+	// often than to others, for which they are one more stale-read trap.
+	pLeaseTraps      = 0.05
+	pLeaseTrapsLease = 0.5
+	pPromote         = 0.12
 )
 
 // SwarmLoad draws the client load of a run whose faults are drawn from
@@ -447,8 +450,8 @@ func drawShapes(seed uint64, n int, faultTime, election time.Duration, kinds []f
 	return out
 }
 
-// leaseTraps draws, on about one seed in three (stream
-// "swarm-lease-traps"), up to three lease traps from the start of a run:
+// leaseTraps draws, on most seeds that draw lease reads and one in ten of
+// the others (stream "swarm-lease-traps"), three or four lease traps:
 // the leader's clock slowed and every other server's sped up by one
 // drift drawn per seed (15% to 25%: FitLease sizes lease reads for it),
 // then the leader cut off alone, with a client bound to it that only
@@ -456,11 +459,15 @@ func drawShapes(seed uint64, n int, faultTime, election time.Duration, kinds []f
 // leader: a lease a few ticks too long serves reads a newer leader may
 // already have overwritten (read-safety). A read index or a read through
 // the log are held to the same. It returns the traps' faults, their
-// clients, and when the last one is over (0: none, then nothing else).
+// clients, and when the last one is over (from, if there are none).
 func leaseTraps(seed uint64, from, by time.Duration, e func(time.Duration) time.Duration, allowed func(...faults.Kind) bool) ([]faults.Fault, []cluster.ClientGroup, time.Duration) {
 	r := sim.NewRand(seed, "swarm-lease-traps")
 	ms := func(lo, hi int64) time.Duration { return time.Duration(r.Int64Range(lo, hi)) * time.Millisecond }
-	on, ppm, traps := r.Chance(pLeaseTraps), r.Int64Range(150_000, 250_000), 3+r.IntN(2)
+	p := pLeaseTraps
+	if drawnReadMode(seed) == server.ReadLease {
+		p = pLeaseTrapsLease
+	}
+	on, ppm, traps := r.Chance(p), r.Int64Range(150_000, 250_000), 2+r.IntN(2)
 	if !on || !allowed(faults.Partition, faults.ClockDrift) {
 		return nil, nil, from
 	}
@@ -484,7 +491,7 @@ func leaseTraps(seed uint64, from, by time.Duration, e func(time.Duration) time.
 	return fs, gs, end
 }
 
-// laggingPromotion draws, on about one seed in four (stream
+// laggingPromotion draws, on about one seed in five (stream
 // "swarm-promote") of five or more servers, a promotion of a learner that
 // lags, from from on: a server is removed, added back a second or so
 // later as a learner behind slow links, and its promotion asked for

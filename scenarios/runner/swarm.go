@@ -44,7 +44,7 @@ const ReadHeavyClients = 8
 // set, so one setting never shifts the other's.
 func SwarmReads(seed uint64, o *Options) (note string) {
 	r := sim.NewRand(seed, "swarm-reads")
-	mode := swarmReadModes[r.IntN(len(swarmReadModes))]
+	mode := swarmReadModes[r.IntN(len(swarmReadModes))] // drawnReadMode's draw
 	heavy := r.Chance(0.25)
 	if o.Server.Reads == server.ReadDefault {
 		if sub := subjectOf(o); mode == server.ReadLease && !sub.Capabilities.DriftBoundedLease {
@@ -61,6 +61,14 @@ func SwarmReads(seed uint64, o *Options) (note string) {
 		}
 	}
 	return note
+}
+
+// drawnReadMode is the read mode SwarmReads draws for seed, whatever the
+// options set: the swarm's shapes lean on it (lease traps come mostly
+// to seeds that draw lease reads), and it depends on the seed alone, so
+// every caller of drawShapes draws the same plan.
+func drawnReadMode(seed uint64) server.ReadMode {
+	return swarmReadModes[sim.NewRand(seed, "swarm-reads").IntN(len(swarmReadModes))]
 }
 
 // subjectOf is the subject o runs (the default if unset).

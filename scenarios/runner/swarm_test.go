@@ -106,8 +106,12 @@ func TestSwarmCalmShapes(t *testing.T) {
 			promoteSeeds++
 		}
 	}
-	assert.InDelta(t, 60, leaseSeeds, 25, "lease traps on about three seeds in ten")
-	assert.InDelta(t, 30, promoteSeeds, 15, "a lagging promotion on about one seed in seven")
+	// At this timing (100ms elections): lease traps on half the seeds
+	// that draw lease reads and one in twenty of the others, where
+	// they fit in the first half of the fault phase (after a leader
+	// storm, not always); a lagging promotion on about one seed in eight.
+	assert.InDelta(t, 28, leaseSeeds, 12, "lease traps")
+	assert.InDelta(t, 22, promoteSeeds, 10, "lagging promotions")
 }
 
 // A swarm lease is sized to the drift its schedule's clock faults can

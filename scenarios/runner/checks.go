@@ -55,6 +55,10 @@ const (
 	MinEntriesForBytes = 200
 )
 
+// readSafety starts a read-safety failure line (Result.decide puts it
+// before linearizability's).
+const readSafety = "check read-safety: "
+
 // alwaysOn runs the always-on checks on a finished run: failure lines
 // "check NAME: what happened".
 func alwaysOn(r *Result) []string {
@@ -73,7 +77,7 @@ func alwaysOn(r *Result) []string {
 	}
 	if wt := r.watch; wt != nil {
 		if wt.readFound != "" {
-			out = append(out, "check read-safety: "+wt.readFound)
+			out = append(out, readSafety+wt.readFound)
 		}
 		if wt.transferFound != "" {
 			out = append(out, "check transfer-pause: "+wt.transferFound)

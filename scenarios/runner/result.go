@@ -224,6 +224,16 @@ func (r *Result) decide() {
 	if v := r.Invariant; v != nil {
 		r.Failures = append(r.Failures, "invariant "+v.Invariant+" broken at "+v.At.String()+": "+v.Message)
 	}
+	// A read a deposed leader confirmed is the cause of the stale value
+	// the history may then show: read-safety comes before linearizability.
+	checks := make([]string, 0, len(r.CheckFailures))
+	for _, c := range r.CheckFailures {
+		if strings.HasPrefix(c, readSafety) {
+			r.Failures = append(r.Failures, c)
+		} else {
+			checks = append(checks, c)
+		}
+	}
 	switch lin := r.Linearizability.Verdict; {
 	case r.Expected.NotLinearizable && lin == model.Linearizable:
 		r.Failures = append(r.Failures, "expect not-linearizable: the history is linearizable: no stale read showed")
@@ -237,7 +247,7 @@ func (r *Result) decide() {
 	case !l.OK && !l.ExpectUnavailable:
 		r.Failures = append(r.Failures, "liveness: no leader and completed operation within "+r.Options.Settle.String()+" after the heal")
 	}
-	r.Failures = append(r.Failures, r.CheckFailures...)
+	r.Failures = append(r.Failures, checks...)
 	if r.Expected.BeyondModel && len(r.BeyondModel) == 0 {
 		r.Failures = append(r.Failures, "expect beyond-model: every storage fault stayed within the fault model (each was detected, or none landed)")
 	}

@@ -15,8 +15,9 @@ import (
 //
 // It is the signature of the run's first failure (Failures' order puts
 // the cause before its consequences: damage beyond the model, damage no
-// fault dealt, an invariant, linearizability, liveness, the always-on
-// checks, halted servers, then a scenario's expectations).
+// fault dealt, an invariant, read-safety, linearizability, liveness, the
+// other always-on checks, halted servers, then a scenario's
+// expectations).
 func (r *Result) Signature() string {
 	switch {
 	case r.Verdict == Pass:

@@ -212,29 +212,8 @@ func Check(ops []history.Operation, budget Budget) Result {
 	for _, key := range keys {
 		h := newKeyOps(key, ops, byKey[key], nil)
 		limit := budget.forKey(len(byKey[key]))
-		starts := []State{{}}
 		var used int64
-		for _, seg := range h.segments() {
-			res.Segments++
-			res.LargestSegment = max(res.LargestSegment, len(seg))
-			left := int64(-1)
-			if limit >= 0 {
-				left = limit - used
-			}
-			ends, steps, out := x.endStates(seg, viable(seg), starts, left)
-			used += steps
-			res.Steps += steps
-			if out {
-				res.UncheckedKeys = append(res.UncheckedKeys, key)
-				break
-			}
-			if len(ends) == 0 {
-				res.FailingKeys = append(res.FailingKeys, key)
-				res.Failures = append(res.Failures, failureAt(key, seg, starts))
-				break
-			}
-			starts = ends
-		}
+		x.checkSegments(&res, key, h.segments(), []State{{}}, limit, &used)
 	}
 	switch {
 	case len(res.FailingKeys) > 0:
@@ -245,6 +224,41 @@ func Check(ops []history.Operation, budget Budget) Result {
 		res.Verdict = Linearizable
 	}
 	return res
+}
+
+// stepSegment checks one segment from starts within what limit leaves
+// after used (limit < 0: no limit), counting the segment in res.
+func (x *search) stepSegment(res *Result, seg []segOp, starts []State, limit, used int64) (ends []State, steps int64, out bool) {
+	res.Segments++
+	res.LargestSegment = max(res.LargestSegment, len(seg))
+	left := int64(-1)
+	if limit >= 0 {
+		left = limit - used
+	}
+	return x.endStates(seg, viable(seg), starts, left)
+}
+
+// checkSegments checks a key's segments in turn from starts, adding the
+// steps to *used and res; a key that fails, or runs out of steps, is
+// listed in res and checked no further. It returns the end states (nil
+// then).
+func (x *search) checkSegments(res *Result, key string, segs [][]segOp, starts []State, limit int64, used *int64) []State {
+	for _, seg := range segs {
+		ends, steps, out := x.stepSegment(res, seg, starts, limit, *used)
+		*used += steps
+		res.Steps += steps
+		if out {
+			res.UncheckedKeys = append(res.UncheckedKeys, key)
+			return nil
+		}
+		if len(ends) == 0 {
+			res.FailingKeys = append(res.FailingKeys, key)
+			res.Failures = append(res.Failures, failureAt(key, seg, starts))
+			return nil
+		}
+		starts = ends
+	}
+	return starts
 }
 
 func failureAt(key string, seg []segOp, starts []State) Failure {

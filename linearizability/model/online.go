@@ -199,26 +199,7 @@ func (o *Online) Result() (res Result, ok bool) {
 		if o.suspectKept(k, h); o.gaveUp != "" {
 			return Result{}, false
 		}
-		limit := o.budget.forKey(k.n)
-		for _, seg := range h.segments() {
-			res.Segments++
-			res.LargestSegment = max(res.LargestSegment, len(seg))
-			left := int64(-1)
-			if limit >= 0 {
-				left = limit - k.used
-			}
-			ends, steps, out := o.x.endStates(seg, viable(seg), k.starts, left)
-			k.used += steps
-			res.Steps += steps
-			if out {
-				res.UncheckedKeys = append(res.UncheckedKeys, key)
-				break
-			}
-			if len(ends) == 0 {
-				res.FailingKeys = append(res.FailingKeys, key)
-				res.Failures = append(res.Failures, failureAt(key, seg, k.starts))
-				break
-			}
+		if ends := o.x.checkSegments(&res, key, h.segments(), k.starts, o.budget.forKey(k.n), &k.used); ends != nil {
 			k.starts = ends
 		}
 	}
@@ -345,13 +326,7 @@ func (o *Online) cut(k *onlineKey) {
 	}
 	limit := o.budget.forKey(k.n) // what the operations so far allow: at most Check's
 	for _, seg := range segs[:final] {
-		o.res.Segments++
-		o.res.LargestSegment = max(o.res.LargestSegment, len(seg))
-		left := int64(-1)
-		if limit >= 0 {
-			left = limit - k.used
-		}
-		ends, steps, out := o.x.endStates(seg, viable(seg), k.starts, left)
+		ends, steps, out := o.x.stepSegment(&o.res, seg, k.starts, limit, k.used)
 		if out {
 			// Check may have more steps to give this key: only the end tells.
 			o.res.Segments--

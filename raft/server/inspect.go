@@ -15,11 +15,10 @@ func (s *Server) BasicStatus() subject.Status { return s.node.BasicStatus() }
 // (subject.Changer): the same count means the same state. ok is false
 // when the subject keeps no count.
 func (s *Server) Changes() (n uint64, ok bool) {
-	c, ok := s.node.(subject.Changer)
-	if !ok {
+	if s.changer == nil {
 		return 0, false
 	}
-	return c.Changes(), true
+	return s.changer.Changes(), true
 }
 
 // LogTerm returns the term of the entry at index i of the node's log.

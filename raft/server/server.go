@@ -200,11 +200,13 @@ func (c Config) ElectionTimeout() time.Duration {
 
 // Server is one running incarnation of a node.
 type Server struct {
-	cfg   Config
-	env   Env
-	node  subject.Replica
-	log   *wal.WAL
-	store *kv.Store
+	cfg  Config
+	env  Env
+	node subject.Replica
+	// changer is node's count of changes, if its subject keeps one.
+	changer subject.Changer
+	log     *wal.WAL
+	store   *kv.Store
 	// pending maps a client to the request it is waiting on at this
 	// server (clients issue one request at a time).
 	pending map[uint64]pendingRequest
@@ -403,7 +405,8 @@ func Start(env Env, cfg Config) (*Server, error) {
 		}
 		return nil, fmt.Errorf("server %d: restore raft state: %w", cfg.ID, err)
 	}
-	s := &Server{cfg: cfg, env: env, node: node, log: w, store: store,
+	changer, _ := node.(subject.Changer)
+	s := &Server{cfg: cfg, env: env, node: node, changer: changer, log: w, store: store,
 		pending: map[uint64]pendingRequest{}, reads: map[uint64]pendingRead{}, monoStart: env.Monotonic(),
 		Replayed: st, marks: marks, mark: rec,
 		walSnap: snap.Metadata, snapIndex: snap.Metadata.Index, snapBytes: uint64(len(snap.Data))}
